@@ -1,0 +1,61 @@
+"""User-facing errors.
+
+Every failure a user can cause (a bad name, a bad size, a missing backend, a broken checkpoint)
+is raised as one of these, with a message that says what was wrong and how to fix it. The CLIs
+print the message on one line and exit with status 2; they never show a traceback for these.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "EdgeAttnError",
+    "UnknownNameError",
+    "InvalidOptionError",
+    "CheckpointError",
+    "MissingDependencyError",
+    "ExportError",
+    "suggest",
+]
+
+
+class EdgeAttnError(Exception):
+    """Base class of every error edgeattn raises on purpose."""
+
+    exit_code = 2
+
+
+class UnknownNameError(EdgeAttnError):
+    """A model, target, runtime or option value that does not exist."""
+
+
+class InvalidOptionError(EdgeAttnError):
+    """An option with a malformed or unsupported value (sizes, precisions, paths)."""
+
+
+class CheckpointError(EdgeAttnError):
+    """A checkpoint that is missing, unreadable, or does not match the model."""
+
+
+class MissingDependencyError(EdgeAttnError):
+    """An optional backend that is not installed; the message names the extra to install."""
+
+
+class ExportError(EdgeAttnError):
+    """The exporter or a converter failed on a model edgeattn should be able to export."""
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """Return ' Did you mean: a, b?' for close matches of `name`, or '' when none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+def unknown(kind: str, name: str, choices: Iterable[str]) -> UnknownNameError:
+    """Build the standard 'unknown X' error with close-match suggestions and the full list."""
+    choices = sorted(choices)
+    return UnknownNameError(
+        f"unknown {kind} {name!r}.{suggest(name, choices)} Available: {', '.join(choices)}."
+    )

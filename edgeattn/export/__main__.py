@@ -1,0 +1,124 @@
+"""python -m edgeattn.export: export a registered model for a deployment target and prove parity."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import EdgeAttnError
+from .config import PRECISIONS, ExportConfig, parse_size
+from .onnx import EXPORTERS
+from .simplify import SIMPLIFIERS
+from .targets import TARGETS
+
+EPILOG = """targets:
+{targets}
+
+examples:
+  python -m edgeattn.export --model lga_mobilenet --target openvino --runtimes ort,openvino
+  python -m edgeattn.export --model lga_mobilenet --target ort --input-size 256x512 --dynamic --parity-size 200x328
+  python -m edgeattn.export --model lga_mobilenet --target trt --precision fp16
+  python -m edgeattn.export --list-models
+
+exit status: 0 exported and parity passed (or --no-parity); 1 parity failed (artefacts are kept, the
+manifest says parity_passed=false); 2 bad input or an export that cannot be done (nothing is written).
+"""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        return parse_size(text)
+    except EdgeAttnError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    targets = "\n".join(f"  {t.name:<9} {t.description}\n            needs: {t.needs}" for t in TARGETS.values())
+    p = argparse.ArgumentParser(
+        prog="python -m edgeattn.export",
+        description="Export an edgeattn model (export path: standard ONNX ops) for a deployment target, audit its "
+        "ops for that target, and check the deployed artefact against PyTorch on deterministic inputs.",
+        epilog=EPILOG.format(targets=targets),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", help="registered model name (see --list-models)")
+    p.add_argument("--target", default="onnx", help=f"one of {', '.join(TARGETS)} (default: onnx)")
+    p.add_argument("--input-size", type=_size, metavar="HxW", help="export input size (default: the model's)")
+    p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
+    p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
+    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)}: fp16 is a TensorRT "
+                   "builder flag for trt and fp16 weights + f16 inference for openvino (default: fp32)")
+    p.add_argument("--simplify", default="onnxslim", help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
+    p.add_argument("--exporter", default="torchscript", help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
+                   "(default: torchscript; see README for why)")
+    p.add_argument("--output", type=Path, default=Path("artifacts"), metavar="DIR",
+                   help="artefacts go to DIR/<model>/ (default: artifacts)")
+    p.add_argument("--checkpoint", type=Path, metavar="FILE",
+                   help="state dict to load (.pt/.pth via torch.load(weights_only=True), or .safetensors); "
+                   "default: seeded random initialisation")
+    p.add_argument("--runtimes", help="comma-separated runtimes for the parity check (ort, openvino, reference, "
+                   "tensorrt); default: the target's own runtime")
+    p.add_argument("--parity-size", type=_size, action="append", default=[], metavar="HxW", dest="parity_sizes",
+                   help="also check parity at this size (repeatable; needs --dynamic)")
+    p.add_argument("--no-parity", action="store_true", help="skip the parity check")
+    p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random init and of the parity inputs")
+    p.add_argument("--list-models", action="store_true", help="list registered models and exit")
+    p.add_argument("--list-targets", action="store_true", help="list targets and exit")
+    return p
+
+
+def _list_models() -> str:
+    from ..models import get_model_spec, list_models
+
+    rows = [("model", "task", "default input", "attention", "description")]
+    for name in list_models():
+        s = get_model_spec(name)
+        rows.append((name, s.task, f"{s.default_size[0]}x{s.default_size[1]}", s.attention or "-", s.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_models:
+        print(_list_models())
+        return 0
+    if args.list_targets:
+        print("\n".join(f"{t.name:<9} {t.description} (needs: {t.needs})" for t in TARGETS.values()))
+        return 0
+    if not args.model:
+        parser.error("--model is required (see --list-models)")
+    try:
+        config = ExportConfig(
+            model=args.model, target=args.target, input_size=args.input_size, batch=args.batch, dynamic=args.dynamic,
+            opset=args.opset, precision=args.precision, simplify=args.simplify, output=args.output,
+            checkpoint=args.checkpoint, parity=not args.no_parity,
+            runtimes=tuple(r.strip() for r in args.runtimes.split(",") if r.strip()) if args.runtimes else None,
+            parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
+        )
+        from ..parity import format_table
+        from .pipeline import export
+
+        result = export(config)
+    except EdgeAttnError as exc:
+        print(f"edgeattn.export: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgeattn.export: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    print(result.audit.summary())
+    if config.target == "trt":
+        print(f"TensorRT engine: build it on the device with {result.folder / 'build_engine.sh'}")
+    if result.parity:
+        print(format_table(result.parity, title=f"parity vs PyTorch: {config.model} -> {config.target}"))
+        print("PARITY PASSED" if result.parity_passed else "PARITY FAILED")
+    print(f"artefacts: {result.folder}")
+    return 0 if result.parity_passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

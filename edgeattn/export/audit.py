@@ -1,0 +1,146 @@
+"""Op audit: op counts, per-target support check, and a lint for export-hostile constructs.
+
+Findings are `error` (the target cannot run the graph) or `warning` (it runs, but the construct is slow,
+data-dependent or unportable). The audit reports node names so a user can find the offending layer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from .support_tables import HOSTILE_OPS, HOSTILE_PREFIXES, OPSET_RANGE, RESTRICTED, SOURCES, UNSUPPORTED
+
+__all__ = ["Finding", "AuditReport", "audit", "MAX_RANK"]
+
+MAX_RANK = 4
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # error | warning
+    rule: str  # unsupported | restricted | hostile | rank | inf-constant | opset | custom-domain
+    op: str
+    node: str
+    message: str
+
+
+@dataclass
+class AuditReport:
+    target: str
+    opset: int
+    op_counts: dict[str, int]
+    findings: list[Finding] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def hostile(self) -> list[Finding]:
+        """Findings of the export-hostile lint (independent of the target)."""
+        return [f for f in self.findings if f.rule in ("hostile", "rank", "inf-constant")]
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target,
+            "opset": self.opset,
+            "source": self.source,
+            "op_counts": dict(sorted(self.op_counts.items())),
+            "findings": [asdict(f) for f in self.findings],
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+        }
+
+    def summary(self) -> str:
+        ops = sum(self.op_counts.values())
+        text = f"audit[{self.target}]: {ops} nodes, {len(self.op_counts)} op types, "
+        text += f"{len(self.errors)} errors, {len(self.warnings)} warnings"
+        lines = [text] + [f"  {f.severity}: {f.op} ({f.node or 'graph'}): {f.message}" for f in self.findings[:20]]
+        if len(self.findings) > 20:
+            lines.append(f"  ... {len(self.findings) - 20} more in manifest.json")
+        return "\n".join(lines)
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def _all_nodes(graph: onnx.GraphProto):
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _all_nodes(attr.g)
+            for g in attr.graphs:
+                yield from _all_nodes(g)
+
+
+def _has_inf(tensor: onnx.TensorProto) -> bool:
+    if tensor.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
+                                onnx.TensorProto.BFLOAT16):
+        return False
+    try:
+        return bool(np.isinf(numpy_helper.to_array(tensor)).any())
+    except Exception:  # an unreadable tensor is reported by onnx.checker, not here
+        return False
+
+
+def audit(model: onnx.ModelProto, target: str) -> AuditReport:
+    opset = _default_opset(model)
+    nodes = list(_all_nodes(model.graph))
+    report = AuditReport(target=target, opset=opset, op_counts=dict(Counter(n.op_type for n in nodes)),
+                         source=SOURCES.get(target, ""))
+    add = report.findings.append
+    lo, hi = OPSET_RANGE.get(target, (1, 10**6))
+    if not lo <= opset <= hi:
+        add(Finding("error", "opset", "", "", f"opset {opset} is outside what {target} accepts ({lo}..{hi}); "
+                    f"export with --opset {min(max(opset, lo), hi)}"))
+    shape_values = {o for n in nodes if n.op_type == "Shape" for o in n.output}
+    unsupported = UNSUPPORTED.get(target, {})
+    restricted = RESTRICTED.get(target, {})
+    for n in nodes:
+        if n.domain not in ("", "ai.onnx"):
+            add(Finding("warning", "custom-domain", n.op_type, n.name,
+                        f"custom op {n.domain}::{n.op_type} needs a kernel/plugin registered in the runtime"))
+            continue
+        if n.op_type in unsupported:
+            add(Finding("error", "unsupported", n.op_type, n.name, unsupported[n.op_type]))
+        elif n.op_type in restricted:
+            add(Finding("warning", "restricted", n.op_type, n.name, restricted[n.op_type]))
+        if n.op_type in HOSTILE_OPS:
+            add(Finding("warning", "hostile", n.op_type, n.name, HOSTILE_OPS[n.op_type]))
+        elif n.op_type == "Gather" and n.input and n.input[0] in shape_values:
+            pass  # indexing a Shape vector (dynamic-size arithmetic), not a gather over data
+        elif n.op_type.startswith(HOSTILE_PREFIXES):
+            add(Finding("warning", "hostile", n.op_type, n.name, "data-dependent indexing or randomness"))
+        if n.op_type == "Constant":
+            for attr in n.attribute:
+                if attr.type == onnx.AttributeProto.TENSOR and _has_inf(attr.t):
+                    add(Finding("warning", "inf-constant", n.op_type, n.name, "+-inf constant (use a finite mask)"))
+    for init in model.graph.initializer:
+        if _has_inf(init):
+            add(Finding("warning", "inf-constant", "initializer", init.name, "+-inf constant (use a finite mask)"))
+    _check_ranks(model, add)
+    return report
+
+
+def _check_ranks(model: onnx.ModelProto, add) -> None:
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # shape inference is best effort (custom ops stop it)
+        inferred = model
+    values = [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
+    for v in values:
+        t = v.type.tensor_type
+        if t.HasField("shape") and len(t.shape.dim) > MAX_RANK:
+            add(Finding("warning", "rank", "tensor", v.name,
+                        f"rank-{len(t.shape.dim)} tensor (edge runtimes handle rank <= {MAX_RANK} best)"))

@@ -1,0 +1,70 @@
+"""Loading state dicts from .pt/.pth (torch.load, weights_only=True) or .safetensors files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import CheckpointError
+
+__all__ = ["load_checkpoint", "read_state_dict"]
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {str(p)!r} does not exist (pass the path of a .pt, .pth or .safetensors file)")
+    try:
+        if p.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(p))
+        else:
+            state = torch.load(p, map_location="cpu", weights_only=True)
+    except ImportError:
+        raise CheckpointError("reading .safetensors needs the safetensors package: pip install safetensors") from None
+    except Exception as exc:  # any parser error means the file is not a usable checkpoint
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Weights only load failed" in first:
+            first = "not a torch file of plain tensors: torch.load(weights_only=True) refused it"
+        raise CheckpointError(f"checkpoint {str(p)!r} could not be read ({first[:200]}); is it a state dict?") from None
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"checkpoint {str(p)!r} does not hold a state dict of tensors")
+    return state
+
+
+def _fmt(keys: list[str], limit: int = 8) -> str:
+    more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
+
+
+def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a state dict strictly; any mismatch raises CheckpointError listing the keys."""
+    state = read_state_dict(path)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = sorted(
+        f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in set(own) & set(state)
+        if state[k].shape != own[k].shape
+    )
+    problems = []
+    if missing:
+        problems.append(f"missing keys: {_fmt(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys: {_fmt(unexpected)}")
+    if shapes:
+        problems.append(f"shape mismatches: {_fmt(shapes)}")
+    if problems:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} does not match the model: " + "; ".join(problems)
+            + ". Was it saved from the same model name and options?"
+        )
+    model.load_state_dict(state, strict=True)
+    return model

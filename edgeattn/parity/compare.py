@@ -1,0 +1,126 @@
+"""Compare a runtime's output with PyTorch's: error statistics, NaN/Inf, tolerance, task-level check."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .tolerances import TASK_THRESHOLDS, tolerance_for
+
+__all__ = ["Comparison", "compare", "unavailable", "format_table", "task_metric"]
+
+
+@dataclass
+class Comparison:
+    runtime: str
+    status: str  # passed | failed | unavailable
+    precision: str = "fp32"
+    size: str = ""  # HxW the row was measured at
+    max_abs_err: float | None = None
+    mean_abs_err: float | None = None
+    p99_abs_err: float | None = None
+    nan: int = 0
+    inf: int = 0
+    tolerance: float | None = None  # the max-abs bar applied (fixed tolerance, or 2x the fp32 floor)
+    mean_tolerance: float | None = None
+    fp32_floor: float | None = None  # max |PyTorch fp32 - PyTorch fp64|: the best any fp32 runtime can do
+    exact_abs_err: float | None = None  # max |runtime - PyTorch fp64|: the runtime's own distance to exact
+    would_pass_at: float | None = None  # the smallest max-abs tolerance that passes (= max_abs_err)
+    task_metric: str | None = None
+    task_value: float | None = None
+    task_threshold: float | None = None
+    reason: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["passed"] = self.passed
+        return d
+
+
+def unavailable(runtime: str, reason: str, precision: str = "fp32") -> Comparison:
+    return Comparison(runtime=runtime, status="unavailable", precision=precision, reason=reason)
+
+
+def task_metric(task: str, reference: np.ndarray, candidate: np.ndarray) -> tuple[str, float] | None:
+    """The task-level agreement between two outputs, or None when the task defines none."""
+    if task == "segmentation":
+        agree = np.mean(reference.argmax(axis=1) == candidate.argmax(axis=1))
+        return "argmax_agreement", float(agree)
+    return None
+
+
+def compare(reference: np.ndarray, candidate: np.ndarray, *, runtime: str, precision: str = "fp32",
+            task: str = "", exact: np.ndarray | None = None) -> Comparison:
+    """Compare `candidate` with PyTorch's fp32 `reference`; `exact` (PyTorch in fp64) measures the fp32 floor."""
+    tol = tolerance_for(precision, runtime)
+    floor_max = floor_mean = None
+    if exact is not None and exact.shape == reference.shape:
+        floor = np.abs(reference.astype(np.float64) - exact.astype(np.float64))
+        floor_max, floor_mean = float(floor.max()), float(floor.mean())
+        if candidate.shape == exact.shape:
+            cmp_exact = np.abs(candidate.astype(np.float64) - exact.astype(np.float64))
+            exact_err = float(np.nanmax(cmp_exact)) if np.isfinite(cmp_exact).any() else None
+        else:
+            exact_err = None
+    max_tol, mean_tol = tol.effective(floor_max, floor_mean)
+    cmp = Comparison(runtime=runtime, status="failed", precision=precision, tolerance=max_tol,
+                     mean_tolerance=mean_tol, fp32_floor=floor_max)
+    if exact is not None and floor_max is not None:
+        cmp.exact_abs_err = exact_err
+    if reference.shape != candidate.shape:
+        cmp.reason = f"shape {tuple(candidate.shape)} != PyTorch's {tuple(reference.shape)}"
+        return cmp
+    cand = candidate.astype(np.float64)
+    cmp.nan = int(np.isnan(cand).sum())
+    cmp.inf = int(np.isinf(cand).sum())
+    diff = np.abs(cand - reference.astype(np.float64))
+    finite = diff[np.isfinite(diff)]
+    if finite.size:
+        cmp.max_abs_err = float(finite.max())
+        cmp.mean_abs_err = float(finite.mean())
+        cmp.p99_abs_err = float(np.quantile(finite, 0.99))
+        cmp.would_pass_at = cmp.max_abs_err
+    problems = []
+    if cmp.nan or cmp.inf:
+        problems.append(f"{cmp.nan} NaN and {cmp.inf} Inf values")
+    if cmp.max_abs_err is not None and cmp.max_abs_err > max_tol:
+        problems.append(f"max abs error {cmp.max_abs_err:.3g} > {max_tol:.3g}")
+    if cmp.mean_abs_err is not None and cmp.mean_abs_err > mean_tol:
+        problems.append(f"mean abs error {cmp.mean_abs_err:.3g} > {mean_tol:.3g}")
+    metric = task_metric(task, reference, candidate) if not (cmp.nan or cmp.inf) else None
+    if metric is not None and (task, precision) in TASK_THRESHOLDS:
+        name, threshold, _ = TASK_THRESHOLDS[(task, precision)]
+        cmp.task_metric, cmp.task_value, cmp.task_threshold = metric[0], metric[1], threshold
+        if metric[1] < threshold:
+            problems.append(f"{name} {metric[1]:.5f} < {threshold}")
+    cmp.status = "failed" if problems else "passed"
+    cmp.reason = "; ".join(problems)
+    return cmp
+
+
+def _fmt(v: float | None, spec: str = ".2e") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def format_table(rows: list[Comparison], title: str = "") -> str:
+    """A plain-text parity table (one row per runtime) that reads well in a terminal and in CI logs."""
+    header = ["runtime", "size", "precision", "status", "max abs", "mean abs", "p99 abs", "tolerance", "fp32 floor",
+              "vs fp64", "task check", "note"]
+    body = []
+    for r in rows:
+        task = "-"
+        if r.task_metric:
+            task = f"{r.task_metric}={r.task_value:.4f} (>= {r.task_threshold})"
+        body.append([r.runtime, r.size or "-", r.precision, r.status.upper(), _fmt(r.max_abs_err), _fmt(r.mean_abs_err),
+                     _fmt(r.p99_abs_err), _fmt(r.tolerance, ".1e"), _fmt(r.fp32_floor, ".1e"), _fmt(r.exact_abs_err, ".1e"), task, r.reason])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
+    line = "  ".join("-" * w for w in widths)
+    out = [title] if title else []
+    out += ["  ".join(h.ljust(w) for h, w in zip(header, widths)), line]
+    out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in body]
+    return "\n".join(out)

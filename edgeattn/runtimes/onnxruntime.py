@@ -1,0 +1,47 @@
+"""ONNX Runtime (CPU execution provider)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .base import Runtime, RuntimeOptions, register_runtime
+
+__all__ = ["OrtRuntime"]
+
+
+@register_runtime
+class OrtRuntime(Runtime):
+    name = "ort"
+    extra = "ort"
+    modules = ("onnxruntime",)
+    artefacts = ("model.onnx",)
+
+    def __init__(self, path: Path, options: RuntimeOptions) -> None:
+        super().__init__(path, options)
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        if options.threads:
+            so.intra_op_num_threads = options.threads
+            so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._register_custom_ops(so)
+        self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
+
+    def _register_custom_ops(self, so) -> None:
+        """Hook for edgeattn's custom-domain kernels (registered by edgeattn.ops when present)."""
+        try:
+            from ..ops import register_ort_custom_ops
+        except ImportError:
+            return
+        register_ort_custom_ops(so)
+
+    @property
+    def input_names(self) -> list[str]:
+        return [i.name for i in self.session.get_inputs()]
+
+    def infer(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(None, feeds)[0]

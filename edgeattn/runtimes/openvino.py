@@ -1,0 +1,55 @@
+"""OpenVINO (CPU plugin).
+
+Parity runs at f32: on CPUs with AVX512_BF16 the plugin computes in bf16 by default, which is a
+precision of its own (see the tolerance table), so edgeattn always sets INFERENCE_PRECISION_HINT.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .base import Runtime, RuntimeOptions, register_runtime
+
+__all__ = ["OpenVinoRuntime", "OV_PRECISION"]
+
+OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
+@register_runtime
+class OpenVinoRuntime(Runtime):
+    name = "openvino"
+    extra = "openvino"
+    modules = ("openvino",)
+    artefacts = ("model.xml", "model.onnx")
+    precisions = ("fp32", "bf16", "fp16")
+
+    def __init__(self, path: Path, options: RuntimeOptions) -> None:
+        super().__init__(path, options)
+        import openvino as ov
+
+        core = ov.Core()
+        self._add_extensions(core)
+        config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[options.precision]}
+        if options.threads:
+            config["INFERENCE_NUM_THREADS"] = options.threads
+        model = core.read_model(str(self.path))
+        self.compiled = core.compile_model(model, options.device.upper(), config)
+        self.request = self.compiled.create_infer_request()
+
+    def _add_extensions(self, core) -> None:
+        """Hook for edgeattn's custom-op mappings (registered by edgeattn.ops when present)."""
+        try:
+            from ..ops import register_openvino_extensions
+        except ImportError:
+            return
+        register_openvino_extensions(core)
+
+    @property
+    def input_names(self) -> list[str]:
+        return [i.get_any_name() for i in self.compiled.inputs]
+
+    def infer(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        result = self.request.infer(feeds)
+        return np.asarray(result[self.compiled.output(0)])

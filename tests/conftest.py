@@ -1,0 +1,45 @@
+"""Skips for optional backends are decided here, in one place, from marks.
+
+- @pytest.mark.tensorrt: needs the TensorRT Python package (and a GPU). Enable: pip install
+  'edgeattn[tensorrt]' on a machine that reaches NVIDIA's package index, e.g. a Jetson (docker/jetson).
+- @pytest.mark.gpu: needs a CUDA device visible to PyTorch. Enable: run on a machine with an NVIDIA GPU and
+  a CUDA build of torch.
+- @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+
+def _skip_reasons() -> dict[str, str]:
+    reasons = {}
+    if importlib.util.find_spec("tensorrt") is None:
+        reasons["tensorrt"] = ("TensorRT is not installed: pip install 'edgeattn[tensorrt]' on a machine with "
+                               "NVIDIA's package index (e.g. the Jetson container in docker/jetson)")
+    if not torch.cuda.is_available():
+        reasons["gpu"] = "no CUDA GPU visible to PyTorch: run on a machine with an NVIDIA GPU and CUDA torch"
+    return reasons
+
+
+_REASONS = _skip_reasons()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark, reason in _REASONS.items():
+            if mark in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_torch():
+    """Each test starts from the same global seed and a small thread count (CI has 2 cores)."""
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
