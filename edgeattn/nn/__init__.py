@@ -1,7 +1,12 @@
-"""Attention layers, pure torch. Each layer owns a `reference` and an `export` path."""
+"""Attention layers, pure torch. Each layer owns a `reference` and an `export` path.
+
+Every layer file is imported here explicitly; that fills the attention registry (`nn/registry.py`).
+"""
 
 from ._paths import PATHS, DualPathModule, set_path
 from .lga import LatentGraphAttention, lga_edge_loss
 from .nonlocal_ import NonLocalBlock
+from .registry import AttentionSpec, build_attention, get_attention, list_attention, register_attention
 
-__all__ = ["PATHS", "DualPathModule", "set_path", "LatentGraphAttention", "lga_edge_loss", "NonLocalBlock"]
+__all__ = ["PATHS", "DualPathModule", "set_path", "LatentGraphAttention", "lga_edge_loss", "NonLocalBlock",
+           "AttentionSpec", "build_attention", "get_attention", "list_attention", "register_attention"]

@@ -41,6 +41,7 @@ from torch import nn
 
 from ._neighbors import shifted_views, valid_mask_views
 from ._paths import DualPathModule, Path
+from .registry import register_attention
 
 __all__ = ["LatentGraphAttention", "lga_edge_loss"]
 
@@ -158,3 +159,8 @@ def lga_edge_loss(
         bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         total = total + (bce * valid).sum() / count
     return total / len(maps)
+
+
+@register_attention("lga", paper="Singh et al. 2023, arXiv:2307.04149", complexity="O(HW * k^2 * D * C_l)")
+def _lga(channels: int, path: Path = "export") -> LatentGraphAttention:
+    return LatentGraphAttention(channels, max(channels // 2, 8), depth=4, path=path)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ._paths import DualPathModule, Path
+from .registry import register_attention
 
 __all__ = ["NonLocalBlock"]
 
@@ -44,3 +45,8 @@ class NonLocalBlock(DualPathModule):
         attn = torch.softmax(torch.matmul(q, k), dim=-1)  # (B, N, N)
         y = torch.matmul(attn, v).transpose(1, 2)  # (B, C', N)
         return x + self.out(y.reshape(b, -1, h, w))
+
+
+@register_attention("nonlocal", paper="Wang et al. CVPR 2018", complexity="O((HW)^2 * C)")
+def _nonlocal(channels: int, path: Path = "export") -> NonLocalBlock:
+    return NonLocalBlock(channels, path=path)
