@@ -13,7 +13,15 @@ from torch import nn
 __all__ = ["MobileNetV2", "ConvBNAct", "ImageNormalize"]
 
 # t (expansion), c (channels), n (repeats), s (stride) from the paper's Table 2.
-_MBV2_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+_MBV2_SETTINGS = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+]
 
 
 def _make_divisible(v: float, divisor: int = 8) -> int:
@@ -22,7 +30,9 @@ def _make_divisible(v: float, divisor: int = 8) -> int:
 
 
 class ConvBNAct(nn.Sequential):
-    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, dilation: int = 1, act: bool = True):
+    def __init__(
+        self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, dilation: int = 1, act: bool = True
+    ):
         pad = (k - 1) // 2 * dilation
         layers: list[nn.Module] = [
             nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, groups=groups, bias=False),
@@ -41,7 +51,10 @@ class InvertedResidual(nn.Module):
         layers: list[nn.Module] = []
         if expand != 1:
             layers.append(ConvBNAct(cin, hidden, 1))
-        layers += [ConvBNAct(hidden, hidden, 3, stride, groups=hidden, dilation=dilation), ConvBNAct(hidden, cout, 1, act=False)]
+        layers += [
+            ConvBNAct(hidden, hidden, 3, stride, groups=hidden, dilation=dilation),
+            ConvBNAct(hidden, cout, 1, act=False),
+        ]
         self.conv = nn.Sequential(*layers)
 
     def residual_last_norm(self) -> nn.Module | None:
@@ -87,7 +100,9 @@ class MobileNetV2(nn.Module):
                     stride = 1
                 elif stride > 1:
                     stride_so_far *= stride
-                layers.append(InvertedResidual(cin, cout, stride, t, dilation=block_dilation if stride > 1 else dilation))
+                layers.append(
+                    InvertedResidual(cin, cout, stride, t, dilation=block_dilation if stride > 1 else dilation)
+                )
                 cin = cout
         self.features = nn.Sequential(*layers)
         self.out_channels = cin

@@ -15,7 +15,9 @@ __all__ = ["load_checkpoint", "read_state_dict"]
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     p = Path(path)
     if not p.is_file():
-        raise CheckpointError(f"checkpoint {str(p)!r} does not exist (pass the path of a .pt, .pth or .safetensors file)")
+        raise CheckpointError(
+            f"checkpoint {str(p)!r} does not exist (pass the path of a .pt, .pth or .safetensors file)"
+        )
     try:
         if p.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -63,7 +65,8 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
         problems.append(f"shape mismatches: {_fmt(shapes)}")
     if problems:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} does not match the model: " + "; ".join(problems)
+            f"checkpoint {str(path)!r} does not match the model: "
+            + "; ".join(problems)
             + ". Was it saved from the same model name and options?"
         )
     model.load_state_dict(state, strict=True)

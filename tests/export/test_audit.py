@@ -17,7 +17,9 @@ def _vi(name, shape, dtype=TensorProto.FLOAT):
 
 
 def test_clean_graph_has_no_findings():
-    m = _model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [_vi("x", [1, 3, 4, 4])], [_vi("y", [1, 3, 4, 4])])
+    m = _model(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], [_vi("x", [1, 3, 4, 4])], [_vi("y", [1, 3, 4, 4])]
+    )
     report = audit(m, "trt")
     assert report.op_counts == {"Relu": 1} and report.findings == []
 

@@ -11,13 +11,26 @@ from edgeattn.export.__main__ import main
 
 
 def _run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "edgeattn.export", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "edgeattn.export", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_end_to_end_in_a_subprocess(tmp_path):
-    proc = _run_cli("--model", "lga_mobilenet", "--target", "openvino", "--runtimes", "ort,openvino",
-                    "--input-size", "64x96", "--threads", "2", "--output", str(tmp_path))
+    proc = _run_cli(
+        "--model",
+        "lga_mobilenet",
+        "--target",
+        "openvino",
+        "--runtimes",
+        "ort,openvino",
+        "--input-size",
+        "64x96",
+        "--threads",
+        "2",
+        "--output",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "PARITY PASSED" in proc.stdout and "openvino" in proc.stdout and "ort" in proc.stdout
     assert "[1/6] building lga_mobilenet" in proc.stderr  # progress goes to stderr
@@ -28,8 +41,21 @@ def test_end_to_end_in_a_subprocess(tmp_path):
 def test_help_explains_every_option():
     proc = _run_cli("--help")
     assert proc.returncode == 0
-    for flag in ["--model", "--target", "--input-size", "--batch", "--dynamic", "--opset", "--precision",
-                 "--simplify", "--output", "--checkpoint", "--no-parity", "--runtimes", "--list-models"]:
+    for flag in [
+        "--model",
+        "--target",
+        "--input-size",
+        "--batch",
+        "--dynamic",
+        "--opset",
+        "--precision",
+        "--simplify",
+        "--output",
+        "--checkpoint",
+        "--no-parity",
+        "--runtimes",
+        "--list-models",
+    ]:
         assert flag in proc.stdout
     assert "exit status" in proc.stdout and "trtexec" in proc.stdout
 
@@ -82,7 +108,9 @@ def test_output_not_writable(capsys, tmp_path):
 
 
 def test_missing_checkpoint(capsys, tmp_path):
-    assert "does not exist" in _bad(capsys, tmp_path, "--model", "lga_mobilenet", "--checkpoint", str(tmp_path / "x.pt"))
+    assert "does not exist" in _bad(
+        capsys, tmp_path, "--model", "lga_mobilenet", "--checkpoint", str(tmp_path / "x.pt")
+    )
 
 
 def test_corrupt_checkpoint(capsys, tmp_path):
