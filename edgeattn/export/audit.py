@@ -13,6 +13,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .trt_audit import CHECKED_OPS as TRT_CHECKED_OPS
+from .trt_audit import trt_issues
 from .support_tables import HOSTILE_OPS, HOSTILE_PREFIXES, OPSET_RANGE, RESTRICTED, SOURCES, UNSUPPORTED
 
 __all__ = ["Finding", "AuditReport", "audit", "MAX_RANK"]
@@ -23,7 +25,7 @@ MAX_RANK = 4
 @dataclass(frozen=True)
 class Finding:
     severity: str  # error | warning
-    rule: str  # unsupported | restricted | hostile | rank | inf-constant | opset | custom-domain
+    rule: str  # unsupported | restricted | type | hostile | rank | inf-constant | opset | custom-domain
     op: str
     node: str
     message: str
@@ -114,7 +116,8 @@ def audit(model: onnx.ModelProto, target: str) -> AuditReport:
             continue
         if n.op_type in unsupported:
             add(Finding("error", "unsupported", n.op_type, n.name, unsupported[n.op_type]))
-        elif n.op_type in restricted:
+        elif n.op_type in restricted and not (target == "trt" and n.op_type in TRT_CHECKED_OPS):
+            # ops whose conditions trt_audit can decide get findings only when violated
             add(Finding("warning", "restricted", n.op_type, n.name, restricted[n.op_type]))
         if n.op_type in HOSTILE_OPS:
             add(Finding("warning", "hostile", n.op_type, n.name, HOSTILE_OPS[n.op_type]))
@@ -130,6 +133,8 @@ def audit(model: onnx.ModelProto, target: str) -> AuditReport:
         if _has_inf(init):
             add(Finding("warning", "inf-constant", "initializer", init.name, "+-inf constant (use a finite mask)"))
     _check_ranks(model, add)
+    if target == "trt":
+        report.findings.extend(Finding(*issue) for issue in trt_issues(model, nodes))
     return report
 
 

@@ -7,26 +7,20 @@ target's ONNX importer accepts. The audit (`audit.py`) reads these; nothing else
 
 from __future__ import annotations
 
+from .trt_operators import TRT_OPSET_RANGE, TRT_RESTRICTIONS, TRT_SOURCE, TRT_UNSUPPORTED_OPS
+
 __all__ = ["SOURCES", "UNSUPPORTED", "RESTRICTED", "OPSET_RANGE", "HOSTILE_PREFIXES", "HOSTILE_OPS"]
 
 SOURCES = {
-    "trt": "onnx-tensorrt docs/operators.md (operator support matrix of the ONNX parser) and the TensorRT 10.3 "
-    "release notes (JetPack 6: parser accepts opset <= 20)",
+    "trt": TRT_SOURCE,
     "openvino": "checked by converting with the installed OpenVINO ONNX frontend (ops it cannot convert stay "
     "as framework nodes)",
     "ort": "ONNX Runtime CPU execution provider implements every default-domain op of the opsets it accepts",
     "onnx": "plain ONNX: any default-domain op of the chosen opset",
 }
 
-# Ops the TensorRT ONNX parser rejects (marked 'N' in the support matrix).
-_TRT_UNSUPPORTED_OPS = [
-    "BitShift", "Compress", "ConcatFromSequence", "ConvInteger", "Det", "DynamicQuantizeLinear", "Hardmax",
-    "IsInf", "MatMulInteger", "MaxRoiPool", "MaxUnpool", "MeanVarianceNormalization", "Mod", "Multinomial",
-    "NegativeLogLikelihoodLoss", "NonZero", "OneHot", "QLinearConv", "QLinearMatMul", "RandomNormal",
-    "RandomNormalLike", "RoiAlign", "SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase",
-    "SequenceInsert", "SequenceLength", "Shrink", "SoftmaxCrossEntropyLoss", "SplitToSequence",
-    "StringNormalizer", "TfIdfVectorizer", "Unique",
-]
+# TensorRT: transcribed from onnx-tensorrt's TensorRT 10.x support matrix, kept in trt_operators.py with its source.
+_TRT_UNSUPPORTED_OPS = list(TRT_UNSUPPORTED_OPS)
 
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "trt": {op: "not supported by the TensorRT ONNX parser" for op in _TRT_UNSUPPORTED_OPS},
@@ -36,32 +30,14 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
 }
 
 RESTRICTED: dict[str, dict[str, str]] = {
-    "trt": {
-        "Conv": "2D or 3D only; weights W must be an initializer",
-        "ConvTranspose": "2D or 3D only; weights W must be an initializer",
-        "Slice": "axes must be an initializer",
-        "Squeeze": "axes must be an initializer",
-        "Unsqueeze": "axes must be a constant tensor",
-        "TopK": "K must be an initializer",
-        "CumSum": "axis must be an initializer",
-        "Einsum": "no ellipsis, no diagonal operations, no broadcasting between inputs",
-        "Resize": "modes nearest/linear only; coordinate modes half_pixel, pytorch_half_pixel, "
-        "tf_half_pixel_for_nn, asymmetric, align_corners",
-        "MaxPool": "2D or 3D only; the Indices output is unsupported",
-        "AveragePool": "2D or 3D only",
-        "InstanceNormalization": "scale and B must be initializers; input rank 3..5",
-        "RandomUniform": "the seed is ignored (results differ from other runtimes)",
-        "RandomUniformLike": "the seed is ignored (results differ from other runtimes)",
-        "GridSample": "4-D input only",
-        "If": "both branches must produce broadcastable shapes with different names",
-    },
+    "trt": dict(TRT_RESTRICTIONS),
     "openvino": {},
     "ort": {},
     "onnx": {},
 }
 
 OPSET_RANGE: dict[str, tuple[int, int]] = {
-    "trt": (9, 20),  # TensorRT 10.3 on JetPack 6
+    "trt": TRT_OPSET_RANGE,  # TensorRT 10.x (10.3 on JetPack 6): opset 9..20
     "openvino": (7, 22),
     "ort": (7, 22),
     "onnx": (7, 23),
