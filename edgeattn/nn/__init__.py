@@ -4,9 +4,14 @@ Every layer file is imported here explicitly; that fills the attention registry 
 """
 
 from ._paths import PATHS, DualPathModule, set_path
+from .axial import ChannelizedAxialAttention
+from .criss_cross import CrissCrossAttention
+from .interlaced import InterlacedSparseAttention
 from .lga import LatentGraphAttention, lga_edge_loss
+from .linear import LinearAttention
 from .nonlocal_ import NonLocalBlock
 from .registry import AttentionSpec, build_attention, get_attention, list_attention, register_attention
 
 __all__ = ["PATHS", "DualPathModule", "set_path", "LatentGraphAttention", "lga_edge_loss", "NonLocalBlock",
-           "AttentionSpec", "build_attention", "get_attention", "list_attention", "register_attention"]
+           "AttentionSpec", "build_attention", "get_attention", "list_attention", "register_attention",
+           "CrissCrossAttention", "InterlacedSparseAttention", "ChannelizedAxialAttention", "LinearAttention"]
