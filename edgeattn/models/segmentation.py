@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..nn import LatentGraphAttention, NonLocalBlock
+from ..nn import ChannelizedAxialAttention, CrissCrossAttention, InterlacedSparseAttention, LinearAttention
 from ._registry import register_model
 from .backbones import ConvBNAct, ImageNormalize, MobileNetV2
 
@@ -54,3 +55,47 @@ def lga_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, depth: int = 4, late
 def nonlocal_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
     """MobileNetV2-OS8 + non-local head."""
     return SegmentationNet(NonLocalBlock(HEAD_CHANNELS), num_classes, width_mult=width_mult)
+
+
+# CCNet and the linear-attention paper initialise gamma (the weight of the attention branch) to 0, so a
+# block starts as the identity and learns how much attention to mix in. With random weights (no
+# checkpoint) that would make the attention a no-op and every parity check would pass without
+# exercising it; the builders below therefore start gamma at RANDOM_INIT_GAMMA. A checkpoint overwrites it.
+RANDOM_INIT_GAMMA = 1.0
+
+
+def _with_gamma(module: nn.Module) -> nn.Module:
+    with torch.no_grad():
+        module.gamma.fill_(RANDOM_INIT_GAMMA)
+    return module
+
+
+@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="criss_cross",
+                description="MobileNetV2-OS8 + recurrent criss-cross attention (CCNet, Huang et al. 2019), 19 classes")
+def ccnet_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, recurrence: int = 2, width_mult: float = 1.0) -> nn.Module:
+    """MobileNetV2-OS8 + RCCA head (R=2, shared weights; gamma starts at RANDOM_INIT_GAMMA, see above)."""
+    attention = _with_gamma(CrissCrossAttention(HEAD_CHANNELS, recurrence=recurrence))
+    return SegmentationNet(attention, num_classes, width_mult=width_mult)
+
+
+@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="interlaced",
+                description="MobileNetV2-OS8 + interlaced sparse self-attention (Huang et al. 2019), 19 classes")
+def issa_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, block: tuple[int, int] = (8, 8),
+                   width_mult: float = 1.0) -> nn.Module:
+    """MobileNetV2-OS8 + ISA head (8x8 blocks; long-range then short-range attention, fused with the input)."""
+    return SegmentationNet(InterlacedSparseAttention(HEAD_CHANNELS, block=block), num_classes, width_mult=width_mult)
+
+
+@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits",
+                attention="channelized_axial",
+                description="MobileNetV2-OS8 + channelized axial attention (CAA, Huang et al. 2022), 19 classes")
+def caa_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
+    """MobileNetV2-OS8 + CAA head (column then row attention with channel attention inside the sums)."""
+    return SegmentationNet(ChannelizedAxialAttention(HEAD_CHANNELS), num_classes, width_mult=width_mult)
+
+
+@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="linear",
+                description="MobileNetV2-OS8 + linear attention (Li et al. 2020), 19 classes")
+def linear_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
+    """MobileNetV2-OS8 + linear-attention head (gamma starts at RANDOM_INIT_GAMMA, see above)."""
+    return SegmentationNet(_with_gamma(LinearAttention(HEAD_CHANNELS)), num_classes, width_mult=width_mult)
