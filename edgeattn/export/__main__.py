@@ -19,6 +19,7 @@ examples:
   python -m edgeattn.export --model lga_mobilenet --target openvino --runtimes ort,openvino
   python -m edgeattn.export --model lga_mobilenet --target ort --input-size 256x512 --dynamic --parity-size 200x328
   python -m edgeattn.export --model lga_mobilenet --target trt --precision fp16
+  python -m edgeattn.export --model lga_mobilenet --target trt --dynamic --min-size 128x128 --max-size 512x1024
   python -m edgeattn.export --list-models
 
 exit status: 0 exported and parity passed (or --no-parity); 1 parity failed (artefacts are kept, the
@@ -48,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
-    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)}: fp16 is a TensorRT "
-                   "builder flag for trt and fp16 weights + f16 inference for openvino (default: fp32)")
+    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)}: fp16/int8 are TensorRT "
+                   "builder flags for trt (int8 calibrates on the device) and fp16 weights + f16 inference for "
+                   "openvino (default: fp32)")
     p.add_argument("--simplify", default="onnxslim", help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
     p.add_argument("--exporter", default="torchscript", help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
                    "(default: torchscript; see README for why)")
@@ -65,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-parity", action="store_true", help="skip the parity check")
     p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
     p.add_argument("--seed", type=int, default=0, help="seed of the random init and of the parity inputs")
+    trt = p.add_argument_group("TensorRT (--target trt; written into trt_recipe.json and build_engine.sh)")
+    trt.add_argument("--workspace", type=int, default=1024, metavar="MIB", dest="workspace_mib",
+                     help="builder workspace memory pool limit in MiB (default: 1024)")
+    trt.add_argument("--dla-core", type=int, metavar="N", help="build for Jetson DLA core N (needs --precision fp16 "
+                     "or int8 and a static graph); unsupported layers fall back to the GPU")
+    trt.add_argument("--min-size", type=_size, metavar="HxW", help="dynamic profile minimum (needs --dynamic; "
+                     "default: the model's minimum input)")
+    trt.add_argument("--max-size", type=_size, metavar="HxW", help="dynamic profile maximum (needs --dynamic; "
+                     "default: twice --input-size)")
+    trt.add_argument("--max-batch", type=int, metavar="N", help="dynamic profile maximum batch (default: --batch)")
+    trt.add_argument("--calib-batches", type=int, default=8, metavar="N",
+                     help="INT8 calibration batches of deterministic inputs (default: 8)")
+    trt.add_argument("--trt-plugin", action="append", default=[], metavar="LIB", dest="trt_plugins",
+                     help="TensorRT plugin library for custom ops (repeatable)")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-targets", action="store_true", help="list targets and exit")
     return p
@@ -99,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint=args.checkpoint, parity=not args.no_parity,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",") if r.strip()) if args.runtimes else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
+            workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
+            max_batch=args.max_batch, calib_batches=args.calib_batches, trt_plugins=tuple(args.trt_plugins),
         )
         from ..parity import format_table
         from .pipeline import export
@@ -112,7 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(result.audit.summary())
     if config.target == "trt":
-        print(f"TensorRT engine: build it on the device with {result.folder / 'build_engine.sh'}")
+        engine = result.folder / "model.engine"
+        if engine.exists():
+            print(f"TensorRT engine: {engine}")
+        else:
+            print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so build it on "
+                  f"the device with {result.folder / 'build_engine.sh'} or python -m edgeattn.export.trt_build")
     if result.parity:
         print(format_table(result.parity, title=f"parity vs PyTorch: {config.model} -> {config.target}"))
         print("PARITY PASSED" if result.parity_passed else "PARITY FAILED")

@@ -10,7 +10,7 @@ from ..errors import InvalidOptionError
 
 __all__ = ["ExportConfig", "parse_size", "PRECISIONS"]
 
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")  # int8: TensorRT only (calibrated on the device)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -44,3 +44,11 @@ class ExportConfig:
     exporter: str = "torchscript"
     seed: int = 0
     model_kwargs: dict = field(default_factory=dict)
+    # TensorRT (--target trt); see export/tensorrt.py TrtRecipe
+    workspace_mib: int = 1024  # builder workspace memory pool limit
+    dla_core: int | None = None  # Jetson DLA core, None: GPU only
+    min_size: tuple[int, int] | None = None  # dynamic profile minimum (H, W); None: the model's minimum input
+    max_size: tuple[int, int] | None = None  # dynamic profile maximum (H, W); None: twice the export size
+    max_batch: int | None = None  # dynamic profile maximum batch; None: --batch
+    calib_batches: int = 8  # INT8 calibration batches of deterministic inputs
+    trt_plugins: tuple[str, ...] = ()  # TensorRT plugin libraries (custom ops)

@@ -106,8 +106,28 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
             runtimes = list(target.parity_runtimes)
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
         raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
+    _check_trt_options(config, spec, size)
     _check_writable(Path(config.output))
     return spec, size, runtimes
+
+
+_TRT_FLAGS = {"workspace_mib": "--workspace", "dla_core": "--dla-core", "min_size": "--min-size",
+              "max_size": "--max-size", "max_batch": "--max-batch", "calib_batches": "--calib-batches",
+              "trt_plugins": "--trt-plugin"}
+
+
+def _check_trt_options(config: ExportConfig, spec: ModelSpec, size: tuple[int, int]) -> None:
+    """TensorRT flags apply to --target trt only (never silently ignored); with it, the recipe must be valid."""
+    if config.target != "trt":
+        default = ExportConfig(model=config.model)
+        used = [flag for key, flag in _TRT_FLAGS.items() if getattr(config, key) != getattr(default, key)]
+        if used:
+            raise InvalidOptionError(f"{', '.join(used)} apply to --target trt only (got --target {config.target})")
+        return
+    for s in (config.min_size, config.max_size):
+        if s is not None:
+            check_input_size(spec, s)
+    _trt_recipe(config, spec, size, custom_ops=())
 
 
 def _build_model(config: ExportConfig) -> torch.nn.Module:
@@ -119,7 +139,8 @@ def _build_model(config: ExportConfig) -> torch.nn.Module:
 
 def _runtime_precision(runtime: str, config: ExportConfig) -> str:
     # The ONNX graph is fp32; only OpenVINO computes in the requested lower precision on this CPU.
-    return config.precision if runtime == "openvino" else "fp32"
+    # TensorRT computes in the precision its engine was built for.
+    return config.precision if runtime in ("openvino", "tensorrt") else "fp32"
 
 
 def run_parity(model: torch.nn.Module, spec: ModelSpec, folder: Path, runtimes: list[str], config: ExportConfig,
@@ -203,13 +224,35 @@ def _target_artefacts(config: ExportConfig, spec: ModelSpec, size: tuple[int, in
 
         return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision == "fp16")
     if config.target == "trt":
-        from .tensorrt import TrtRecipe, write_build_script
-
-        recipe = TrtRecipe(input_names=tuple(i.name for i in spec.inputs), channels=tuple(i.channels for i in spec.inputs),
-                           batch=config.batch, size=size, dynamic=config.dynamic,
-                           min_size=(spec.min_size, spec.min_size), precision=config.precision)
-        return [write_build_script(recipe, stage)]
+        return _trt_artefacts(config, spec, size, stage, onnx_path)
     return []
+
+
+def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], custom_ops: tuple[str, ...]):
+    from .tensorrt import recipe_for_export
+
+    return recipe_for_export(
+        model=spec.name, input_names=tuple(i.name for i in spec.inputs), channels=tuple(i.channels for i in spec.inputs),
+        batch=config.batch, size=size, dynamic=config.dynamic, precision=config.precision,
+        model_min_size=spec.min_size, min_size=config.min_size, max_size=config.max_size, max_batch=config.max_batch,
+        workspace_mib=config.workspace_mib, dla_core=config.dla_core, calib_batches=config.calib_batches,
+        plugins=config.trt_plugins, custom_ops=custom_ops)
+
+
+def _trt_artefacts(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path,
+                   onnx_path: Path) -> list[Path]:
+    """trt_recipe.json + build_engine.sh always; model.engine too where TensorRT and a GPU are present."""
+    from .tensorrt import write_build_script, write_recipe
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    custom_ops = tuple(sorted({n.op_type for n in graph.node if n.domain not in ("", "ai.onnx")}))
+    recipe = _trt_recipe(config, spec, size, custom_ops)
+    files = [write_recipe(recipe, stage), write_build_script(recipe, stage)]
+    if runtime_class("tensorrt").available()[0]:
+        from .trt_build import build_engine
+
+        files.append(build_engine(stage, recipe))  # UNVERIFIED path: needs TensorRT + GPU
+    return files
 
 
 def _stamp_metadata(proto: onnx.ModelProto, spec: ModelSpec, config: ExportConfig) -> None:

@@ -29,7 +29,7 @@ TARGETS: dict[str, Target] = {
                ("openvino",), "pip install 'edgeattn[openvino]'", ("fp32", "fp16")),
         Target("trt", "TensorRT-ready ONNX, audit against the TensorRT parser, build_engine.sh (trtexec)",
                ("model.onnx", "build_engine.sh"), ("tensorrt", "ort"),
-               "nothing to write the recipe; TensorRT + GPU to build/run the engine", ("fp32", "fp16")),
+               "nothing to write the recipe; TensorRT + GPU to build/run the engine", ("fp32", "fp16", "int8")),
     ]
 }
 

@@ -1,67 +1,250 @@
-"""TensorRT: engines are device-specific, so they are built on the target.
+"""TensorRT recipe: engines are device-specific, so they are built on the target.
 
-Here edgeattn writes the TensorRT-ready ONNX (audited against the TensorRT parser's support table) and
-`build_engine.sh`, the exact `trtexec` command that builds the engine on the device.
+Here edgeattn writes the TensorRT-ready ONNX (audited against the TensorRT parser's support table), the build
+recipe as data (`trt_recipe.json`) and `build_engine.sh`, the exact `trtexec` command that builds the engine on
+the device. `trt_build.py` builds the same engine with the TensorRT Python API from the same recipe, so both
+routes agree on precision, shapes, workspace, timing cache, DLA core, calibration cache and plugins.
+
+Flags follow `trtexec --help` of TensorRT 10.x: `--memPoolSize=workspace:<N>M`, `--timingCacheFile`,
+`--fp16`/`--int8` with `--calib=<cache>`, `--useDLACore`/`--allowGPUFallback`, `--minShapes/--optShapes/
+--maxShapes` (NAME:BxCxHxW), `--staticPlugins=<lib.so>` (TensorRT 10 replaced `--plugins` by it).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .._atomic import atomic_write_text
+from ..errors import InvalidOptionError
 
-__all__ = ["TrtRecipe", "trtexec_command", "write_build_script"]
+__all__ = ["TrtRecipe", "ProfileShapes", "TRT_PRECISIONS", "validate_recipe", "profile_shapes", "trtexec_command",
+           "write_build_script", "write_recipe", "read_recipe", "recipe_for_export", "RECIPE_NAME", "ENGINE_NAME", "CALIB_CACHE_NAME",
+           "TIMING_CACHE_NAME"]
+
+TRT_PRECISIONS = ("fp32", "fp16", "int8")
+RECIPE_NAME = "trt_recipe.json"
+ENGINE_NAME = "model.engine"
+CALIB_CACHE_NAME = "calibration.cache"
+TIMING_CACHE_NAME = "timing.cache"
+#: env var of build_engine.sh: colon-separated plugin libraries for graphs with edgeattn-domain nodes
+PLUGIN_ENV = "EDGEATTN_TRT_PLUGINS"
 
 
 @dataclass(frozen=True)
 class TrtRecipe:
+    """Everything needed to build one engine from model.onnx, by either trtexec or the Python API."""
+
     input_names: tuple[str, ...]
     channels: tuple[int, ...]
     batch: int
-    size: tuple[int, int]  # optimisation size (H, W)
+    size: tuple[int, int]  # optimisation size (H, W): the export size
     dynamic: bool = False
-    min_size: tuple[int, int] = (32, 32)
-    max_size: tuple[int, int] | None = None
-    precision: str = "fp32"
-    workspace_mib: int = 1024
+    min_size: tuple[int, int] = (32, 32)  # profile minimum (H, W), used with dynamic
+    max_size: tuple[int, int] | None = None  # profile maximum (H, W); None: twice the export size
+    max_batch: int | None = None  # profile maximum batch; None: the export batch
+    precision: str = "fp32"  # fp32 | fp16 | int8 (int8 also enables fp16 for layers INT8 cannot run)
+    workspace_mib: int = 1024  # the builder's workspace memory pool limit
+    timing_cache: str | None = TIMING_CACHE_NAME  # reused across builds on the same device; None: off
+    dla_core: int | None = None  # Jetson DLA core (0/1 on Orin); layers DLA cannot run fall back to the GPU
+    calib_cache: str = CALIB_CACHE_NAME  # INT8 calibration cache (written by trt_build, read by both routes)
+    calib_batches: int = 8  # INT8 calibration batches of deterministic inputs (parity.make_inputs seeds 0..n-1)
+    plugins: tuple[str, ...] = ()  # plugin libraries to load (custom ops)
+    custom_ops: tuple[str, ...] = ()  # edgeattn-domain op types in the graph: they need a plugin at build time
+    model: str = ""  # registered model name (the calibrator rebuilds inputs from its spec)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrtRecipe:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidOptionError(f"{RECIPE_NAME} has unknown keys {unknown}: was it written by a newer edgeattn?")
+        kw = dict(data)
+        for key in ("input_names", "channels", "plugins", "custom_ops", "size", "min_size", "max_size"):
+            if kw.get(key) is not None:
+                kw[key] = tuple(kw[key])
+        return cls(**kw)
 
 
-def _shape(recipe: TrtRecipe, batch: int, size: tuple[int, int]) -> str:
-    return ",".join(f"{n}:{batch}x{c}x{size[0]}x{size[1]}" for n, c in zip(recipe.input_names, recipe.channels))
+@dataclass(frozen=True)
+class ProfileShapes:
+    """One input's optimisation profile: min <= opt <= max per dimension, each (N, C, H, W)."""
+
+    min: tuple[int, int, int, int]
+    opt: tuple[int, int, int, int]
+    max: tuple[int, int, int, int]
 
 
-def trtexec_command(recipe: TrtRecipe, onnx_name: str = "model.onnx", engine_name: str = "model.engine") -> list[str]:
+def _max_size(recipe: TrtRecipe) -> tuple[int, int]:
+    return recipe.max_size or (recipe.size[0] * 2, recipe.size[1] * 2)
+
+
+def validate_recipe(recipe: TrtRecipe) -> TrtRecipe:
+    """Check the options together; raise InvalidOptionError saying which flag to change."""
+    if recipe.precision not in TRT_PRECISIONS:
+        raise InvalidOptionError(f"TensorRT precision {recipe.precision!r} is not one of {', '.join(TRT_PRECISIONS)}")
+    if len(recipe.input_names) != len(recipe.channels) or not recipe.input_names:
+        raise InvalidOptionError("TensorRT recipe needs one channel count per input name")
+    if recipe.batch < 1:
+        raise InvalidOptionError(f"--batch must be >= 1, got {recipe.batch}")
+    if recipe.workspace_mib < 1:
+        raise InvalidOptionError(f"--workspace must be >= 1 MiB, got {recipe.workspace_mib}")
+    if recipe.dla_core is not None:
+        if recipe.dla_core < 0:
+            raise InvalidOptionError(f"--dla-core must be >= 0 (Jetson Orin has cores 0 and 1), got {recipe.dla_core}")
+        if recipe.precision == "fp32":
+            raise InvalidOptionError("--dla-core needs --precision fp16 or int8: DLA has no FP32 mode")
+        if recipe.dynamic:
+            raise InvalidOptionError("--dla-core needs a static graph: DLA needs min = opt = max in the profile "
+                                     "(drop --dynamic)")
+    if recipe.calib_batches < 1:
+        raise InvalidOptionError(f"--calib-batches must be >= 1, got {recipe.calib_batches}")
+    if recipe.max_batch is not None and recipe.max_batch < recipe.batch:
+        raise InvalidOptionError(f"--max-batch {recipe.max_batch} is below --batch {recipe.batch}")
+    if not recipe.dynamic and (recipe.max_size is not None or recipe.max_batch is not None):
+        raise InvalidOptionError("--max-size/--max-batch need --dynamic (a static graph has one shape)")
+    if recipe.dynamic:
+        lo, opt, hi = recipe.min_size, recipe.size, _max_size(recipe)
+        for axis, name in enumerate(("height", "width")):
+            if not lo[axis] <= opt[axis] <= hi[axis]:
+                raise InvalidOptionError(
+                    f"profile {name}s must satisfy min <= opt <= max, got {lo[axis]} <= {opt[axis]} <= {hi[axis]}; "
+                    f"fix --min-size {lo[0]}x{lo[1]}, --input-size {opt[0]}x{opt[1]} or --max-size {hi[0]}x{hi[1]}")
+    bad = [p for p in recipe.plugins if not p or any(c in p for c in "\n\0")]
+    if bad:
+        raise InvalidOptionError(f"--trt-plugin {bad[0]!r} is not a usable library path")
+    return recipe
+
+
+def profile_shapes(recipe: TrtRecipe) -> dict[str, ProfileShapes]:
+    """Optimisation profile per input. Static: min = opt = max = the export shape. Dynamic: batch 1 at
+    `min_size`, the export batch at the export size, `max_batch` at `max_size` (default twice the export size)."""
+    validate_recipe(recipe)
+    out: dict[str, ProfileShapes] = {}
+    for name, c in zip(recipe.input_names, recipe.channels):
+        opt = (recipe.batch, c, *recipe.size)
+        if recipe.dynamic:
+            hi = _max_size(recipe)
+            out[name] = ProfileShapes((1, c, *recipe.min_size), opt, (recipe.max_batch or recipe.batch, c, *hi))
+        else:
+            out[name] = ProfileShapes(opt, opt, opt)
+    return out
+
+
+def _shape_flag(shapes: dict[str, ProfileShapes], which: str) -> str:
+    return ",".join(f"{n}:{'x'.join(str(d) for d in getattr(p, which))}" for n, p in shapes.items())
+
+
+def trtexec_command(recipe: TrtRecipe, onnx_name: str = "model.onnx", engine_name: str = ENGINE_NAME) -> list[str]:
+    """The trtexec argv that builds the engine of `recipe` (run in the export folder)."""
+    shapes = profile_shapes(recipe)
     cmd = [
         "trtexec",
         f"--onnx={onnx_name}",
         f"--saveEngine={engine_name}",
         f"--memPoolSize=workspace:{recipe.workspace_mib}M",
-        "--timingCacheFile=timing.cache",
     ]
-    if recipe.precision == "fp16":
-        cmd.append("--fp16")
+    if recipe.timing_cache:
+        cmd.append(f"--timingCacheFile={recipe.timing_cache}")
+    if recipe.precision in ("fp16", "int8"):
+        cmd.append("--fp16")  # int8: layers without an INT8 kernel run in fp16 rather than fp32
+    if recipe.precision == "int8":
+        cmd += ["--int8", f"--calib={recipe.calib_cache}"]
     if recipe.dynamic:
-        max_size = recipe.max_size or (recipe.size[0] * 2, recipe.size[1] * 2)
-        cmd += [
-            f"--minShapes={_shape(recipe, 1, recipe.min_size)}",
-            f"--optShapes={_shape(recipe, recipe.batch, recipe.size)}",
-            f"--maxShapes={_shape(recipe, recipe.batch, max_size)}",
-        ]
+        cmd += [f"--minShapes={_shape_flag(shapes, 'min')}", f"--optShapes={_shape_flag(shapes, 'opt')}",
+                f"--maxShapes={_shape_flag(shapes, 'max')}"]
+    if recipe.dla_core is not None:
+        cmd += [f"--useDLACore={recipe.dla_core}", "--allowGPUFallback"]
+    cmd += [f"--staticPlugins={p}" for p in recipe.plugins]
     return cmd
 
 
-def write_build_script(recipe: TrtRecipe, out_dir: Path) -> Path:
-    cmd = " ".join(shlex.quote(c) for c in trtexec_command(recipe))
-    text = f"""#!/usr/bin/env bash
+def _script(recipe: TrtRecipe) -> str:
+    argv = trtexec_command(recipe)
+    checks = []
+    if recipe.precision == "int8":
+        checks.append(f"""if [ ! -s {shlex.quote(recipe.calib_cache)} ]; then
+  echo "build_engine.sh: {recipe.calib_cache} is missing: INT8 needs calibration; run" \\
+       "'python -m edgeattn.export.trt_build .' on the device (it calibrates on edgeattn's inputs)" >&2
+  exit 2
+fi
+""")
+    if recipe.custom_ops and not recipe.plugins:
+        checks.append(f"""if [ -z "${{{PLUGIN_ENV}:-}}" ]; then
+  echo "build_engine.sh: the graph has edgeattn custom ops ({', '.join(recipe.custom_ops)}); set" \\
+       "{PLUGIN_ENV}=/path/libplugin.so (colon-separated) to the plugin library that implements them" >&2
+  exit 2
+fi
+""")
+    args = " \\\n  ".join(shlex.quote(a) for a in argv[1:])
+    return f"""#!/usr/bin/env bash
 # Build the TensorRT engine on the target device (engines are specific to the GPU and TensorRT version).
-# Needs trtexec on PATH (JetPack: /usr/src/tensorrt/bin/trtexec).
+# Needs trtexec (JetPack: /usr/src/tensorrt/bin/trtexec). Usage: ./build_engine.sh [--dry-run]
+# Written by edgeattn from {RECIPE_NAME}; `python -m edgeattn.export.trt_build .` builds the same engine with the
+# TensorRT Python API and adds edgeattn's metadata header. The command:
+#   {" ".join(shlex.quote(a) for a in argv)}
 set -euo pipefail
 cd "$(dirname "$0")"
-export PATH="$PATH:/usr/src/tensorrt/bin"
-{cmd}
+{"".join(checks)}ARGS=(
+  {args}
+)
+# Extra plugin libraries (custom ops), colon-separated, from the environment.
+IFS=':' read -r -a PLUGIN_LIBS <<< "${{{PLUGIN_ENV}:-}}"
+for lib in "${{PLUGIN_LIBS[@]+"${{PLUGIN_LIBS[@]}}"}}"; do
+  if [ -n "$lib" ]; then ARGS+=("--staticPlugins=$lib"); fi
+done
+TRTEXEC="$(command -v trtexec || echo /usr/src/tensorrt/bin/trtexec)"
+if [ "${{1:-}}" = "--dry-run" ]; then
+  printf '%q ' "$TRTEXEC" "${{ARGS[@]}}"
+  echo
+  exit 0
+fi
+exec "$TRTEXEC" "${{ARGS[@]}}"
 """
-    path = atomic_write_text(Path(out_dir) / "build_engine.sh", text)
+
+
+def write_build_script(recipe: TrtRecipe, out_dir: Path) -> Path:
+    """Write `build_engine.sh` (executable) into `out_dir`, atomically."""
+    path = atomic_write_text(Path(out_dir) / "build_engine.sh", _script(recipe))
     path.chmod(0o755)
     return path
+
+
+def write_recipe(recipe: TrtRecipe, out_dir: Path) -> Path:
+    validate_recipe(recipe)
+    return atomic_write_text(Path(out_dir) / RECIPE_NAME, json.dumps(recipe.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+def read_recipe(folder: Path) -> TrtRecipe:
+    path = Path(folder) / RECIPE_NAME
+    if not path.is_file():
+        raise InvalidOptionError(f"{path} does not exist: export with --target trt first")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidOptionError(f"{path} is not readable JSON ({exc}); export again with --target trt") from None
+    return validate_recipe(TrtRecipe.from_dict(data))
+
+
+def recipe_for_export(*, model: str, input_names: tuple[str, ...], channels: tuple[int, ...], batch: int,
+                      size: tuple[int, int], dynamic: bool, precision: str, model_min_size: int,
+                      min_size: tuple[int, int] | None = None, max_size: tuple[int, int] | None = None,
+                      max_batch: int | None = None, workspace_mib: int = 1024, dla_core: int | None = None,
+                      calib_batches: int = 8, plugins: tuple[str, ...] = (),
+                      custom_ops: tuple[str, ...] = ()) -> TrtRecipe:
+    """The recipe of an export: profile minimum defaults to the model's smallest input, checked together."""
+    if min_size is not None and not dynamic:
+        raise InvalidOptionError("--min-size needs --dynamic (a static graph has one shape)")
+    lo = min_size or (model_min_size, model_min_size)
+    if min(lo) < model_min_size:
+        raise InvalidOptionError(f"--min-size {lo[0]}x{lo[1]} is below the model's minimum input "
+                                 f"{model_min_size}x{model_min_size}")
+    return validate_recipe(TrtRecipe(
+        input_names=input_names, channels=channels, batch=batch, size=size, dynamic=dynamic, min_size=lo,
+        max_size=max_size, max_batch=max_batch, precision=precision, workspace_mib=workspace_mib,
+        dla_core=dla_core, calib_batches=calib_batches, plugins=plugins, custom_ops=custom_ops, model=model))
