@@ -59,6 +59,11 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
         5e-2, 5e-3, "fp16 keeps 11 mantissa bits (2^-11 = 4.9e-4 relative); accumulated over ~60 layers."),
     ("fp16", "tensorrt"): Tolerance(
         5e-2, 5e-3, "fp16 keeps 11 mantissa bits (2^-11 = 4.9e-4 relative); accumulated over ~60 layers."),
+    ("int8", "tensorrt"): Tolerance(
+        5e-1, 5e-2, "A PRIORI, NOT YET MEASURED (no TensorRT machine so far): INT8 post-training quantisation "
+        "with per-tensor entropy-calibrated scales has a step of ~range/254 per activation (~1e-2 of a unit-range "
+        "tensor), compounded over ~60 layers; logits of magnitude ~10 are expected within a few 1e-1. Replace "
+        "with the measured figure after the first device run (docker/README.md)."),
 }
 
 # Task-level checks of a runtime's output against PyTorch's output, per precision.
@@ -67,6 +72,8 @@ TASK_THRESHOLDS: dict[tuple[str, str], tuple[str, float, str]] = {
     ("segmentation", "fp32"): ("argmax_agreement", 0.999, "fp32 errors of ~1e-5 flip only near-tied pixels"),
     ("segmentation", "fp16"): ("argmax_agreement", 0.99, "fp16 rounding flips near-tied pixels"),
     ("segmentation", "bf16"): ("argmax_agreement", 0.98, "bf16 rounding flips near-tied pixels"),
+    ("segmentation", "int8"): ("argmax_agreement", 0.95, "A PRIORI, NOT YET MEASURED: INT8 steps of ~1e-2 "
+                               "relative flip pixels whose top-2 logits are that close; set from the first device run"),
 }
 
 
