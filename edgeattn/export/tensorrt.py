@@ -204,6 +204,11 @@ if [ "${{1:-}}" = "--dry-run" ]; then
   echo
   exit 0
 fi
+if [ ! -x "$TRTEXEC" ]; then
+  echo "build_engine.sh: trtexec not found (PATH or /usr/src/tensorrt/bin): run this on the device with TensorRT," \\
+       "e.g. in docker/jetson, or use 'python -m edgeattn.export.trt_build .'" >&2
+  exit 2
+fi
 exec "$TRTEXEC" "${{ARGS[@]}}"
 """
 
