@@ -232,7 +232,8 @@ def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], cu
     from .tensorrt import recipe_for_export
 
     return recipe_for_export(
-        model=spec.name, input_names=tuple(i.name for i in spec.inputs), channels=tuple(i.channels for i in spec.inputs),
+        model=spec.name, input_names=tuple(i.name for i in spec.inputs),
+        channels=tuple(i.channels for i in spec.inputs),
         batch=config.batch, size=size, dynamic=config.dynamic, precision=config.precision,
         model_min_size=spec.min_size, min_size=config.min_size, max_size=config.max_size, max_batch=config.max_batch,
         workspace_mib=config.workspace_mib, dla_core=config.dla_core, calib_batches=config.calib_batches,

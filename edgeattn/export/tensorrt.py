@@ -21,8 +21,8 @@ from .._atomic import atomic_write_text
 from ..errors import InvalidOptionError
 
 __all__ = ["TrtRecipe", "ProfileShapes", "TRT_PRECISIONS", "validate_recipe", "profile_shapes", "trtexec_command",
-           "write_build_script", "write_recipe", "read_recipe", "recipe_for_export", "RECIPE_NAME", "ENGINE_NAME", "CALIB_CACHE_NAME",
-           "TIMING_CACHE_NAME"]
+           "write_build_script", "write_recipe", "read_recipe", "recipe_for_export", "RECIPE_NAME", "ENGINE_NAME",
+           "CALIB_CACHE_NAME", "TIMING_CACHE_NAME", "PLUGIN_ENV"]
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
 RECIPE_NAME = "trt_recipe.json"
@@ -99,7 +99,7 @@ def validate_recipe(recipe: TrtRecipe) -> TrtRecipe:
             raise InvalidOptionError(f"--dla-core must be >= 0 (Jetson Orin has cores 0 and 1), got {recipe.dla_core}")
         if recipe.precision == "fp32":
             raise InvalidOptionError("--dla-core needs --precision fp16 or int8: DLA has no FP32 mode")
-        if recipe.dynamic:
+        if recipe.dynamic:  # TensorRT docs, "DLA Supported Layers and Restrictions": no dynamic dimensions on DLA
             raise InvalidOptionError("--dla-core needs a static graph: DLA needs min = opt = max in the profile "
                                      "(drop --dynamic)")
     if recipe.calib_batches < 1:
