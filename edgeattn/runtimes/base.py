@@ -68,6 +68,10 @@ class Runtime(ABC):
     def infer(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """Run once; feeds are float32 NCHW arrays by input name; returns the (single) output."""
 
+    def infer_all(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run once and return every graph output by name (the parity localiser exposes intermediates)."""
+        raise NotImplementedError(f"runtime {self.name!r} cannot return all outputs")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 

@@ -53,3 +53,8 @@ class OpenVinoRuntime(Runtime):
     def infer(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         result = self.request.infer(feeds)
         return np.asarray(result[self.compiled.output(0)])
+
+    def infer_all(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        result = self.request.infer(feeds)
+        # An output tensor may carry several names (the ONNX frontend keeps the graph's and the producer's).
+        return {name: np.asarray(result[o]) for o in self.compiled.outputs for name in o.get_names()}

@@ -36,3 +36,7 @@ class ReferenceRuntime(Runtime):
 
     def infer(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return np.asarray(self.evaluator.run(None, feeds)[0])
+
+    def infer_all(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        names = list(self.evaluator.output_names)
+        return {n: np.asarray(v) for n, v in zip(names, self.evaluator.run(names, feeds))}
