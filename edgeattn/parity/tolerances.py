@@ -49,6 +49,10 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     ("fp32", "ort"): Tolerance(1e-4, 1e-5, _FP32_CPU),
     ("fp32", "openvino"): Tolerance(1e-4, 1e-5, _FP32_CPU + " OpenVINO is compiled with INFERENCE_PRECISION_HINT=f32."),
     ("fp32", "reference"): Tolerance(1e-4, 1e-5, "onnx.reference evaluates in numpy fp32; same argument as ORT."),
+    ("fp32", "torch"): Tolerance(
+        1e-4, 1e-5, "PyTorch fp32 on this host against PyTorch outputs saved on another (--load-reference): "
+        "another torch build or CPU (oneDNN/MKL kernel choice by ISA) changes summation order only, as for the "
+        "fp32 CPU runtimes."),
     ("fp32", "tensorrt"): Tolerance(
         1e-3, 1e-4, "TensorRT fp32 may use TF32 tactics on Ampere+ GPUs unless disabled; kernels reorder "
         "reductions more aggressively than CPU runtimes."),
