@@ -3,10 +3,11 @@
 Source: onnx/onnx-tensorrt `docs/operators.md` at tag 10.1-GA (commit 96e781103cfc4adf4a6bb557e94bac8e693f6f4c,
 2024-06-17), the newest TensorRT 10.x edition of the support matrix reachable from this project's machines; it
 states "TensorRT 10.0 supports operators in the inclusive range of opset 9 to opset 20". Changes up to 10.3 (the
-TensorRT of JetPack 6) come from onnx-tensorrt's CHANGELOG.md: 10.2 changed no op support; 10.3 added tensor
-`axes` inputs for Slice; 10.4 added tensor `axes` for Pad. `SINCE` records those so the audit can say which
-TensorRT a graph needs. The tables were transcribed from the Markdown table (types and restriction text
-verbatim, typos included), not re-derived; re-transcribe when moving to a newer TensorRT.
+TensorRT of JetPack 6.1) and later come from onnx-tensorrt's CHANGELOG.md: 10.2 changed no op support; 10.3
+added tensor `axes` inputs for Slice; 10.4 tensor `axes` for Pad; 10.7 dynamic axes for Squeeze/Unsqueeze.
+`TRT_SINCE` records those so the audit can say which TensorRT a graph needs. The tables were transcribed from
+the Markdown table (types and restriction text verbatim, typos included), not re-derived; re-transcribe when
+moving to a newer TensorRT.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ TRT_RESTRICTIONS: dict[str, str] = {
 TRT_SINCE: dict[tuple[str, str], tuple[int, int]] = {
     ("Slice", "axes"): (10, 3),  # "Added support for tensor `axes` inputs for `Slice` nodes"
     ("Pad", "axes"): (10, 4),  # "Added support for tensor `axes` for `Pad` operations"
+    ("Squeeze", "axes"): (10, 7),  # "Added dynamic axes support for `Squeeze` and `Unsqueeze` operations"
+    ("Unsqueeze", "axes"): (10, 7),
 }
 
 #: TopK: "K input must be less than 3840"

@@ -13,6 +13,8 @@ from torch import nn
 
 from ..nn import LatentGraphAttention, NonLocalBlock
 from ..nn import ChannelizedAxialAttention, CrissCrossAttention, InterlacedSparseAttention, LinearAttention
+from ..nn.paka import HierarchicalPAKA
+from ..nn.vista import VistaAttention
 from ._registry import register_model
 from .backbones import ConvBNAct, ImageNormalize, MobileNetV2
 
@@ -55,6 +57,22 @@ def lga_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, depth: int = 4, late
 def nonlocal_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
     """MobileNetV2-OS8 + non-local head."""
     return SegmentationNet(NonLocalBlock(HEAD_CHANNELS), num_classes, width_mult=width_mult)
+
+
+@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="paka_hpm",
+                description="MobileNetV2-OS8 + hierarchical PAKA module head (Sagong et al. 2021), 19 classes")
+def paka_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, dilations: tuple[int, ...] = (1, 2, 4),
+                   width_mult: float = 1.0) -> nn.Module:
+    """MobileNetV2-OS8 + HPM head (PAKA levels at dilations 1, 2, 4; no zero-initialised scales)."""
+    return SegmentationNet(HierarchicalPAKA(HEAD_CHANNELS, dilations=dilations), num_classes, width_mult=width_mult)
+
+
+@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="vista",
+                description="MobileNetV2-OS8 + VISTA structured attention (Yang et al. 2021), 19 classes")
+def vista_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, policy: str = "expectation",
+                    width_mult: float = 1.0) -> nn.Module:
+    """MobileNetV2-OS8 + VISTA head (dilations 1, 4, 8, rank 3; deterministic inference `policy`)."""
+    return SegmentationNet(VistaAttention(HEAD_CHANNELS, policy=policy), num_classes, width_mult=width_mult)
 
 
 # CCNet and the linear-attention paper initialise gamma (the weight of the attention branch) to 0, so a

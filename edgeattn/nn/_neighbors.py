@@ -28,14 +28,15 @@ def _slice(padded: torch.Tensor, dy: int, dx: int, r: int) -> torch.Tensor:
     return padded[:, :, y0:y1, x0:x1]
 
 
-def shifted_views(x: torch.Tensor, kernel_size: int) -> list[torch.Tensor]:
-    """The k*k neighbours of every pixel: view o holds x[..., y+dy_o, x+dx_o] (zero outside).
+def shifted_views(x: torch.Tensor, kernel_size: int, dilation: int = 1) -> list[torch.Tensor]:
+    """The k*k neighbours of every pixel: view o holds x[..., y+d*dy_o, x+d*dx_o] (zero outside).
 
-    x: (B, C, H, W) -> list of k*k tensors (B, C, H, W), in `neighbor_offsets` order.
+    x: (B, C, H, W) -> list of k*k tensors (B, C, H, W), in `neighbor_offsets` order, the order of
+    `F.unfold(x, k, dilation=d, padding=d*(k//2))`.
     """
-    r = kernel_size // 2
+    r = kernel_size // 2 * dilation
     padded = F.pad(x, (r, r, r, r))  # (B, C, H+2r, W+2r)
-    return [_slice(padded, dy, dx, r) for dy, dx in neighbor_offsets(kernel_size)]
+    return [_slice(padded, dy * dilation, dx * dilation, r) for dy, dx in neighbor_offsets(kernel_size)]
 
 
 def valid_mask_views(like: torch.Tensor, kernel_size: int) -> list[torch.Tensor]:
