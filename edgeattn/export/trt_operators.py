@@ -3,8 +3,9 @@
 Source: onnx/onnx-tensorrt `docs/operators.md` at tag 10.1-GA (commit 96e781103cfc4adf4a6bb557e94bac8e693f6f4c,
 2024-06-17), the newest TensorRT 10.x edition of the support matrix reachable from this project's machines; it
 states "TensorRT 10.0 supports operators in the inclusive range of opset 9 to opset 20". Changes up to 10.3 (the
-TensorRT of JetPack 6.1) and later come from onnx-tensorrt's CHANGELOG.md: 10.2 changed no op support; 10.3
-added tensor `axes` inputs for Slice; 10.4 tensor `axes` for Pad; 10.7 dynamic axes for Squeeze/Unsqueeze.
+TensorRT of JetPack 6.1) and later come from onnx-tensorrt's CHANGELOG.md: 10.2 made minor importer changes
+(GRU, Squeeze); 10.3 added tensor `axes` inputs for Slice; 10.4 tensor `axes` for Pad; 10.7 dynamic axes for
+Squeeze/Unsqueeze.
 `TRT_SINCE` records those so the audit can say which TensorRT a graph needs. The tables were transcribed from
 the Markdown table (types and restriction text verbatim, typos included), not re-derived; re-transcribe when
 moving to a newer TensorRT.
