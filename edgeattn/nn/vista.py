@@ -164,7 +164,9 @@ class VistaAttention(DualPathModule):
         for d, kp, kse, ksr in zip(self.dilations, self.kernel_prediction, self.kernel_se, self.kernel_sr):
             dyw, e, f = kp(pair), kse(se), ksr(sr)  # each (B, k^2, H, W)
             m = a_se = a_sr = None
-            for t, (v_se, v_sr) in enumerate(zip(shifted_views(se, k, d), shifted_views(sr, k, d))):
+            views_se = shifted_views(se, k, d)  # k^2 x (B, C, H, W)
+            views_sr = views_se if se is sr else shifted_views(sr, k, d)  # self-messages: one set of Slices
+            for t, (v_se, v_sr) in enumerate(zip(views_se, views_sr)):
                 m_t, e_t, f_t = v_se * dyw[:, t : t + 1], v_se * e[:, t : t + 1], v_sr * f[:, t : t + 1]
                 m = m_t if m is None else m + m_t  # (B, C, H, W)
                 a_se = e_t if a_se is None else a_se + e_t
