@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.synthetic import make_image, make_mask
+from ..data.synthetic import make_input_batch
 
 __all__ = ["init_weights", "calibrate_batchnorm", "RESIDUAL_GAMMA"]
 
@@ -46,10 +46,7 @@ def calibrate_batchnorm(model: nn.Module, inputs: list[tuple[int, str]], size: t
     if not bns:
         return
     rng = np.random.default_rng(seed)
-    args = []
-    for channels, kind in inputs:
-        maker = (lambda: make_mask(rng, *size)) if kind == "mask" else (lambda c=channels: make_image(rng, *size, c))
-        args.append(torch.from_numpy(np.stack([maker() for _ in range(batch)])))
+    args = [torch.from_numpy(a) for a in make_input_batch(rng, inputs, batch, *size)]
     was_training = model.training
     saved = [(m.momentum) for m in bns]
     for m in bns:

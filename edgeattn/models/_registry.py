@@ -25,7 +25,7 @@ class InputSpec:
 
     name: str = "image"
     channels: int = 3
-    kind: str = "image"  # image | mask  (the data generators key on this)
+    kind: str = "image"  # image | mask | hazy | frame1 | frame2  (data/synthetic.py make_input_batch keys on this)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,14 @@ class SegmentationNet(nn.Module):
         logits = self.classifier(self.attention(self.features(image)))  # (B, K, H/8, W/8)
         return F.interpolate(logits, size=image.shape[-2:], mode="bilinear", align_corners=False)
 
+    def forward_with_edges(self, image: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Training forward: logits and, when the attention is LGA, its edge logits for `lga_edge_loss` (else [])."""
+        if not isinstance(self.attention, LatentGraphAttention):
+            return self(image), []
+        feats, edges = self.attention.forward_with_edges(self.features(image))  # reference path, same weights
+        logits = F.interpolate(self.classifier(feats), size=image.shape[-2:], mode="bilinear", align_corners=False)
+        return logits, edges
+
 
 @register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="lga",
                 description="MobileNetV2-OS8 + Latent Graph Attention head (Singh et al. 2023), 19 classes")

@@ -6,9 +6,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .tolerances import TASK_THRESHOLDS, tolerance_for
+from ..data.metrics import epe, psnr
+from .tolerances import TASK_DIRECTIONS, TASK_THRESHOLDS, task_passes, tolerance_for
 
-__all__ = ["Comparison", "compare", "unavailable", "format_table", "task_metric"]
+__all__ = ["Comparison", "compare", "unavailable", "format_table", "task_metric", "MAX_PSNR_DB"]
+
+MAX_PSNR_DB = 200.0
 
 
 @dataclass
@@ -51,6 +54,11 @@ def task_metric(task: str, reference: np.ndarray, candidate: np.ndarray) -> tupl
     if task == "segmentation":
         agree = np.mean(reference.argmax(axis=1) == candidate.argmax(axis=1))
         return "argmax_agreement", float(agree)
+    if task == "dehazing":
+        # Identical outputs give inf; 200 dB (RMS 1e-10) stands for "identical" so reports stay valid JSON.
+        return "psnr_db", min(psnr(reference, candidate, data_range=1.0), MAX_PSNR_DB)
+    if task == "flow":
+        return "epe_px", epe(candidate, reference)
     return None
 
 
@@ -96,8 +104,9 @@ def compare(reference: np.ndarray, candidate: np.ndarray, *, runtime: str, preci
     if metric is not None and (task, precision) in TASK_THRESHOLDS:
         name, threshold, _ = TASK_THRESHOLDS[(task, precision)]
         cmp.task_metric, cmp.task_value, cmp.task_threshold = metric[0], metric[1], threshold
-        if metric[1] < threshold:
-            problems.append(f"{name} {metric[1]:.5f} < {threshold}")
+        if not task_passes(name, metric[1], threshold):
+            worse = ">" if TASK_DIRECTIONS.get(name) == "<=" else "<"
+            problems.append(f"{name} {metric[1]:.5g} {worse} {threshold}")
     cmp.status = "failed" if problems else "passed"
     cmp.reason = "; ".join(problems)
     return cmp
@@ -115,7 +124,7 @@ def format_table(rows: list[Comparison], title: str = "") -> str:
     for r in rows:
         task = "-"
         if r.task_metric:
-            task = f"{r.task_metric}={r.task_value:.4f} (>= {r.task_threshold})"
+            task = f"{r.task_metric}={r.task_value:.4g} ({TASK_DIRECTIONS.get(r.task_metric, '>=')} {r.task_threshold})"
         body.append([r.runtime, r.size or "-", r.precision, r.status.upper(), _fmt(r.max_abs_err), _fmt(r.mean_abs_err),
                      _fmt(r.p99_abs_err), _fmt(r.tolerance, ".1e"), _fmt(r.fp32_floor, ".1e"), _fmt(r.exact_abs_err, ".1e"), task, r.reason])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
