@@ -37,7 +37,7 @@ from ._paths import DualPathModule, Path
 from ._pointwise import apply_pointwise, folded_pointwise
 from .registry import register_attention
 
-__all__ = ["InterlacedSparseAttention", "SelfAttentionBlock2d"]
+__all__ = ["InterlacedSparseAttention", "SelfAttentionBlock2d", "to_blocks", "from_blocks"]
 
 
 def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
@@ -124,17 +124,36 @@ class InterlacedSparseAttention(DualPathModule):
         xl = x.permute(0, 2, 3, 1)  # (B, H, W, C)
         feats = F.pad(xl, (0, 0, left, pad_w - left, top, pad_h - top))  # (B, Hp, Wp, C)
         hp, wp = h + pad_h, w + pad_w
-        ow = wp // dw
-        grouped = feats.reshape(-1, dh, ow, dw * c).transpose(1, 2)  # (B*oh, ow, dh, dw*C)
-        short = grouped.reshape(b, -1, dh * dw, c)  # (B, L, P, C): block l, position p in the block
+        short = to_blocks(feats, self.block)  # (B, L, P, C): block l, position p in the block
         long = self.long_range_sa.forward_channels_last(short.transpose(1, 2))  # (B, P, L, C)
         short = self.short_range_sa.forward_channels_last(long.transpose(1, 2))  # (B, L, P, C)
-        feats = short.reshape(-1, ow, dh, dw * c).transpose(1, 2).reshape(b, hp, wp, c)  # (B, Hp, Wp, C)
+        feats = from_blocks(short, self.block, hp, wp)  # (B, Hp, Wp, C)
         context = feats[:, top : top + h, left : left + w]  # (B, H, W, C): crop the padding
         # conv1x1([x, context]) + BN + ReLU = ReLU(x @ Wx' + context @ Wc' + b'): no Concat needed.
         w_fuse, b_fuse = folded_pointwise(self.conv_bn[0], self.conv_bn[1])  # (2C, C), (C,)
         out = torch.relu(torch.matmul(xl, w_fuse[:c]) + torch.matmul(context, w_fuse[c:]) + b_fuse)
         return out.permute(0, 3, 1, 2)  # (B, C, H, W)
+
+
+def to_blocks(x: torch.Tensor, block: tuple[int, int]) -> torch.Tensor:
+    """(B, Hp, Wp, C) -> (B, L, P, C): L = (Hp/dh)(Wp/dw) blocks in row-major order, P = dh*dw pixels each.
+
+    Read along L for a fixed p, the same tensor lists one interlaced group (pixels equal modulo the block).
+    Rank-4 reshapes and one Transpose (pixel-unshuffle without its 6-D intermediate).
+    """
+    b, _, wp, c = x.shape
+    dh, dw = block
+    ow = wp // dw
+    x = x.reshape(-1, dh, ow, dw * c).transpose(1, 2)  # (B*oh, ow, dh, dw*C)
+    return x.reshape(b, -1, dh * dw, c)  # (B, L, P, C)
+
+
+def from_blocks(x: torch.Tensor, block: tuple[int, int], hp: int, wp: int) -> torch.Tensor:
+    """Inverse of `to_blocks`: (B, L, P, C) -> (B, Hp, Wp, C)."""
+    b, _, _, c = x.shape
+    dh, dw = block
+    x = x.reshape(-1, wp // dw, dh, dw * c).transpose(1, 2)  # (B*oh, dh, ow, dw*C)
+    return x.reshape(b, hp, wp, c)
 
 
 @register_attention("interlaced", paper="Huang et al. 2019, arXiv:1907.12273 (ISSA), block 8x8",
