@@ -1,0 +1,102 @@
+"""python -m edgeattn.bench: latency, memory and compute efficiency per model x runtime x size, and the
+attention-module resolution sweep; writes results.json, results.md and PNG plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import EdgeAttnError, InvalidOptionError
+from ..export.config import parse_size
+
+EPILOG = """examples:
+  python -m edgeattn.bench --output docs/bench                       # everything, as in the README
+  python -m edgeattn.bench --models lga_mobilenet --no-sweep --iters 30
+  python -m edgeattn.bench --no-models --modules lga,nonlocal,criss_cross --sweep-sizes 64x64,128x128
+  python -m edgeattn.bench --models lga_mobilenet --sizes 256x512 --budget 3 --no-sweep   # quick look
+
+Timings are in-process medians after warm-up with fixed thread counts; see README for what each column means.
+exit status: 0 written (errors of single cases are rows in the report); 2 bad input.
+"""
+
+
+def _sizes(text: str) -> tuple[tuple[int, int], ...]:
+    try:
+        return tuple(parse_size(s) for s in text.split(",") if s.strip())
+    except EdgeAttnError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m edgeattn.bench", description=__doc__.split("\n")[0],
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", type=_names, default=(), help="comma-separated models or 'all' (default: all)")
+    p.add_argument("--runtimes", type=_names, default=("torch", "ort", "openvino"),
+                   help="comma-separated from torch, ort, openvino (default: all three)")
+    p.add_argument("--sizes", type=_sizes, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
+                   "model's default)")
+    p.add_argument("--threads", type=int, default=2, help="threads for every backend (default 2)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
+    p.add_argument("--iters", type=int, default=20, help="timed runs at most (default 20)")
+    p.add_argument("--budget", type=float, default=10.0, metavar="SECONDS", help="stop timing a case after this "
+                   "many seconds, with at least 3 runs (default 10; 0 = always --iters)")
+    p.add_argument("--output", type=Path, default=Path("bench-report"), metavar="DIR", help="default: bench-report")
+    p.add_argument("--no-models", action="store_true", help="skip the model benchmark")
+    p.add_argument("--no-sweep", action="store_true", help="skip the attention-module sweep")
+    p.add_argument("--modules", type=_names, default=(), help="attention modules for the sweep (default: all)")
+    p.add_argument("--sweep-sizes", type=_sizes, default=None, metavar="HxW[,HxW]",
+                   help="feature maps of the sweep (default 32x32,64x64,64x128,128x256)")
+    p.add_argument("--channels", type=int, default=128, help="channels of the sweep's feature maps (default 128)")
+    p.add_argument("--ceiling-size", type=int, default=2048, help="n of the n^3 MatMul ceiling (default 2048)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from .harness import SWEEP_SIZES, BenchConfig, run
+        from .report import write_reports
+
+        if args.ceiling_size < 16:
+            raise InvalidOptionError(f"--ceiling-size must be >= 16, got {args.ceiling_size}")
+        config = BenchConfig(models=args.models, runtimes=args.runtimes, sizes=args.sizes, threads=args.threads,
+                             warmup=args.warmup, iters=args.iters, budget_s=args.budget or None, output=args.output,
+                             run_models=not args.no_models, sweep=not args.no_sweep, modules=args.modules,
+                             sweep_sizes=args.sweep_sizes or SWEEP_SIZES, channels=args.channels,
+                             ceiling_n=args.ceiling_size, plots=not args.no_plots)
+        _check_output(args.output)
+        result = run(config)
+        paths = write_reports(result, args.output, plots=config.plots)
+    except EdgeAttnError as exc:
+        print(f"edgeattn.bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgeattn.bench: interrupted; no report written", file=sys.stderr)
+        return 130
+    from .report import targets
+
+    for t in targets(result):
+        value = "-" if t["value"] is None else f"{t['value']:.2f}"
+        print(f"{t['target']}: {value} (goal {t['goal']}) {'' if t['met'] is None else ('met' if t['met'] else 'MISSED')}")
+    print("reports: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _check_output(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".edgeattn-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InvalidOptionError(f"--output {str(folder)!r} is not writable ({exc.strerror}); pass a writable DIR") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
