@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for t in targets(result):
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
-        print(f"{t['target']}: {value} (goal {t['goal']}) {'' if t['met'] is None else ('met' if t['met'] else 'MISSED')}")
+        verdict = "" if t["met"] is None else ("met" if t["met"] else "MISSED")
+        print(f"{t['target']}: {value} (goal {t['goal']}) {verdict}")
     print("reports: " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -95,7 +96,8 @@ def _check_output(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise InvalidOptionError(f"--output {str(folder)!r} is not writable ({exc.strerror}); pass a writable DIR") from None
+        raise InvalidOptionError(
+            f"--output {str(folder)!r} is not writable ({exc.strerror}); pass a writable DIR") from None
 
 
 if __name__ == "__main__":

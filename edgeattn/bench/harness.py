@@ -179,7 +179,8 @@ def _efficiency(m: Measurement, ceilings: dict[str, dict]) -> None:
         m.ceiling_ratio = m.gflops / ceiling if ceiling else None
 
 
-def _bench_models(models: list[str], config: BenchConfig, ceilings: dict, work: Path, bar: ProgressBar) -> list[Measurement]:
+def _bench_models(models: list[str], config: BenchConfig, ceilings: dict, work: Path,
+                  bar: ProgressBar) -> list[Measurement]:
     from ..export.pipeline import _build_model
 
     out: list[Measurement] = []
@@ -236,8 +237,8 @@ def _bench_modules(modules: list[str], config: BenchConfig, ceilings: dict, work
         for size in config.sweep_sizes:
             label = _label(size)
             feeds = {"x": rng.standard_normal((1, config.channels, *size), dtype=np.float32)}
-            rows = [Measurement("module", name, rt, label, size[0] * size[1], "reference" if rt == "torch" else "export",
-                                params=params) for rt in config.runtimes]
+            rows = [Measurement("module", name, rt, label, size[0] * size[1],
+                                "reference" if rt == "torch" else "export", params=params) for rt in config.runtimes]
             if min(size) < spec.min_size:
                 for m in rows:
                     m.status, m.reason = "unavailable", f"feature map below the module's minimum {spec.min_size}"

@@ -100,7 +100,8 @@ def _check_output(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise InvalidOptionError(f"--output {str(folder)!r} is not writable ({exc.strerror}); pass a writable DIR") from None
+        raise InvalidOptionError(
+            f"--output {str(folder)!r} is not writable ({exc.strerror}); pass a writable DIR") from None
 
 
 if __name__ == "__main__":

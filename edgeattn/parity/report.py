@@ -63,7 +63,8 @@ def _md_cell(text: str) -> str:
 
 def format_markdown(rows: list, meta: dict) -> str:
     out = ["# edgeattn parity report", "",
-           f"edgeattn {meta['edgeattn']}, precision {meta['precision']}, threads {meta['threads']}, seed {meta['seed']}, "
+           f"edgeattn {meta['edgeattn']}, precision {meta['precision']}, threads {meta['threads']}, "
+           f"seed {meta['seed']}, "
            f"batch {meta['batch']}; host: {meta['host']}", "",
            "Errors are absolute, against PyTorch fp32 on the same inputs (the saved reference when one was loaded). "
            "`would pass at` is the smallest max-abs tolerance that passes; `fp32 floor` is |PyTorch fp32 - fp64|.",
