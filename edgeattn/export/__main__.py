@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-parity", action="store_true", help="skip the parity check")
     p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
     p.add_argument("--seed", type=int, default=0, help="seed of the random init and of the parity inputs")
+    p.add_argument("--custom-ops", action="store_true", help="export criss-cross and PatchMatch attention as one "
+                   "edgeattn-domain node each (runs on ort with onnxruntime-extensions, openvino, reference; "
+                   "trt only with a --trt-plugin implementing it)")
     trt = p.add_argument_group("TensorRT (--target trt; written into trt_recipe.json and build_engine.sh)")
     trt.add_argument("--workspace", type=int, default=1024, metavar="MIB", dest="workspace_mib",
                      help="builder workspace memory pool limit in MiB (default: 1024)")
@@ -115,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint=args.checkpoint, parity=not args.no_parity,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",") if r.strip()) if args.runtimes else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
+            custom_ops=args.custom_ops,
             workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
             max_batch=args.max_batch, calib_batches=args.calib_batches, trt_plugins=tuple(args.trt_plugins),
         )

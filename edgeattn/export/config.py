@@ -43,6 +43,7 @@ class ExportConfig:
     threads: int | None = None
     exporter: str = "torchscript"
     seed: int = 0
+    custom_ops: bool = False  # criss-cross / PatchMatch attention as one edgeattn-domain node each (edgeattn.ops)
     model_kwargs: dict = field(default_factory=dict)
     # TensorRT (--target trt); see export/tensorrt.py TrtRecipe
     workspace_mib: int = 1024  # builder workspace memory pool limit

@@ -107,8 +107,31 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
         raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
     _check_trt_options(config, spec, size)
+    if config.custom_ops:
+        _check_custom_ops(config, runtimes)
     _check_writable(Path(config.output))
     return spec, size, runtimes
+
+
+def _check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
+    """A custom-op graph goes only where a kernel for its nodes exists (see edgeattn.ops)."""
+    from ..ops import CUSTOM_OP_RUNTIMES, CUSTOM_OP_TARGETS
+
+    can_run = f"targets that can run it: {', '.join(CUSTOM_OP_TARGETS)} (ort needs onnxruntime-extensions)"
+    if config.target == "trt" and not config.trt_plugins:
+        raise InvalidOptionError(
+            f"--custom-ops graphs cannot run on --target trt without a TensorRT plugin for the edgeattn ops; {can_run}. "
+            "Export without --custom-ops for TensorRT, or pass --trt-plugin LIB implementing the plugin contract "
+            "in docs (EdgeAttnCrissCross / EdgeAttnPatchMatch, version 1, namespace edgeattn)")
+    if config.target not in (*CUSTOM_OP_TARGETS, "trt"):
+        raise InvalidOptionError(f"--custom-ops is not available for --target {config.target}; {can_run}")
+    bad = [r for r in runtimes if r not in CUSTOM_OP_RUNTIMES]
+    if bad:
+        raise InvalidOptionError(f"--custom-ops graphs cannot be checked on {', '.join(bad)} (no kernel there); "
+                                 f"use --runtimes {','.join(CUSTOM_OP_RUNTIMES)} or --no-parity")
+    if config.exporter != "torchscript":
+        raise InvalidOptionError("--custom-ops needs --exporter torchscript (the dynamo exporter ignores the ops' "
+                                 "ONNX lowering and would trace through them)")
 
 
 _TRT_FLAGS = {"workspace_mib": "--workspace", "dla_core": "--dla-core", "min_size": "--min-size",
@@ -135,6 +158,14 @@ def _build_model(config: ExportConfig) -> torch.nn.Module:
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
         return create_model(config.model, path="export", checkpoint=config.checkpoint, **config.model_kwargs)
+
+
+def _enable_custom_ops(model: torch.nn.Module, spec: ModelSpec) -> None:
+    from ..ops import enable_custom_ops
+
+    if enable_custom_ops(model) == 0:
+        raise InvalidOptionError(f"--custom-ops: {spec.name} has no layer with a custom op (criss-cross or PatchMatch "
+                                 "attention); export it without --custom-ops")
 
 
 def _runtime_precision(runtime: str, config: ExportConfig) -> str:
@@ -183,13 +214,16 @@ def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
 
     progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
     model = _build_model(config)
+    if config.custom_ops:
+        _enable_custom_ops(model, spec)
     feeds = make_inputs(spec, config.batch, *size, seed=config.seed)
     example = tuple(torch.from_numpy(feeds[i.name]) for i in spec.inputs)
 
     progress(f"[{next(step)}/{steps}] exporting ONNX (opset {config.opset}, {config.exporter} exporter"
              f"{', dynamic batch/H/W' if config.dynamic else ''})")
     proto = export_onnx(model, example, input_names=[i.name for i in spec.inputs], output_name=spec.output,
-                        opset=config.opset, dynamic=config.dynamic, exporter=config.exporter)
+                        opset=config.opset, dynamic=config.dynamic, exporter=config.exporter,
+                        custom_opsets={"edgeattn": 1} if config.custom_ops else None)
 
     progress(f"[{next(step)}/{steps}] simplifying ({config.simplify})")
     proto = simplify(proto, config.simplify)

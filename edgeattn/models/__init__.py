@@ -2,6 +2,7 @@
 
 from . import segmentation  # noqa: F401  (registers the segmentation models)
 from . import dehaze, flow  # noqa: F401  (register the dehazing and optical-flow models)
+from . import inpaint  # noqa: F401  (registers psal_inpaint)
 from ._registry import InputSpec, ModelSpec, check_input_size, create_model, get_model_spec, list_models, register_model
 from .checkpoint import load_checkpoint
 

@@ -11,10 +11,12 @@ from .lga import LatentGraphAttention, lga_edge_loss
 from .linear import LinearAttention
 from .nonlocal_ import NonLocalBlock
 from .paka import HierarchicalPAKA, PixelAdaptiveKernelAttention
+from .patchmatch import PatchMatchAttention
 from .registry import AttentionSpec, build_attention, get_attention, list_attention, register_attention
 from .vista import VistaAttention
 
 __all__ = ["PATHS", "DualPathModule", "set_path", "LatentGraphAttention", "lga_edge_loss", "NonLocalBlock",
            "AttentionSpec", "build_attention", "get_attention", "list_attention", "register_attention",
            "PixelAdaptiveKernelAttention", "HierarchicalPAKA", "VistaAttention",
-           "CrissCrossAttention", "InterlacedSparseAttention", "ChannelizedAxialAttention", "LinearAttention"]
+           "CrissCrossAttention", "InterlacedSparseAttention", "ChannelizedAxialAttention", "LinearAttention",
+           "PatchMatchAttention"]

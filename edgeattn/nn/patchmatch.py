@@ -77,6 +77,8 @@ def _shift(t: torch.Tensor, dy: int, dx: int, fill: float, export: bool) -> torc
         padded = F.pad(t, (r, r, r, r), value=fill)  # (B, M, H+2r, W+2r)
         return padded[:, :, r + dy : r + dy + h, r + dx : r + dx + w]
     out = torch.full_like(t, fill)
+    if abs(dy) >= h or abs(dx) >= w:
+        return out  # every source position is outside the map (and negative slice ends would wrap)
     ys, yd = slice(max(dy, 0), h + min(dy, 0)), slice(max(-dy, 0), h + min(-dy, 0))
     xs, xd = slice(max(dx, 0), w + min(dx, 0)), slice(max(-dx, 0), w + min(-dx, 0))
     out[:, :, yd, xd] = t[:, :, ys, xs]

@@ -101,6 +101,8 @@ def _shift_np(t: np.ndarray, dy: int, dx: int, fill: float) -> np.ndarray:
     """out[..., y, x] = t[..., y + dy, x + dx], `fill` outside."""
     h, w = t.shape[-2:]
     out = np.full_like(t, fill)
+    if abs(dy) >= h or abs(dx) >= w:
+        return out  # every source position is outside the map
     ys, yd = slice(max(dy, 0), h + min(dy, 0)), slice(max(-dy, 0), h + min(-dy, 0))
     xs, xd = slice(max(dx, 0), w + min(dx, 0)), slice(max(-dx, 0), w + min(-dx, 0))
     out[..., yd, xd] = t[..., ys, xs]
