@@ -84,9 +84,9 @@ class PixelAdaptiveKernelAttention(DualPathModule):
 
     def forward_export(self, x: torch.Tensor) -> torch.Tensor:
         a_c = self.conv_c(x)  # (B, C, H, W)
-        a_s = self.conv_d(x)  # (B, k^2, H, W)
+        a_s = self.conv_d(x).split(1, dim=1)  # k^2 x (B, 1, H, W): one Split node, not k^2 Slices
         views = shifted_views(x, self.kernel_size, self.dilation)  # k^2 x (B, C, H, W)
-        modulated = [v * (1 + torch.tanh(a_c + a_s[:, t : t + 1])) for t, v in enumerate(views)]
+        modulated = [v * (1 + torch.tanh(a_c + a_t)) for v, a_t in zip(views, a_s)]
         stacked = torch.cat(modulated, dim=1)  # (B, k^2*C, H, W), tap-major
         c_out, c_in, kk = self.weight.shape[:3]
         # (C_out, C_in, k^2) -> (C_out, k^2, C_in) -> (C_out, k^2*C_in, 1, 1): folds to a constant.

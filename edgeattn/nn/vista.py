@@ -162,12 +162,14 @@ class VistaAttention(DualPathModule):
         pair = torch.cat((se, sr), 1)  # (B, 2C, H, W)
         msgs = []
         for d, kp, kse, ksr in zip(self.dilations, self.kernel_prediction, self.kernel_se, self.kernel_sr):
-            dyw, e, f = kp(pair), kse(se), ksr(sr)  # each (B, k^2, H, W)
+            # One Split per kernel map instead of k^2 Slices; each piece (B, 1, H, W).
+            dyw, e, f = (conv(z).split(1, dim=1) for conv, z in ((kp, pair), (kse, se), (ksr, sr)))
             m = a_se = a_sr = None
             views_se = shifted_views(se, k, d)  # k^2 x (B, C, H, W)
-            views_sr = views_se if se is sr else shifted_views(sr, k, d)  # self-messages: one set of Slices
+            # Self-messages: one set of views (halves the eager work; ONNX simplifiers merge duplicates anyway).
+            views_sr = views_se if se is sr else shifted_views(sr, k, d)
             for t, (v_se, v_sr) in enumerate(zip(views_se, views_sr)):
-                m_t, e_t, f_t = v_se * dyw[:, t : t + 1], v_se * e[:, t : t + 1], v_sr * f[:, t : t + 1]
+                m_t, e_t, f_t = v_se * dyw[t], v_se * e[t], v_sr * f[t]
                 m = m_t if m is None else m + m_t  # (B, C, H, W)
                 a_se = e_t if a_se is None else a_se + e_t
                 a_sr = f_t if a_sr is None else a_sr + f_t
