@@ -160,6 +160,15 @@ def _build_model(config: ExportConfig) -> torch.nn.Module:
         return create_model(config.model, path="export", checkpoint=config.checkpoint, **config.model_kwargs)
 
 
+def _check_dynamic_ok(model: torch.nn.Module, spec: ModelSpec) -> None:
+    from ..nn.patchmatch import PatchMatchAttention
+
+    if any(isinstance(m, PatchMatchAttention) for m in model.modules()):
+        raise InvalidOptionError(f"{spec.name} exports with static shapes only: PatchMatch's random tables are drawn "
+                                 "for one feature-map size and baked into the graph. Drop --dynamic and export once "
+                                 "per input size (--input-size HxW)")
+
+
 def _enable_custom_ops(model: torch.nn.Module, spec: ModelSpec) -> None:
     from ..ops import enable_custom_ops
 
@@ -214,6 +223,8 @@ def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
 
     progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
     model = _build_model(config)
+    if config.dynamic:
+        _check_dynamic_ok(model, spec)
     if config.custom_ops:
         _enable_custom_ops(model, spec)
     feeds = make_inputs(spec, config.batch, *size, seed=config.seed)

@@ -1,7 +1,10 @@
 """psal_inpaint: standard-op export passes parity on ONNX Runtime and OpenVINO; holes only are changed."""
 
 import numpy as np
+import pytest
 import torch
+
+from edgeattn.errors import InvalidOptionError
 
 from edgeattn.export import ExportConfig, export
 from edgeattn.models import create_model, get_model_spec
@@ -29,3 +32,9 @@ def test_standard_export_passes_parity_on_ort_and_openvino(tmp_path):
     assert all(r.passed for r in result.parity), result.parity
     assert result.audit.errors == []
     assert {f.op for f in result.audit.hostile()} == {"Gather"}  # PatchMatch's data-dependent lookups only
+
+
+def test_dynamic_export_is_refused(tmp_path):
+    cfg = ExportConfig(model="psal_inpaint", input_size=(32, 32), output=tmp_path, dynamic=True, parity=False)
+    with pytest.raises(InvalidOptionError, match="static shapes only"):
+        export(cfg, progress=lambda msg: None)

@@ -1,0 +1,228 @@
+"""python -m edgeattn.bench.patchmatch: PatchMatch attention vs dense vs exact k-NN, custom vs standard ops.
+
+Reports (never asserts):
+  1. latency (median of --reps after one warm-up) and peak memory of one attention call in PyTorch eager at
+     64^2, 128^2, 256^2 feature maps: PatchMatch (export path), dense softmax(QK^T)V, exact k-NN (the oracle).
+     Peak memory is the growth of the process's max RSS, measured in a fresh subprocess per cell, and the
+     largest single intermediate tensor (shape-level, from a dispatch mode). Cells whose (HW)^2 score matrix
+     would exceed --max-dense-gib are skipped and marked with the memory they would need.
+  2. custom-op graph vs standard-op graph latency on ONNX Runtime and OpenVINO (f32) for criss-cross and
+     PatchMatch attention layers.
+  3. PatchMatch recall against exact k-NN as a function of n_iters.
+Threads are fixed (--threads) for PyTorch, ONNX Runtime and OpenVINO alike. Timings on shared machines
+vary by +-10-30 %; compare ratios from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["main"]
+
+SIZES = (64, 128, 256)
+CM, C = 16, 64  # match channels (q, k) and value channels of the layer-level comparison
+
+
+def _median_ms(fn: Callable[[], object], reps: int) -> tuple[float, float]:
+    fn()  # warm-up
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times), (max(times) - min(times))
+
+
+def _dense(q, k, v, cost, params):  # noqa: ANN001, ANN202 - same signature as patchmatch_attend
+    b, c, h, w = v.shape
+    qt = q.flatten(2).transpose(1, 2)  # (B, HW, Cm)
+    attn = torch.softmax(torch.matmul(qt, k.flatten(2)) / q.shape[1] ** 0.5, dim=-1)  # (B, HW, HW)
+    return torch.matmul(attn, v.flatten(2).transpose(1, 2)).transpose(1, 2).reshape(b, c, h, w)
+
+
+def _method(name: str) -> Callable:
+    from ..nn.patchmatch import exact_knn_attend, patchmatch_attend
+
+    return {"patchmatch": patchmatch_attend, "dense": _dense,
+            "exact_knn": lambda *a: exact_knn_attend(*a)[0]}[name]
+
+
+def _one_cell(method: str, size: int, reps: int, threads: int, n_iters: int) -> dict:
+    """Run in a fresh process: latency, max-RSS growth, largest intermediate of one attention call."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from ..ops.patchmatch import PatchMatchParams
+
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(1, CM, size, size, generator=g), torch.randn(1, CM, size, size, generator=g)
+    v, cost = torch.randn(1, C, size, size, generator=g), torch.zeros(1, 1, size, size)
+    params = PatchMatchParams(n_iters=n_iters)
+    fn = _method(method)
+
+    class Peak(TorchDispatchMode):
+        largest = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, tuple | list) else (out,):
+                if isinstance(t, torch.Tensor):
+                    Peak.largest = max(Peak.largest, t.numel() * t.element_size())
+            return out
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with torch.inference_mode():
+        med, spread = _median_ms(lambda: fn(q, k, v, cost, params), reps)
+        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with Peak():
+            fn(q, k, v, cost, params)
+    return {"method": method, "size": size, "ms": med, "spread_ms": spread, "rss_growth_mib": (rss1 - rss0) / 1024,
+            "largest_tensor_mib": Peak.largest / 2**20}
+
+
+def layer_table(reps: int, threads: int, n_iters: int, max_dense_gib: float, sizes=SIZES) -> list[dict]:
+    rows = []
+    for size in sizes:
+        for method in ("patchmatch", "dense", "exact_knn"):
+            need_gib = (size * size) ** 2 * 4 / 2**30
+            if method != "patchmatch" and need_gib > max_dense_gib:
+                rows.append({"method": method, "size": size, "skipped": f"needs {need_gib:.0f} GiB for (HW)^2 scores"})
+                continue
+            cmd = [sys.executable, "-m", "edgeattn.bench.patchmatch", "--cell", method, str(size), "--reps", str(reps),
+                   "--threads", str(threads), "--n-iters", str(n_iters)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                rows.append({"method": method, "size": size, "skipped": (out.stderr.strip().splitlines() or ["?"])[-1]})
+            else:
+                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+def _graphs(layer: str, folder: Path, size: int) -> tuple[dict[str, np.ndarray], dict[str, Path]]:
+    from ..export.onnx import export_onnx
+    from ..export.openvino import convert_to_openvino
+    from ..export.simplify import simplify
+    from ..nn import CrissCrossAttention, PatchMatchAttention
+    from ..ops import custom_opsets, enable_custom_ops
+
+    torch.manual_seed(0)
+    if layer == "criss_cross":
+        module: torch.nn.Module = torch.nn.Sequential(CrissCrossAttention(C).eval())
+        with torch.no_grad():
+            module[0].gamma.fill_(0.5)
+        inputs = {"x": torch.randn(1, C, size, size)}
+    else:
+        module = torch.nn.Sequential(PatchMatchAttention(C, match_channels=CM).eval())
+        inputs = {"x": torch.randn(1, C, size, size)}
+    paths = {}
+    for kind in ("standard", "custom"):
+        if kind == "custom":
+            enable_custom_ops(module)
+        proto = export_onnx(module.eval(), tuple(inputs.values()), input_names=list(inputs), output_name="y",
+                            custom_opsets=custom_opsets() if kind == "custom" else None)
+        proto = simplify(proto, "onnxslim")
+        d = folder / f"{layer}-{kind}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "model.onnx").write_bytes(proto.SerializeToString())
+        convert_to_openvino(d / "model.onnx", d)
+        paths[kind] = d
+    return {k: v.numpy() for k, v in inputs.items()}, paths
+
+
+def custom_op_table(reps: int, threads: int, sizes: dict[str, int]) -> list[dict]:
+    from ..runtimes import RuntimeOptions, load_runtime
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for layer, size in sizes.items():
+            feeds, paths = _graphs(layer, Path(tmp), size)
+            for runtime in ("ort", "openvino"):
+                row = {"layer": layer, "size": size, "runtime": runtime}
+                for kind, folder in paths.items():
+                    with load_runtime(runtime, folder, RuntimeOptions(threads=threads)) as rt:
+                        row[f"{kind}_ms"], _ = _median_ms(lambda rt=rt: rt.infer(feeds), reps)
+                row["custom_over_standard"] = row["custom_ms"] / row["standard_ms"]
+                rows.append(row)
+    return rows
+
+
+def recall_table(sizes=(32, 64), iters=(0, 1, 2, 3, 5, 8)) -> list[dict]:
+    from ..data.synthetic import make_image
+    from ..nn.patchmatch import exact_knn_attend, patchmatch_knn
+    from ..ops.patchmatch import PatchMatchParams
+
+    rows = []
+    for size in sizes:
+        img = torch.from_numpy(make_image(np.random.default_rng(0), size, size))[None]  # coherent features
+        g = torch.Generator().manual_seed(0)
+        noise = torch.randn(1, 8, size, size, generator=g)  # incoherent features: PatchMatch's worst case
+        for feat_name, q in (("image", img), ("noise", noise)):
+            cost = torch.zeros(1, 1, size, size)
+            _, exact = exact_knn_attend(q, q, torch.zeros(1, 1, size, size), cost, PatchMatchParams())
+            for n in iters:
+                _, y, x = patchmatch_knn(q, q, cost, PatchMatchParams(n_iters=n))
+                found = (y * size + x).long().transpose(1, 2)
+                recall = (found.unsqueeze(3) == exact.unsqueeze(2)).any(3).float().mean().item()
+                rows.append({"size": size, "features": feat_name, "n_iters": n, "recall": recall})
+    return rows
+
+
+def _print(title: str, rows: list[dict]) -> None:
+    print(f"\n## {title}")
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        cells = [f"{r[k]:.3g}" if isinstance(r.get(k), float) else str(r.get(k, "")) for k in keys]
+        print("| " + " | ".join(cells) + " |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m edgeattn.bench.patchmatch", description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--n-iters", type=int, default=5)
+    p.add_argument("--max-dense-gib", type=float, default=2.0, help="skip dense / exact k-NN cells needing more")
+    p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="feature-map sides of the layer table")
+    p.add_argument("--only", default="layer,custom,recall", help="which tables (layer, custom, recall)")
+    p.add_argument("--json", type=Path, help="also write all rows here")
+    p.add_argument("--cell", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)  # internal: one subprocess
+    args = p.parse_args(argv)
+    if args.cell:
+        print(json.dumps(_one_cell(args.cell[0], int(args.cell[1]), args.reps, args.threads, args.n_iters)))
+        return 0
+    torch.set_num_threads(args.threads)
+    only = set(args.only.split(","))
+    out: dict[str, list[dict]] = {}
+    if "layer" in only:
+        sizes = tuple(int(s) for s in args.sizes.split(","))
+        out["layer"] = layer_table(args.reps, args.threads, args.n_iters, args.max_dense_gib, sizes)
+        _print(f"attention call, PyTorch eager, {args.threads} threads, Cm={CM}, C={C}, k=3, p=3, "
+               f"n_iters={args.n_iters}", out["layer"])
+    if "custom" in only:
+        out["custom"] = custom_op_table(args.reps, args.threads, {"criss_cross": 64, "patchmatch": 32})
+        _print(f"custom-op graph vs standard-op graph (one layer, C={C}), {args.threads} threads", out["custom"])
+    if "recall" in only:
+        out["recall"] = recall_table()
+        _print("PatchMatch recall vs exact k-NN (k=3, p=3)", out["recall"])
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
