@@ -152,7 +152,7 @@ def custom_op_table(reps: int, threads: int, sizes: dict[str, int]) -> list[dict
                 row = {"layer": layer, "size": size, "runtime": runtime}
                 for kind, folder in paths.items():
                     with load_runtime(runtime, folder, RuntimeOptions(threads=threads)) as rt:
-                        row[f"{kind}_ms"], _ = _median_ms(lambda rt=rt: rt.infer(feeds), reps)
+                        row[f"{kind}_ms"], _ = _median_ms(lambda rt=rt, feeds=feeds: rt.infer(feeds), reps)
                 row["custom_over_standard"] = row["custom_ms"] / row["standard_ms"]
                 rows.append(row)
     return rows
