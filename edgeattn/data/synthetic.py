@@ -77,10 +77,11 @@ class _Texture:
 
     def __call__(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         """y, x: (...) pixel coordinates -> (channels, ...) colours."""
-        out = np.broadcast_to(self.color.reshape(-1, *([1] * y.ndim)), (len(self.color), *y.shape)).copy()
+        per_channel = (-1, *([1] * y.ndim))  # (C,) -> (C, 1, ..., 1), broadcasts over the coordinates
+        out = np.broadcast_to(self.color.reshape(per_channel), (len(self.color), *y.shape)).copy()
         for i in range(len(self.freq)):
             t = self.freq[i] * (np.cos(self.angle[i]) * x + np.sin(self.angle[i]) * y)  # (...)
-            out += self.amp[i].reshape(-1, *([1] * y.ndim)) * np.sin(t[None] + self.phase[i].reshape(-1, *([1] * y.ndim)))
+            out += self.amp[i].reshape(per_channel) * np.sin(t[None] + self.phase[i].reshape(per_channel))
         return out
 
 

@@ -59,7 +59,8 @@ class DehazeNet(nn.Module):
 
 
 @register_model(task="dehazing", default_size=DEFAULT_SIZE, min_size=32, inputs=INPUTS, output="clean",
-                attention="lga", description="compact encoder-decoder dehazer, LGA in the 1/8 bottleneck (Singh et al. 2023)")
+                attention="lga",
+                description="compact encoder-decoder dehazer, LGA in the 1/8 bottleneck (Singh et al. 2023)")
 def lga_dehaze(*, depth: int = 4, latent_channels: int = 32) -> nn.Module:
     """Dehazing encoder-decoder with LGA in the bottleneck."""
     return DehazeNet(LatentGraphAttention(64, latent_channels, depth=depth))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from ..errors import unknown
 
-__all__ = ["Tolerance", "TOLERANCES", "TASK_THRESHOLDS", "TASK_DIRECTIONS", "task_passes", "tolerance_for", "PRECISIONS"]
+__all__ = ["Tolerance", "TOLERANCES", "TASK_THRESHOLDS", "TASK_DIRECTIONS", "task_passes", "tolerance_for",
+           "PRECISIONS"]
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 
@@ -79,8 +80,8 @@ TASK_THRESHOLDS: dict[tuple[str, str], tuple[str, float, str]] = {
     ("segmentation", "bf16"): ("argmax_agreement", 0.98, "bf16 rounding flips near-tied pixels"),
     ("segmentation", "int8"): ("argmax_agreement", 0.95, "A PRIORI, NOT YET MEASURED: INT8 steps of ~1e-2 "
                                "relative flip pixels whose top-2 logits are that close; set from the first device run"),
-    ("dehazing", "fp32"): ("psnr_db", 60.0, "images in [0, 1]: 60 dB is an RMS difference of 1e-3, 10x the 1e-4 max-abs "
-                           "fp32 tolerance; far below anything visible (8-bit quantisation is ~59 dB)"),
+    ("dehazing", "fp32"): ("psnr_db", 60.0, "images in [0, 1]: 60 dB is an RMS difference of 1e-3, 10x the 1e-4 "
+                           "max-abs fp32 tolerance; far below anything visible (8-bit quantisation is ~59 dB)"),
     ("flow", "fp32"): ("epe_px", 0.01, "mean end-point difference of 0.01 px: 100x below the ~1 px EPE of good flow "
                        "methods, and fp32 reordering moves flow by ~1e-5 px (tolerance 1e-4 abs on each component)"),
 }

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="registered model name (python -m edgeattn.export --list-models)")
     p.add_argument("--steps", type=int, default=200, help="optimiser steps (default: 200)")
     p.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
-    p.add_argument("--size", type=_size, metavar="HxW", help="training resolution (default: 128x128 segmentation, "
+    p.add_argument("--size", type=_size, metavar="HxW", help="training resolution (default: 96x96 segmentation, "
                    "96x128 dehazing and flow)")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (default: 1e-3)")
     p.add_argument("--edge-loss-weight", type=float, default=0.5, help="weight of LGA's edge loss (default: 0.5)")

@@ -115,7 +115,7 @@ def _flow_eval(model: nn.Module, batch: Batch) -> dict[str, float]:
 
 
 TASK_RECIPES: dict[str, TaskRecipe] = {
-    "segmentation": TaskRecipe("segmentation", (128, 128), "mIoU", True, _seg_batch, _seg_loss, _seg_eval),
+    "segmentation": TaskRecipe("segmentation", (96, 96), "mIoU", True, _seg_batch, _seg_loss, _seg_eval),
     "dehazing": TaskRecipe("dehazing", (96, 128), "PSNR", True, _haze_batch, _haze_loss, _haze_eval),
     "flow": TaskRecipe("flow", (96, 128), "EPE", False, _flow_batch, _flow_loss, _flow_eval),
 }
