@@ -132,6 +132,6 @@ class HierarchicalPAKA(DualPathModule):
 
 
 @register_attention("paka_hpm", paper="Sagong et al. 2021, arXiv:2107.13144",
-                    complexity="O(HW * k^2 * (C*C_b + (S-1)*C_b^2))")
+                    complexity="O(HW * (k^2 * (C*C_b + (S-1)*C_b^2) + 9*C^2/r + (C + S*C_b) * C))")
 def _paka_hpm(channels: int, path: Path = "export") -> HierarchicalPAKA:
     return HierarchicalPAKA(channels, path=path)

@@ -180,6 +180,6 @@ class VistaAttention(DualPathModule):
 
 
 @register_attention("vista", paper="Yang et al., VISTA-Net, IEEE TIP 2021, arXiv:2103.03510",
-                    complexity="O(HW * |D| * (k^2 * C + R * C))")
+                    complexity="O(HW * C * (|D| * (4k^4 + 3k^2 + 2R) + (|D| + 2) * C))")
 def _vista(channels: int, path: Path = "export") -> VistaAttention:
     return VistaAttention(channels, path=path)
