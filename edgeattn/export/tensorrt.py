@@ -21,8 +21,8 @@ from .._atomic import atomic_write_text
 from ..errors import InvalidOptionError
 
 __all__ = ["TrtRecipe", "ProfileShapes", "TRT_PRECISIONS", "validate_recipe", "profile_shapes", "trtexec_command",
-           "write_build_script", "write_recipe", "read_recipe", "recipe_for_export", "RECIPE_NAME", "ENGINE_NAME",
-           "CALIB_CACHE_NAME", "TIMING_CACHE_NAME", "PLUGIN_ENV"]
+           "write_build_script", "write_recipe", "read_recipe", "recipe_for_export", "recipe_from_onnx", "RECIPE_NAME",
+           "ENGINE_NAME", "CALIB_CACHE_NAME", "TIMING_CACHE_NAME", "PLUGIN_ENV"]
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
 RECIPE_NAME = "trt_recipe.json"
@@ -253,3 +253,31 @@ def recipe_for_export(*, model: str, input_names: tuple[str, ...], channels: tup
         input_names=input_names, channels=channels, batch=batch, size=size, dynamic=dynamic, min_size=lo,
         max_size=max_size, max_batch=max_batch, precision=precision, workspace_mib=workspace_mib,
         dla_core=dla_core, calib_batches=calib_batches, plugins=plugins, custom_ops=custom_ops, model=model))
+
+
+def recipe_from_onnx(onnx_path: Path, precision: str = "fp32") -> TrtRecipe:
+    """A static recipe read off an ONNX file's input shapes (N, C, H, W), for runners handed a bare model.onnx
+    (the parity and bench harnesses export their own graphs). Dynamic graphs need a profile: use the export's
+    trt_recipe.json instead."""
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    inits = {i.name for i in model.graph.initializer}
+    names, channels, shapes = [], [], []
+    for v in model.graph.input:
+        if v.name in inits:
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else 0 for d in v.type.tensor_type.shape.dim]
+        if len(dims) != 4 or min(dims) <= 0:
+            raise InvalidOptionError(
+                f"{onnx_path}: input {v.name} has shape {dims or '?'}; an engine built on the fly needs static NCHW "
+                "inputs (for a dynamic export, build model.engine with python -m edgeattn.export.trt_build)")
+        names.append(v.name)
+        channels.append(dims[1])
+        shapes.append((dims[0], dims[2], dims[3]))
+    if not names or len(set(shapes)) != 1:
+        raise InvalidOptionError(f"{onnx_path}: inputs {names} must share batch, height and width")
+    meta = {p.key: p.value for p in model.metadata_props}
+    batch, h, w = shapes[0]
+    return validate_recipe(TrtRecipe(input_names=tuple(names), channels=tuple(channels), batch=batch, size=(h, w),
+                                     precision=precision, timing_cache=None, model=meta.get("edgeattn.model", "")))

@@ -28,7 +28,7 @@ from ..errors import EdgeAttnError, ExportError, MissingDependencyError
 from ..runtimes.engine_file import write_engine
 from .tensorrt import ENGINE_NAME, TrtRecipe, profile_shapes, read_recipe
 
-__all__ = ["build_engine", "calibration_batches", "main"]
+__all__ = ["build_engine", "build_plan", "calibration_batches", "main"]
 
 
 def _import_trt() -> Any:
@@ -91,9 +91,17 @@ def _load_plugins(trt: Any, logger: Any, plugins: tuple[str, ...]) -> None:
 
 def build_engine(folder: Path, recipe: TrtRecipe | None = None, onnx_name: str = "model.onnx",
                  engine_name: str = ENGINE_NAME) -> Path:
-    """Parse `folder/model.onnx`, build with the recipe's config, write `folder/model.engine` with its header."""
+    """Parse `folder/model.onnx`, build with the recipe's config, write `folder/model.engine` with its header;
+    the timing and calibration caches are read from and written to `folder`."""
     folder = Path(folder)
     recipe = recipe or read_recipe(folder)
+    plan, meta = build_plan(folder / onnx_name, recipe, folder)
+    return write_engine(folder / engine_name, plan, meta)
+
+
+def build_plan(onnx_path: Path, recipe: TrtRecipe, cache_dir: Path) -> tuple[bytes, dict]:
+    """The serialized plan and its metadata; caches (timing, INT8 calibration) live in `cache_dir`."""
+    cache_dir = Path(cache_dir)
     shapes = profile_shapes(recipe)  # validates the recipe before anything heavy
     trt = _import_trt()
     logger = trt.Logger(trt.Logger.WARNING)
@@ -101,9 +109,9 @@ def build_engine(folder: Path, recipe: TrtRecipe | None = None, onnx_name: str =
     builder = trt.Builder(logger)
     network = builder.create_network(0)  # TensorRT 10: explicit batch is the only mode; the flag is gone
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(folder / onnx_name)):
+    if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise ExportError(f"TensorRT's ONNX parser rejected {onnx_name}: {errors}")
+        raise ExportError(f"TensorRT's ONNX parser rejected {onnx_path}: {errors}")
 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, recipe.workspace_mib << 20)
@@ -114,14 +122,16 @@ def build_engine(folder: Path, recipe: TrtRecipe | None = None, onnx_name: str =
         profile.set_shape(name, p.min, p.opt, p.max)
     config.add_optimization_profile(profile)
     if recipe.precision == "int8":
+        if not recipe.model:
+            raise ExportError("INT8 calibration needs the model name (edgeattn.model metadata / trt_recipe.json)")
         config.set_flag(trt.BuilderFlag.INT8)
-        config.int8_calibrator = _calibrator(trt, recipe, folder / recipe.calib_cache)
+        config.int8_calibrator = _calibrator(trt, recipe, cache_dir / recipe.calib_cache)
         config.set_calibration_profile(profile)  # calibration runs at the profile's opt shape
     if recipe.dla_core is not None:
         config.default_device_type = trt.DeviceType.DLA
         config.DLA_core = recipe.dla_core
         config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
-    cache_path = folder / recipe.timing_cache if recipe.timing_cache else None
+    cache_path = cache_dir / recipe.timing_cache if recipe.timing_cache else None
     timing_cache = None
     if cache_path is not None:
         blob = cache_path.read_bytes() if cache_path.is_file() else b""
@@ -133,8 +143,7 @@ def build_engine(folder: Path, recipe: TrtRecipe | None = None, onnx_name: str =
         raise ExportError("TensorRT failed to build the engine (see the TensorRT log above)")
     if timing_cache is not None and cache_path is not None:
         atomic_write_bytes(cache_path, bytes(timing_cache.serialize()))
-    meta = _metadata(trt, recipe, shapes, network)
-    return write_engine(folder / engine_name, bytes(plan), meta)
+    return bytes(plan), _metadata(trt, recipe, shapes, network)
 
 
 def _metadata(trt: Any, recipe: TrtRecipe, shapes: dict, network: Any) -> dict:

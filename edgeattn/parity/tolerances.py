@@ -14,7 +14,7 @@ from ..errors import unknown
 __all__ = ["Tolerance", "TOLERANCES", "TASK_THRESHOLDS", "TASK_DIRECTIONS", "task_passes", "tolerance_for",
            "PRECISIONS"]
 
-PRECISIONS = ("fp32", "fp16", "bf16")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")  # int8: TensorRT engines (calibrated on the device)
 
 
 @dataclass(frozen=True)

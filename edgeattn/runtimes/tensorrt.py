@@ -4,7 +4,8 @@ UNVERIFIED: written against the TensorRT 10 Python API (Runtime.deserialize_cuda
 num_io_tensors / get_tensor_name / get_tensor_mode / get_tensor_dtype, IExecutionContext set_input_shape /
 set_tensor_address / execute_async_v3) and reviewed against its documentation, but never run: no machine of this
 project has TensorRT. Buffers are torch CUDA tensors (JetPack's PyTorch wheels are CUDA builds), so no
-pycuda/cuda-python is needed. Engines are built on the device (`edgeattn.export.trt_build` or build_engine.sh).
+pycuda/cuda-python is needed. Engines are built on the device (`edgeattn.export.trt_build` or build_engine.sh);
+handed a model.onnx (as the parity and bench harnesses do), the runner builds a static engine from it first.
 
 `available()` imports nothing heavy: it looks for the `tensorrt` module and asks torch for a CUDA device.
 """
@@ -24,12 +25,26 @@ from .base import Runtime, RuntimeOptions, register_runtime
 __all__ = ["TensorRTRuntime"]
 
 
+def _build_from_onnx(path: Path, precision: str) -> tuple[bytes, dict]:
+    import tempfile
+
+    # export -> runtimes is the usual direction; this lazy import is the one exception, taken only when a runner
+    # is handed an ONNX file instead of an engine
+    from ..export.tensorrt import recipe_from_onnx
+    from ..export.trt_build import build_plan
+
+    with tempfile.TemporaryDirectory(prefix="edgeattn-trt-") as tmp:
+        return build_plan(path, recipe_from_onnx(path, precision), Path(tmp))
+
+
 @register_runtime
 class TensorRTRuntime(Runtime):
     name = "tensorrt"
     extra = "tensorrt"
     modules = ("tensorrt",)
-    artefacts = ("model.engine",)
+    # model.onnx: the parity and bench harnesses hand runners their own static graphs; the engine is then built
+    # on the fly (fp32/fp16, no timing cache) from the ONNX input shapes
+    artefacts = ("model.engine", "model.onnx")
     precisions = ("fp32", "fp16", "int8")
 
     @classmethod
@@ -49,8 +64,11 @@ class TensorRTRuntime(Runtime):
         import torch
 
         self._trt, self._torch = trt, torch
-        engine_file = read_engine(self.path)
-        self.metadata = engine_file.metadata  # {} for a bare trtexec plan
+        if self.path.suffix == ".onnx":
+            plan, self.metadata = _build_from_onnx(self.path, options.precision)
+        else:
+            engine_file = read_engine(self.path)
+            plan, self.metadata = engine_file.plan, engine_file.metadata  # {} for a bare trtexec plan
         built = self.metadata.get("precision")
         if built and built != options.precision:
             raise InvalidOptionError(f"{self.path} was built for {built}, not {options.precision}: rebuild it or "
@@ -58,7 +76,7 @@ class TensorRTRuntime(Runtime):
         self._logger = trt.Logger(trt.Logger.WARNING)
         trt.init_libnvinfer_plugins(self._logger, "")
         self._runtime = trt.Runtime(self._logger)
-        self._engine = self._runtime.deserialize_cuda_engine(engine_file.plan)
+        self._engine = self._runtime.deserialize_cuda_engine(plan)
         if self._engine is None:
             raise MissingDependencyError(
                 f"TensorRT could not deserialize {self.path}: engines only load on the GPU model and TensorRT "

@@ -15,6 +15,7 @@ from edgeattn.export.tensorrt import (
     profile_shapes,
     read_recipe,
     recipe_for_export,
+    recipe_from_onnx,
     trtexec_command,
     validate_recipe,
     write_build_script,
@@ -137,3 +138,34 @@ def test_build_script_passes_shellcheck(tmp_path):
     script = write_build_script(_recipe(dynamic=True, precision="int8", custom_ops=("X",)), tmp_path)
     proc = subprocess.run([exe, "--shell=bash", str(script)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def _onnx(tmp_path, shapes, meta=None):
+    import onnx
+    from onnx import TensorProto, helper
+
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in shapes.items()]
+    nodes = [helper.make_node("Identity", [next(iter(shapes))], ["y"])]
+    m = helper.make_model(helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", 1, None)]))
+    for k, v in (meta or {}).items():
+        m.metadata_props.add(key=k, value=v)
+    path = tmp_path / "model.onnx"
+    onnx.save(m, str(path))
+    return path
+
+
+def test_recipe_from_a_static_onnx(tmp_path):
+    path = _onnx(tmp_path, {"image": [2, 3, 64, 96], "mask": [2, 1, 64, 96]}, {"edgeattn.model": "psal_inpaint"})
+    r = recipe_from_onnx(path, "fp16")
+    assert (r.input_names, r.channels, r.batch, r.size) == (("image", "mask"), (3, 1), 2, (64, 96))
+    assert r.precision == "fp16" and r.model == "psal_inpaint" and r.timing_cache is None and not r.dynamic
+
+
+@pytest.mark.parametrize("shapes, match", [
+    ({"image": ["N", 3, 64, 96]}, "static NCHW"),
+    ({"image": [1, 3, 64]}, "static NCHW"),
+    ({"image": [1, 3, 64, 96], "mask": [1, 1, 32, 32]}, "must share"),
+])
+def test_recipe_from_onnx_refuses_dynamic_or_mismatched_inputs(tmp_path, shapes, match):
+    with pytest.raises(InvalidOptionError, match=match):
+        recipe_from_onnx(_onnx(tmp_path, shapes))

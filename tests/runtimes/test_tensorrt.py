@@ -22,7 +22,8 @@ def _recipe(**kw):
 
 
 def test_runner_declares_precisions_and_artefact():
-    assert TRT.precisions == ("fp32", "fp16", "int8") and TRT.artefacts == ("model.engine",)
+    # an export folder's engine first; a bare model.onnx (parity/bench harnesses) is built into an engine on load
+    assert TRT.precisions == ("fp32", "fp16", "int8") and TRT.artefacts == ("model.engine", "model.onnx")
 
 
 def test_available_says_why_not():
@@ -69,3 +70,19 @@ def test_engine_build_and_parity_on_device(tmp_path, precision):
     assert engine.exists() and result.parity and result.parity_passed, [r.to_dict() for r in result.parity]
     with load_runtime("tensorrt", engine, RuntimeOptions(precision=precision)) as rt:
         assert rt.metadata["precision"] == precision and rt.input_names == ["image"]
+
+
+@pytest.mark.tensorrt
+@pytest.mark.gpu
+def test_runner_builds_an_engine_from_a_bare_onnx_on_device(tmp_path):
+    # the parity and bench harnesses hand runners a static model.onnx; the runner builds the engine itself
+    from edgeattn.export import ExportConfig, export
+
+    cfg = ExportConfig(model="lga_mobilenet", target="onnx", input_size=(64, 64), output=tmp_path, parity=False)
+    onnx_path = export(cfg, progress=lambda _: None).folder / "model.onnx"
+    from edgeattn.models import get_model_spec
+    from edgeattn.parity import make_inputs
+
+    feeds = make_inputs(get_model_spec("lga_mobilenet"), 1, 64, 64)
+    with load_runtime("tensorrt", onnx_path) as trt_rt, load_runtime("ort", onnx_path) as ort_rt:
+        assert np.abs(trt_rt.infer(feeds) - ort_rt.infer(feeds)).max() < 1e-2
