@@ -51,13 +51,15 @@ case "$COMMAND" in
     ;;
   jetson)
     run "$PYTHON" -m edgeattn.export --model "$MODEL" --target trt --no-parity --output "$OUTPUT" "$@"
-    # the reference is taken at the export size, so it also fits a static engine
+    # the reference is taken at the export size and batch, so it also fits a static engine
     SIZE="HxW-of-trt_recipe.json"
+    BATCH="batch-of-trt_recipe.json"
     if [ "$DRY_RUN" -eq 0 ]; then
-      SIZE="$("$PYTHON" -c 'import json, sys; h, w = json.load(open(sys.argv[1]))["size"]; print(f"{h}x{w}")' \
+      RECIPE="$("$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1])); print("%dx%d %d" % (*r["size"], r["batch"]))' \
         "$OUTPUT/$MODEL/trt_recipe.json")"
+      read -r SIZE BATCH <<< "$RECIPE"
     fi
-    run "$PYTHON" -m edgeattn.parity --model "$MODEL" --runtimes torch --sizes "$SIZE" \
+    run "$PYTHON" -m edgeattn.parity --model "$MODEL" --runtimes torch --sizes "$SIZE" --batch "$BATCH" \
       --save-reference "$OUTPUT/$MODEL/ref.npz" --output "$OUTPUT/$MODEL/reference"
     echo "edgeattn-cpu: copy $OUTPUT/$MODEL to the Jetson and run the edgeattn-jetson container on it"
     ;;

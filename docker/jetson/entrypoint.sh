@@ -4,12 +4,14 @@
 #   python -m edgeattn.export --model NAME --target trt            -> model.onnx, trt_recipe.json, build_engine.sh
 #   python -m edgeattn.parity --model NAME --save-reference ref.npz -> ref.npz (inputs + PyTorch outputs)
 #
-# Usage: edgeattn-jetson [all|build|parity|bench|shell] [--dry-run]
-#   all      build, then parity, then bench (default)
+# Usage: edgeattn-jetson [all|build|check|parity|bench|shell] [--dry-run]
+#   all      build, check, parity, bench (default)
 #   build    model.engine via the TensorRT Python API (EDGEATTN_BUILDER=python, default; calibrates INT8) or
 #            via trtexec (EDGEATTN_BUILDER=trtexec: runs the folder's build_engine.sh)
-#   parity   python -m edgeattn.parity --load-reference on the engine (exit 1 if parity fails)
-#   bench    python -m edgeattn.bench on the engine
+#   check    the built model.engine against the reference (python -m edgeattn.export.trt_check; exit 1 if it fails)
+#   parity   python -m edgeattn.parity --load-reference --runtimes tensorrt (re-exports the model on the device and
+#            builds its own engine from that ONNX; exit 1 if parity fails)
+#   bench    python -m edgeattn.bench --runtimes tensorrt
 #   shell    an interactive shell
 #   --dry-run  print the commands instead of running them
 # Environment:
@@ -33,15 +35,15 @@ die() {
 }
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage; exit 0 ;;
-    all | build | parity | bench | shell) STEP="$arg" ;;
-    *) die "unknown argument '$arg' (expected all, build, parity, bench, shell or --dry-run; see --help)" ;;
+    all | build | check | parity | bench | shell) STEP="$arg" ;;
+    *) die "unknown argument '$arg' (expected all, build, check, parity, bench, shell or --dry-run; see --help)" ;;
   esac
 done
 
@@ -74,9 +76,18 @@ step_build() {
   esac
 }
 
-step_parity() {
+check_reference() {
   [ -f "$REFERENCE" ] || [ "$DRY_RUN" -eq 1 ] || die "reference $REFERENCE is missing: save it on the host with" \
     "python -m edgeattn.parity --model $MODEL --save-reference ref.npz and copy it into the export folder"
+}
+
+step_check() {
+  check_reference
+  run "$PYTHON" -m edgeattn.export.trt_check "$MODEL_DIR" --reference "$REFERENCE"
+}
+
+step_parity() {
+  check_reference
   local extra=()
   read -r -a extra <<< "${EDGEATTN_PARITY_ARGS:-}"
   run "$PYTHON" -m edgeattn.parity --model "$MODEL" --runtimes tensorrt --precision "$PRECISION" \
@@ -99,7 +110,8 @@ PRECISION="$(recipe_field precision)"
 echo "edgeattn-jetson: $STEP for $MODEL ($PRECISION) in $MODEL_DIR"
 case "$STEP" in
   build) step_build ;;
+  check) step_check ;;
   parity) step_parity ;;
   bench) step_bench ;;
-  all) step_build; step_parity; step_bench ;;
+  all) step_build; step_check; step_parity; step_bench ;;
 esac

@@ -65,12 +65,15 @@ def test_dockerfiles_copy_existing_paths_and_use_the_intended_bases():
 
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory):
-    """A real --target trt export folder at a small size, as the host would ship it."""
+    """The host side of the workflow, run for real: `edgeattn-cpu jetson` exports for TensorRT at a small size and
+    saves the PyTorch reference into the folder that would be copied to the device."""
     out = tmp_path_factory.mktemp("artifacts")
-    proc = _run([PY, "-m", "edgeattn.export", "--model", "lga_mobilenet", "--target", "trt", "--input-size", "64x64",
-                 "--no-parity", "--output", out], timeout=300)
+    proc = _run([ENTRYPOINTS[1], "jetson", "lga_mobilenet", "--input-size", "64x64"],
+                env={"EDGEATTN_OUTPUT": str(out), "PYTHON": PY}, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    return out / "lga_mobilenet"
+    folder = out / "lga_mobilenet"
+    assert {"model.onnx", "trt_recipe.json", "build_engine.sh", "ref.npz"} <= {p.name for p in folder.iterdir()}
+    return folder
 
 
 def test_jetson_entrypoint_dry_run_prints_build_parity_bench(export_folder):
@@ -78,19 +81,22 @@ def test_jetson_entrypoint_dry_run_prints_build_parity_bench(export_folder):
     proc = _run([ENTRYPOINTS[0], "--dry-run"], env=env)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert "-m edgeattn.export.trt_build" in lines[0]
-    assert f"--load-reference {export_folder}/ref.npz" in lines[1] and "--runtimes tensorrt" in lines[1]
-    assert "--precision fp32" in lines[1] and lines[1].endswith("--threads 4")
-    assert "-m edgeattn.bench --models lga_mobilenet" in lines[2]
+    assert f"-m edgeattn.export.trt_check {export_folder} --reference {export_folder}/ref.npz" in lines[1]
+    assert f"--load-reference {export_folder}/ref.npz" in lines[2] and "--runtimes tensorrt" in lines[2]
+    assert "--precision fp32" in lines[2] and lines[2].endswith("--threads 4")
+    assert "-m edgeattn.bench --models lga_mobilenet" in lines[3]
     trtexec = _run([ENTRYPOINTS[0], "build", "--dry-run"], env={**env, "EDGEATTN_BUILDER": "trtexec"})
     assert trtexec.stdout.strip().endswith("build_engine.sh")
 
 
-def test_jetson_entrypoint_real_build_stops_where_tensorrt_is_needed(export_folder):
+def test_jetson_entrypoint_real_steps_stop_where_tensorrt_is_needed(export_folder):
     env = {"EDGEATTN_MODEL_DIR": str(export_folder), "PYTHON": PY}
-    for builder, needle in (("python", "TensorRT is not installed"), ("trtexec", "trtexec not found")):
-        proc = _run([ENTRYPOINTS[0], "build"], env={**env, "EDGEATTN_BUILDER": builder, "PATH": os.environ["PATH"]})
+    for step, builder, needle in (("build", "python", "TensorRT is not installed"),
+                                  ("build", "trtexec", "trtexec not found"),
+                                  ("check", "python", "runtime 'tensorrt' is not available")):
+        proc = _run([ENTRYPOINTS[0], step], env={**env, "EDGEATTN_BUILDER": builder})
         if shutil.which("trtexec") or proc.returncode == 0:
             pytest.skip("TensorRT is present: the device tests cover the build")
         assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
@@ -101,7 +107,8 @@ def test_jetson_entrypoint_real_build_stops_where_tensorrt_is_needed(export_fold
     (["bogus"], {}, "unknown argument 'bogus'"),
     (["build"], {"EDGEATTN_MODEL_DIR": "/nonexistent"}, "does not exist: mount it"),
     (["build"], {"EDGEATTN_BUILDER": "magic"}, "EDGEATTN_BUILDER must be"),
-    (["parity"], {}, "reference"),
+    (["parity"], {"EDGEATTN_REFERENCE": "/nonexistent/ref.npz"}, "reference /nonexistent/ref.npz is missing"),
+    (["check"], {"EDGEATTN_REFERENCE": "/nonexistent/ref.npz"}, "reference /nonexistent/ref.npz is missing"),
 ])
 def test_jetson_entrypoint_bad_input_exits_2(export_folder, args, env, needle):
     proc = _run([ENTRYPOINTS[0], *args], env={"EDGEATTN_MODEL_DIR": str(export_folder), "PYTHON": PY, **env})
