@@ -35,10 +35,10 @@ def test_blocks_and_interlaced_groups():
     coords = torch.stack([ys, xs], -1)[None].float()  # (1, Hp, Wp, 2)
     grouped = to_blocks(coords, block)  # (1, L, P, 2)
     assert grouped.shape == (1, 2 * 3, 64, 2)
-    for l in range(6):  # short range: block l holds one contiguous 8x8 tile
-        tile = grouped[0, l]
-        assert set(tile[:, 0].long().div(8, rounding_mode="floor").tolist()) == {l // 3}
-        assert set(tile[:, 1].long().div(8, rounding_mode="floor").tolist()) == {l % 3}
+    for blk in range(6):  # short range: block blk holds one contiguous 8x8 tile
+        tile = grouped[0, blk]
+        assert set(tile[:, 0].long().div(8, rounding_mode="floor").tolist()) == {blk // 3}
+        assert set(tile[:, 1].long().div(8, rounding_mode="floor").tolist()) == {blk % 3}
         assert len({tuple(t) for t in tile.tolist()}) == 64
     for p in range(64):  # long range: position p across blocks is one interlaced group (same coords mod 8)
         group = grouped[0, :, p]
