@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                              sweep_sizes=args.sweep_sizes or SWEEP_SIZES, channels=args.channels,
                              ceiling_n=args.ceiling_size, plots=not args.no_plots)
         _check_output(args.output)
-        result = run(config)
+        # results.json is rewritten after every case: an interrupted run keeps what it measured.
+        result = run(config, on_update=lambda partial: write_reports(partial, args.output, plots=False))
         paths = write_reports(result, args.output, plots=config.plots)
     except EdgeAttnError as exc:
         print(f"edgeattn.bench: error: {exc}", file=sys.stderr)

@@ -179,11 +179,10 @@ def _efficiency(m: Measurement, ceilings: dict[str, dict]) -> None:
         m.ceiling_ratio = m.gflops / ceiling if ceiling else None
 
 
-def _bench_models(models: list[str], config: BenchConfig, ceilings: dict, work: Path,
-                  bar: ProgressBar) -> list[Measurement]:
+def _bench_models(models: list[str], config: BenchConfig, ceilings: dict, work: Path, bar: ProgressBar,
+                  out: list[Measurement], saved: Callable[[], None]) -> None:
     from ..export.pipeline import _build_model
 
-    out: list[Measurement] = []
     for name in models:
         spec = get_model_spec(name)
         names = [i.name for i in spec.inputs]
@@ -207,8 +206,8 @@ def _bench_models(models: list[str], config: BenchConfig, ceilings: dict, work: 
                     _time_on(m, rt, model, path, feeds, names, config)
                 _efficiency(m, ceilings)
                 out.append(m)
+                saved()
                 bar.advance()
-    return out
 
 
 def _eager_macs(module: torch.nn.Module, x: torch.Tensor) -> int | None:
@@ -222,9 +221,8 @@ def _eager_macs(module: torch.nn.Module, x: torch.Tensor) -> int | None:
         return None
 
 
-def _bench_modules(modules: list[str], config: BenchConfig, ceilings: dict, work: Path,
-                   bar: ProgressBar) -> list[Measurement]:
-    out: list[Measurement] = []
+def _bench_modules(modules: list[str], config: BenchConfig, ceilings: dict, work: Path, bar: ProgressBar,
+                   out: list[Measurement], saved: Callable[[], None]) -> None:
     rng = np.random.default_rng(config.seed)
     for name in modules:
         spec = get_attention(name)
@@ -262,14 +260,14 @@ def _bench_modules(modules: list[str], config: BenchConfig, ceilings: dict, work
                 else:
                     _time_on(m, m.runtime, ref, path, feeds, ["x"], config)
                 if m.runtime == "torch" and m.macs_eager:  # the reference path's own work
-                    m.macs_onnx, saved = m.macs_eager, m.macs_onnx
+                    m.macs_onnx, onnx_macs = m.macs_eager, m.macs_onnx
                     _efficiency(m, ceilings)
-                    m.macs_onnx = saved
+                    m.macs_onnx = onnx_macs
                 else:
                     _efficiency(m, ceilings)
                 out.append(m)
+                saved()
                 bar.advance()
-    return out
 
 
 def fit_alpha(pixels: list[int], latency_ms: list[float]) -> float | None:
@@ -291,7 +289,10 @@ def _alphas(rows: list[Measurement], min_pixels: int) -> list[dict]:
     return out
 
 
-def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> BenchResult:
+def run(config: BenchConfig, progress: Callable[[str], None] | None = None,
+        on_update: Callable[[BenchResult], None] | None = None) -> BenchResult:
+    """Run the benchmark; `on_update(partial result)` is called after every case (the CLI saves it, so an
+    interrupted run keeps the cases done so far; `meta["complete"]` is False until the end)."""
     models, modules = validate(config)
     result = BenchResult(meta=_meta(config))
     n_model = sum(len(config.sizes or (get_model_spec(m).default_size,)) for m in models) * len(config.runtimes)
@@ -308,7 +309,15 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> B
                                             warmup=config.warmup, iters=config.iters, budget_s=config.budget_s)
                 result.ceilings[rt] = {"gflops": gflops, "n": config.ceiling_n, **t.to_dict()}
             bar.advance()
-        result.models = _bench_models(models, config, result.ceilings, work, bar)
-        result.modules = _bench_modules(modules, config, result.ceilings, work, bar)
+        result.meta["complete"] = False
+
+        def saved() -> None:
+            if on_update is not None:
+                result.alphas = _alphas(result.modules, config.alpha_min_pixels)
+                on_update(result)
+
+        _bench_models(models, config, result.ceilings, work, bar, result.models, saved)
+        _bench_modules(modules, config, result.ceilings, work, bar, result.modules, saved)
+        result.meta["complete"] = True
     result.alphas = _alphas(result.modules, config.alpha_min_pixels)
     return result

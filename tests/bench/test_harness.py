@@ -76,11 +76,26 @@ def test_peak_rss_delta_sees_a_64_mib_buffer():
 
 
 @pytest.fixture(scope="module")
-def tiny_result():
+def tiny_run():
     config = BenchConfig(models=("lga_mobilenet",), runtimes=("torch", "ort", "openvino"), sizes=((32, 64),),
                          threads=2, warmup=0, iters=2, budget_s=None, modules=("lga", "nonlocal"),
                          sweep_sizes=((8, 8), (8, 16), (16, 16)), channels=16, alpha_min_pixels=64, ceiling_n=64)
-    return run(config, progress=lambda _s: None)
+    updates = []
+    res = run(config, progress=lambda _s: None,
+              on_update=lambda r: updates.append((len(r.models), len(r.modules), r.meta["complete"])))
+    return res, updates
+
+
+@pytest.fixture(scope="module")
+def tiny_result(tiny_run):
+    return tiny_run[0]
+
+
+def test_partial_results_after_every_case(tiny_run):
+    res, updates = tiny_run
+    # One update per measured case (3 model rows, then 2 modules x 3 sizes x 3 runtimes), each marked incomplete.
+    assert updates == [(k, 0, False) for k in range(1, 4)] + [(3, k, False) for k in range(1, 19)]
+    assert res.meta["complete"] is True
 
 
 def test_result_structure(tiny_result):
