@@ -97,7 +97,8 @@ def _haze_eval(model: nn.Module, batch: Batch) -> dict[str, float]:
 
 
 def _flow_batch(rng: np.random.Generator, n: int, h: int, w: int, model: nn.Module) -> Batch:
-    pairs = [make_flow_pair(rng, h, w, occlusion=bool(i % 2)) for i in range(n)]  # half occlusion-free
+    # About half the pairs are occlusion-free; drawn per pair so that batches of 1 (the held-out set) mix both.
+    pairs = [make_flow_pair(rng, h, w, occlusion=bool(rng.random() < 0.5)) for _ in range(n)]
     return {"frame1": _stack([p.frame1 for p in pairs]), "frame2": _stack([p.frame2 for p in pairs]),
             "flow": _stack([p.flow for p in pairs]), "valid": _stack([p.valid for p in pairs])}
 
