@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", type=_names, default=(), help="comma-separated models or 'all' (default: all)")
     p.add_argument("--runtimes", type=_names, default=("torch", "ort", "openvino"),
-                   help="comma-separated from torch, ort, openvino (default: all three)")
+                   help="comma-separated from torch, ort, openvino, tensorrt (default: torch,ort,openvino)")
     p.add_argument("--sizes", type=_sizes, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
                    "model's default)")
     p.add_argument("--threads", type=int, default=2, help="threads for every backend (default 2)")

@@ -34,7 +34,7 @@ from .ceiling import measure_ceiling
 from .macs import count_macs
 from .memory import peak_rss_delta
 from .progress import ProgressBar
-from .runners import BENCH_RUNTIMES, check_runtime, eager_step, load_step
+from .runners import BENCH_RUNTIMES, KNOWN_RUNTIMES, check_runtime, eager_step, load_step
 from .timer import measure
 
 __all__ = ["BenchConfig", "Measurement", "BenchResult", "validate", "run", "fit_alpha", "SWEEP_SIZES"]
@@ -105,8 +105,8 @@ def _label(size: tuple[int, int]) -> str:
 
 def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
     for r in config.runtimes:
-        if r not in BENCH_RUNTIMES:
-            raise unknown("runtime", r, BENCH_RUNTIMES)
+        if r not in KNOWN_RUNTIMES:
+            raise unknown("runtime", r, KNOWN_RUNTIMES)
     if config.threads < 1 or config.iters < 1 or config.warmup < 0:
         raise InvalidOptionError("--threads and --iters must be >= 1 and --warmup >= 0")
     if config.budget_s is not None and config.budget_s <= 0:

@@ -13,9 +13,10 @@ from torch import nn
 
 from ..runtimes import Runtime, RuntimeOptions, load_runtime, runtime_class
 
-__all__ = ["BENCH_RUNTIMES", "check_runtime", "eager_step", "load_step"]
+__all__ = ["BENCH_RUNTIMES", "KNOWN_RUNTIMES", "check_runtime", "eager_step", "load_step"]
 
-BENCH_RUNTIMES = ("torch", "ort", "openvino")
+BENCH_RUNTIMES = ("torch", "ort", "openvino")  # the default set (CPU hosts)
+KNOWN_RUNTIMES = (*BENCH_RUNTIMES, "tensorrt")  # tensorrt on a device that has it (docker/jetson)
 
 
 def check_runtime(name: str) -> str | None:
