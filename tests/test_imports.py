@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-BLOCK = "import sys\nfor m in ('onnxruntime', 'openvino', 'tensorrt', 'onnxslim', 'onnxsim', 'onnxruntime_extensions'):\n    sys.modules[m] = None\n"
+OPTIONAL = ("onnxruntime", "openvino", "tensorrt", "onnxslim", "onnxsim", "onnxruntime_extensions")
+BLOCK = f"import sys\nfor m in {OPTIONAL!r}:\n    sys.modules[m] = None\n"
 
 
 def test_import_without_optional_backends():

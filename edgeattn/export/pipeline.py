@@ -69,7 +69,8 @@ def _check_writable(folder: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise InvalidOptionError(
-            f"output directory {str(folder)!r} is not writable ({exc.strerror}); pass --output DIR with a writable folder"
+            f"output directory {str(folder)!r} is not writable ({exc.strerror}); "
+            "pass --output DIR with a writable folder"
         ) from None
 
 
@@ -120,23 +121,35 @@ def _check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
     can_run = f"targets that can run it: {', '.join(CUSTOM_OP_TARGETS)} (ort needs onnxruntime-extensions)"
     if config.target == "trt" and not config.trt_plugins:
         raise InvalidOptionError(
-            f"--custom-ops graphs cannot run on --target trt without a TensorRT plugin for the edgeattn ops; {can_run}. "
+            "--custom-ops graphs cannot run on --target trt without a TensorRT plugin for the edgeattn ops; "
+            f"{can_run}. "
             "Export without --custom-ops for TensorRT, or pass --trt-plugin LIB implementing the plugin contract "
-            "in docs (EdgeAttnCrissCross / EdgeAttnPatchMatch, version 1, namespace edgeattn)")
+            "in docs (EdgeAttnCrissCross / EdgeAttnPatchMatch, version 1, namespace edgeattn)"
+        )
     if config.target not in (*CUSTOM_OP_TARGETS, "trt"):
         raise InvalidOptionError(f"--custom-ops is not available for --target {config.target}; {can_run}")
     bad = [r for r in runtimes if r not in CUSTOM_OP_RUNTIMES]
     if bad:
-        raise InvalidOptionError(f"--custom-ops graphs cannot be checked on {', '.join(bad)} (no kernel there); "
-                                 f"use --runtimes {','.join(CUSTOM_OP_RUNTIMES)} or --no-parity")
+        raise InvalidOptionError(
+            f"--custom-ops graphs cannot be checked on {', '.join(bad)} (no kernel there); "
+            f"use --runtimes {','.join(CUSTOM_OP_RUNTIMES)} or --no-parity"
+        )
     if config.exporter != "torchscript":
-        raise InvalidOptionError("--custom-ops needs --exporter torchscript (the dynamo exporter ignores the ops' "
-                                 "ONNX lowering and would trace through them)")
+        raise InvalidOptionError(
+            "--custom-ops needs --exporter torchscript (the dynamo exporter ignores the ops' "
+            "ONNX lowering and would trace through them)"
+        )
 
 
-_TRT_FLAGS = {"workspace_mib": "--workspace", "dla_core": "--dla-core", "min_size": "--min-size",
-              "max_size": "--max-size", "max_batch": "--max-batch", "calib_batches": "--calib-batches",
-              "trt_plugins": "--trt-plugin"}
+_TRT_FLAGS = {
+    "workspace_mib": "--workspace",
+    "dla_core": "--dla-core",
+    "min_size": "--min-size",
+    "max_size": "--max-size",
+    "max_batch": "--max-batch",
+    "calib_batches": "--calib-batches",
+    "trt_plugins": "--trt-plugin",
+}
 
 
 def _check_trt_options(config: ExportConfig, spec: ModelSpec, size: tuple[int, int]) -> None:
@@ -164,17 +177,21 @@ def _check_dynamic_ok(model: torch.nn.Module, spec: ModelSpec) -> None:
     from ..nn.patchmatch import PatchMatchAttention
 
     if any(isinstance(m, PatchMatchAttention) for m in model.modules()):
-        raise InvalidOptionError(f"{spec.name} exports with static shapes only: PatchMatch's random tables are drawn "
-                                 "for one feature-map size and baked into the graph. Drop --dynamic and export once "
-                                 "per input size (--input-size HxW)")
+        raise InvalidOptionError(
+            f"{spec.name} exports with static shapes only: PatchMatch's random tables are drawn "
+            "for one feature-map size and baked into the graph. Drop --dynamic and export once "
+            "per input size (--input-size HxW)"
+        )
 
 
 def _enable_custom_ops(model: torch.nn.Module, spec: ModelSpec) -> None:
     from ..ops import enable_custom_ops
 
     if enable_custom_ops(model) == 0:
-        raise InvalidOptionError(f"--custom-ops: {spec.name} has no layer with a custom op (criss-cross or PatchMatch "
-                                 "attention); export it without --custom-ops")
+        raise InvalidOptionError(
+            f"--custom-ops: {spec.name} has no layer with a custom op (criss-cross or PatchMatch "
+            "attention); export it without --custom-ops"
+        )
 
 
 def _runtime_precision(runtime: str, config: ExportConfig) -> str:
@@ -183,8 +200,15 @@ def _runtime_precision(runtime: str, config: ExportConfig) -> str:
     return config.precision if runtime in ("openvino", "tensorrt") else "fp32"
 
 
-def run_parity(model: torch.nn.Module, spec: ModelSpec, folder: Path, runtimes: list[str], config: ExportConfig,
-               sizes: list[tuple[int, int]], progress: Progress = _stderr) -> list[Comparison]:
+def run_parity(
+    model: torch.nn.Module,
+    spec: ModelSpec,
+    folder: Path,
+    runtimes: list[str],
+    config: ExportConfig,
+    sizes: list[tuple[int, int]],
+    progress: Progress = _stderr,
+) -> list[Comparison]:
     names = [i.name for i in spec.inputs]
     torch_rt = TorchRuntime(model, names, threads=config.threads)
     exact_rt = TorchRuntime(copy.deepcopy(model).double(), names, threads=config.threads, dtype=torch.float64)
@@ -203,10 +227,13 @@ def run_parity(model: torch.nn.Module, spec: ModelSpec, folder: Path, runtimes: 
             else:
                 if name not in loaded:
                     progress(f"  loading {name} ...")
-                    loaded[name] = load_runtime(name, folder, RuntimeOptions(threads=config.threads, precision=precision))
+                    loaded[name] = load_runtime(
+                        name, folder, RuntimeOptions(threads=config.threads, precision=precision)
+                    )
                 progress(f"  parity {name} at {label} ...")
-                row = compare(expected, loaded[name].infer(feeds), runtime=name, precision=precision, task=spec.task,
-                              exact=exact)
+                row = compare(
+                    expected, loaded[name].infer(feeds), runtime=name, precision=precision, task=spec.task, exact=exact
+                )
             row.size = label
             rows.append(row)
     for rt in loaded.values():
@@ -230,11 +257,20 @@ def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
     feeds = make_inputs(spec, config.batch, *size, seed=config.seed)
     example = tuple(torch.from_numpy(feeds[i.name]) for i in spec.inputs)
 
-    progress(f"[{next(step)}/{steps}] exporting ONNX (opset {config.opset}, {config.exporter} exporter"
-             f"{', dynamic batch/H/W' if config.dynamic else ''})")
-    proto = export_onnx(model, example, input_names=[i.name for i in spec.inputs], output_name=spec.output,
-                        opset=config.opset, dynamic=config.dynamic, exporter=config.exporter,
-                        custom_opsets={"edgeattn": 1} if config.custom_ops else None)
+    progress(
+        f"[{next(step)}/{steps}] exporting ONNX (opset {config.opset}, {config.exporter} exporter"
+        f"{', dynamic batch/H/W' if config.dynamic else ''})"
+    )
+    proto = export_onnx(
+        model,
+        example,
+        input_names=[i.name for i in spec.inputs],
+        output_name=spec.output,
+        opset=config.opset,
+        dynamic=config.dynamic,
+        exporter=config.exporter,
+        custom_opsets={"edgeattn": 1} if config.custom_ops else None,
+    )
 
     progress(f"[{next(step)}/{steps}] simplifying ({config.simplify})")
     proto = simplify(proto, config.simplify)
@@ -262,8 +298,9 @@ def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
     return ExportResult(folder=final, manifest=manifest, audit=report, parity=rows)
 
 
-def _target_artefacts(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path,
-                      onnx_path: Path) -> list[Path]:
+def _target_artefacts(
+    config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path, onnx_path: Path
+) -> list[Path]:
     if config.target == "openvino":
         from .openvino import convert_to_openvino
 
@@ -277,16 +314,28 @@ def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], cu
     from .tensorrt import recipe_for_export
 
     return recipe_for_export(
-        model=spec.name, input_names=tuple(i.name for i in spec.inputs),
+        model=spec.name,
+        input_names=tuple(i.name for i in spec.inputs),
         channels=tuple(i.channels for i in spec.inputs),
-        batch=config.batch, size=size, dynamic=config.dynamic, precision=config.precision,
-        model_min_size=spec.min_size, min_size=config.min_size, max_size=config.max_size, max_batch=config.max_batch,
-        workspace_mib=config.workspace_mib, dla_core=config.dla_core, calib_batches=config.calib_batches,
-        plugins=config.trt_plugins, custom_ops=custom_ops)
+        batch=config.batch,
+        size=size,
+        dynamic=config.dynamic,
+        precision=config.precision,
+        model_min_size=spec.min_size,
+        min_size=config.min_size,
+        max_size=config.max_size,
+        max_batch=config.max_batch,
+        workspace_mib=config.workspace_mib,
+        dla_core=config.dla_core,
+        calib_batches=config.calib_batches,
+        plugins=config.trt_plugins,
+        custom_ops=custom_ops,
+    )
 
 
-def _trt_artefacts(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path,
-                   onnx_path: Path) -> list[Path]:
+def _trt_artefacts(
+    config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path, onnx_path: Path
+) -> list[Path]:
     """trt_recipe.json + build_engine.sh always; model.engine too where TensorRT and a GPU are present."""
     from .tensorrt import write_build_script, write_recipe
 
@@ -302,8 +351,12 @@ def _trt_artefacts(config: ExportConfig, spec: ModelSpec, size: tuple[int, int],
 
 
 def _stamp_metadata(proto: onnx.ModelProto, spec: ModelSpec, config: ExportConfig) -> None:
-    meta = {"edgeattn.model": spec.name, "edgeattn.task": spec.task, "edgeattn.version": __version__,
-            "edgeattn.input_range": "RGB float32 in [0, 1], NCHW; normalisation is inside the graph"}
+    meta = {
+        "edgeattn.model": spec.name,
+        "edgeattn.task": spec.task,
+        "edgeattn.version": __version__,
+        "edgeattn.input_range": "RGB float32 in [0, 1], NCHW; normalisation is inside the graph",
+    }
     del proto.metadata_props[:]
     for k, v in meta.items():
         proto.metadata_props.add(key=k, value=v)
@@ -311,8 +364,16 @@ def _stamp_metadata(proto: onnx.ModelProto, spec: ModelSpec, config: ExportConfi
     proto.producer_version = __version__
 
 
-def _manifest(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], proto: onnx.ModelProto,
-              report: AuditReport, rows: list[Comparison], files: list[Path], extra_info: dict) -> dict:
+def _manifest(
+    config: ExportConfig,
+    spec: ModelSpec,
+    size: tuple[int, int],
+    proto: onnx.ModelProto,
+    report: AuditReport,
+    rows: list[Comparison],
+    files: list[Path],
+    extra_info: dict,
+) -> dict:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     shape = [config.batch, None, *size]
     dims = ["batch", None, "height", "width"] if config.dynamic else None
@@ -321,8 +382,15 @@ def _manifest(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], prot
         "task": spec.task,
         "target": config.target,
         "inputs": [
-            {"name": i.name, "shape": [shape[0], i.channels, *size], "dynamic_axes": dims, "dtype": "float32",
-             "layout": "NCHW", "range": [0.0, 1.0], "normalisation": "inside the graph (ImageNet mean/std)"}
+            {
+                "name": i.name,
+                "shape": [shape[0], i.channels, *size],
+                "dynamic_axes": dims,
+                "dtype": "float32",
+                "layout": "NCHW",
+                "range": [0.0, 1.0],
+                "normalisation": "inside the graph (ImageNet mean/std)",
+            }
             for i in spec.inputs
         ],
         "output": spec.output,

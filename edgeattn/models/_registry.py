@@ -94,7 +94,7 @@ def check_input_size(spec: ModelSpec, size: tuple[int, int]) -> tuple[int, int]:
     if h < spec.min_size or w < spec.min_size:
         raise InvalidOptionError(
             f"input size {h}x{w} is too small for {spec.name}: both sides must be >= {spec.min_size} "
-            f"(the backbone downsamples by its output stride). Try --input-size "
+            f"(the backbone downsamples by its output stride); its default is "
             f"{spec.default_size[0]}x{spec.default_size[1]}."
         )
     return h, w

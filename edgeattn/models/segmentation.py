@@ -26,8 +26,13 @@ DEFAULT_SIZE = (512, 1024)
 
 
 class SegmentationNet(nn.Module):
-    def __init__(self, attention: nn.Module, num_classes: int = CITYSCAPES_CLASSES, head_channels: int = HEAD_CHANNELS,
-                 width_mult: float = 1.0) -> None:
+    def __init__(
+        self,
+        attention: nn.Module,
+        num_classes: int = CITYSCAPES_CLASSES,
+        head_channels: int = HEAD_CHANNELS,
+        width_mult: float = 1.0,
+    ) -> None:
         super().__init__()
         self.normalize = ImageNormalize()
         self.backbone = MobileNetV2(width_mult=width_mult, output_stride=8)
@@ -51,34 +56,62 @@ class SegmentationNet(nn.Module):
         return logits, edges
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="lga",
-                description="MobileNetV2-OS8 + Latent Graph Attention head (Singh et al. 2023), 19 classes")
-def lga_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, depth: int = 4, latent_channels: int = 64,
-                  width_mult: float = 1.0) -> nn.Module:
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="lga",
+    description="MobileNetV2-OS8 + Latent Graph Attention head (Singh et al. 2023), 19 classes",
+)
+def lga_mobilenet(
+    *, num_classes: int = CITYSCAPES_CLASSES, depth: int = 4, latent_channels: int = 64, width_mult: float = 1.0
+) -> nn.Module:
     """MobileNetV2-OS8 + LGA head."""
-    return SegmentationNet(LatentGraphAttention(HEAD_CHANNELS, latent_channels, depth=depth), num_classes,
-                           width_mult=width_mult)
+    return SegmentationNet(
+        LatentGraphAttention(HEAD_CHANNELS, latent_channels, depth=depth), num_classes, width_mult=width_mult
+    )
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="nonlocal",
-                description="MobileNetV2-OS8 + non-local block (Wang et al. 2018): the dense baseline, 19 classes")
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="nonlocal",
+    description="MobileNetV2-OS8 + non-local block (Wang et al. 2018): the dense baseline, 19 classes",
+)
 def nonlocal_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
     """MobileNetV2-OS8 + non-local head."""
     return SegmentationNet(NonLocalBlock(HEAD_CHANNELS), num_classes, width_mult=width_mult)
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="paka_hpm",
-                description="MobileNetV2-OS8 + hierarchical PAKA module head (Sagong et al. 2021), 19 classes")
-def paka_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, dilations: tuple[int, ...] = (1, 2, 4),
-                   width_mult: float = 1.0) -> nn.Module:
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="paka_hpm",
+    description="MobileNetV2-OS8 + hierarchical PAKA module head (Sagong et al. 2021), 19 classes",
+)
+def paka_mobilenet(
+    *, num_classes: int = CITYSCAPES_CLASSES, dilations: tuple[int, ...] = (1, 2, 4), width_mult: float = 1.0
+) -> nn.Module:
     """MobileNetV2-OS8 + HPM head (PAKA levels at dilations 1, 2, 4; no zero-initialised scales)."""
     return SegmentationNet(HierarchicalPAKA(HEAD_CHANNELS, dilations=dilations), num_classes, width_mult=width_mult)
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="vista",
-                description="MobileNetV2-OS8 + VISTA structured attention (Yang et al. 2021), 19 classes")
-def vista_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, policy: str = "expectation",
-                    width_mult: float = 1.0) -> nn.Module:
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="vista",
+    description="MobileNetV2-OS8 + VISTA structured attention (Yang et al. 2021), 19 classes",
+)
+def vista_mobilenet(
+    *, num_classes: int = CITYSCAPES_CLASSES, policy: str = "expectation", width_mult: float = 1.0
+) -> nn.Module:
     """MobileNetV2-OS8 + VISTA head (dilations 1, 4, 8, rank 3; deterministic inference `policy`)."""
     return SegmentationNet(VistaAttention(HEAD_CHANNELS, policy=policy), num_classes, width_mult=width_mult)
 
@@ -100,32 +133,58 @@ def _with_gamma(module: nn.Module) -> nn.Module:
     return module
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="criss_cross",
-                description="MobileNetV2-OS8 + recurrent criss-cross attention (CCNet, Huang et al. 2019), 19 classes")
-def ccnet_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, recurrence: int = 2, width_mult: float = 1.0) -> nn.Module:
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="criss_cross",
+    description="MobileNetV2-OS8 + recurrent criss-cross attention (CCNet, Huang et al. 2019), 19 classes",
+)
+def ccnet_mobilenet(
+    *, num_classes: int = CITYSCAPES_CLASSES, recurrence: int = 2, width_mult: float = 1.0
+) -> nn.Module:
     """MobileNetV2-OS8 + RCCA head (R=2, shared weights; gamma starts at RANDOM_INIT_GAMMA, see above)."""
     attention = _with_gamma(CrissCrossAttention(HEAD_CHANNELS, recurrence=recurrence))
     return SegmentationNet(attention, num_classes, width_mult=width_mult)
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="interlaced",
-                description="MobileNetV2-OS8 + interlaced sparse self-attention (Huang et al. 2019), 19 classes")
-def issa_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, block: tuple[int, int] = (8, 8),
-                   width_mult: float = 1.0) -> nn.Module:
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="interlaced",
+    description="MobileNetV2-OS8 + interlaced sparse self-attention (Huang et al. 2019), 19 classes",
+)
+def issa_mobilenet(
+    *, num_classes: int = CITYSCAPES_CLASSES, block: tuple[int, int] = (8, 8), width_mult: float = 1.0
+) -> nn.Module:
     """MobileNetV2-OS8 + ISA head (8x8 blocks; long-range then short-range attention, fused with the input)."""
     return SegmentationNet(InterlacedSparseAttention(HEAD_CHANNELS, block=block), num_classes, width_mult=width_mult)
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits",
-                attention="channelized_axial",
-                description="MobileNetV2-OS8 + channelized axial attention (CAA, Huang et al. 2022), 19 classes")
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="channelized_axial",
+    description="MobileNetV2-OS8 + channelized axial attention (CAA, Huang et al. 2022), 19 classes",
+)
 def caa_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
     """MobileNetV2-OS8 + CAA head (column then row attention with channel attention inside the sums)."""
     return SegmentationNet(ChannelizedAxialAttention(HEAD_CHANNELS), num_classes, width_mult=width_mult)
 
 
-@register_model(task="segmentation", default_size=DEFAULT_SIZE, min_size=32, output="logits", attention="linear",
-                description="MobileNetV2-OS8 + linear attention (Li et al. 2020), 19 classes")
+@register_model(
+    task="segmentation",
+    default_size=DEFAULT_SIZE,
+    min_size=32,
+    output="logits",
+    attention="linear",
+    description="MobileNetV2-OS8 + linear attention (Li et al. 2020), 19 classes",
+)
 def linear_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
     """MobileNetV2-OS8 + linear-attention head (gamma starts at RANDOM_INIT_GAMMA, see above)."""
     return SegmentationNet(_with_gamma(LinearAttention(HEAD_CHANNELS)), num_classes, width_mult=width_mult)

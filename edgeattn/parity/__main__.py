@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "model's default size, scaled by --scale)")
     p.add_argument("--scale", type=float, default=1.0, help="without --sizes: default size x SCALE per side, rounded "
                    "to a multiple of 32 (e.g. 0.25 for a quick run; default 1)")
-    p.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16 (runtimes that cannot compute in it are "
+    p.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16 | int8 (runtimes that cannot compute in it are "
                    "reported unavailable; default fp32)")
     p.add_argument("--threads", type=int, help="threads for PyTorch and every runtime (default: each one's own)")
     p.add_argument("--batch", type=int, help="batch size of the inputs (default 1)")

@@ -62,8 +62,15 @@ def task_metric(task: str, reference: np.ndarray, candidate: np.ndarray) -> tupl
     return None
 
 
-def compare(reference: np.ndarray, candidate: np.ndarray, *, runtime: str, precision: str = "fp32",
-            task: str = "", exact: np.ndarray | None = None) -> Comparison:
+def compare(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    runtime: str,
+    precision: str = "fp32",
+    task: str = "",
+    exact: np.ndarray | None = None,
+) -> Comparison:
     """Compare `candidate` with PyTorch's fp32 `reference`; `exact` (PyTorch in fp64) measures the fp32 floor."""
     tol = tolerance_for(precision, runtime)
     floor_max = floor_mean = None
@@ -76,8 +83,14 @@ def compare(reference: np.ndarray, candidate: np.ndarray, *, runtime: str, preci
         else:
             exact_err = None
     max_tol, mean_tol = tol.effective(floor_max, floor_mean)
-    cmp = Comparison(runtime=runtime, status="failed", precision=precision, tolerance=max_tol,
-                     mean_tolerance=mean_tol, fp32_floor=floor_max)
+    cmp = Comparison(
+        runtime=runtime,
+        status="failed",
+        precision=precision,
+        tolerance=max_tol,
+        mean_tolerance=mean_tol,
+        fp32_floor=floor_max,
+    )
     if exact is not None and floor_max is not None:
         cmp.exact_abs_err = exact_err
     if reference.shape != candidate.shape:
@@ -118,15 +131,41 @@ def _fmt(v: float | None, spec: str = ".2e") -> str:
 
 def format_table(rows: list[Comparison], title: str = "") -> str:
     """A plain-text parity table (one row per runtime) that reads well in a terminal and in CI logs."""
-    header = ["runtime", "size", "precision", "status", "max abs", "mean abs", "p99 abs", "tolerance", "fp32 floor",
-              "vs fp64", "task check", "note"]
+    header = [
+        "runtime",
+        "size",
+        "precision",
+        "status",
+        "max abs",
+        "mean abs",
+        "p99 abs",
+        "tolerance",
+        "fp32 floor",
+        "vs fp64",
+        "task check",
+        "note",
+    ]
     body = []
     for r in rows:
         task = "-"
         if r.task_metric:
             task = f"{r.task_metric}={r.task_value:.4g} ({TASK_DIRECTIONS.get(r.task_metric, '>=')} {r.task_threshold})"
-        body.append([r.runtime, r.size or "-", r.precision, r.status.upper(), _fmt(r.max_abs_err), _fmt(r.mean_abs_err),
-                     _fmt(r.p99_abs_err), _fmt(r.tolerance, ".1e"), _fmt(r.fp32_floor, ".1e"), _fmt(r.exact_abs_err, ".1e"), task, r.reason])
+        body.append(
+            [
+                r.runtime,
+                r.size or "-",
+                r.precision,
+                r.status.upper(),
+                _fmt(r.max_abs_err),
+                _fmt(r.mean_abs_err),
+                _fmt(r.p99_abs_err),
+                _fmt(r.tolerance, ".1e"),
+                _fmt(r.fp32_floor, ".1e"),
+                _fmt(r.exact_abs_err, ".1e"),
+                task,
+                r.reason,
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
     line = "  ".join("-" * w for w in widths)
     out = [title] if title else []

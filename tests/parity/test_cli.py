@@ -99,7 +99,7 @@ def test_bf16_is_a_precision_of_its_own(tmp_path):
     assert ov["task_threshold"] == TASK_THRESHOLDS[("segmentation", "bf16")][1]
     # bf16 really computed in bf16: far from the fp32 agreement of ~1e-5 (else the hint was ignored).
     assert ov["max_abs_err"] > 1e-3
-    # Pass or fail is the table's verdict (measured: fails at 32x64, see docs/readme/issue-6.md); the exit
+    # Pass or fail is the table's verdict (measured: fails at 32x64, see docs/parity-and-benchmark.md); the exit
     # status follows it.
     too_far = ov["max_abs_err"] > ov["tolerance"] or ov["task_value"] < ov["task_threshold"]
     assert (ov["status"] == "failed") == too_far
