@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "staging_dir", "sha256_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable_dir", "staging_dir", "sha256_file"]
 
 
 def _umask() -> int:
@@ -65,6 +65,24 @@ def staging_dir(final: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_writable_dir(folder: Path, hint: str = "pass --output DIR with a writable folder") -> None:
+    """Create `folder` if needed and prove a file can be written there, before any long work starts.
+
+    Raises InvalidOptionError naming the folder, the OS reason and `hint`. Works for root too (a file where a
+    folder must go, a read-only mount), where permission bits alone would not tell.
+    """
+    from .errors import InvalidOptionError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".edgeattn-write-test-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InvalidOptionError(f"{str(folder)!r} is not writable ({exc.strerror}); {hint}") from None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._atomic import check_writable_dir
 from ..errors import EdgeAttnError, InvalidOptionError
 from ..export.config import parse_size
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                              run_models=not args.no_models, sweep=not args.no_sweep, modules=args.modules,
                              sweep_sizes=args.sweep_sizes or SWEEP_SIZES, channels=args.channels,
                              ceiling_n=args.ceiling_size, plots=not args.no_plots)
-        _check_output(args.output)
+        check_writable_dir(args.output)
         # results.json is rewritten after every case: an interrupted run keeps what it measured.
         result = run(config, on_update=lambda partial: write_reports(partial, args.output, plots=False))
         paths = write_reports(result, args.output, plots=config.plots)
@@ -89,16 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     print("reports: " + ", ".join(str(p) for p in paths))
     return 0
 
-
-def _check_output(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".edgeattn-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InvalidOptionError(
-            f"--output {str(folder)!r} is not writable ({exc.strerror}); pass a writable DIR") from None
 
 
 if __name__ == "__main__":

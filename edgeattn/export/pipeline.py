@@ -17,7 +17,7 @@ import onnx
 import torch
 
 from .. import __version__
-from .._atomic import atomic_write_text, sha256_file, staging_dir
+from .._atomic import atomic_write_text, check_writable_dir, sha256_file, staging_dir
 from ..errors import ExportError, InvalidOptionError, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
 from ..parity import Comparison, compare, make_inputs, unavailable
@@ -61,18 +61,6 @@ def _tool_versions() -> dict[str, str]:
     return out
 
 
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".edgeattn-write-test-{id(folder)}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InvalidOptionError(
-            f"output directory {str(folder)!r} is not writable ({exc.strerror}); "
-            "pass --output DIR with a writable folder"
-        ) from None
-
 
 def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
     """Check every option before any work starts; returns (spec, size, parity runtimes)."""
@@ -110,7 +98,7 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
     _check_trt_options(config, spec, size)
     if config.custom_ops:
         _check_custom_ops(config, runtimes)
-    _check_writable(Path(config.output))
+    check_writable_dir(Path(config.output))
     return spec, size, runtimes
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._atomic import check_writable_dir
 from ..errors import EdgeAttnError, InvalidOptionError
 from ..export.config import parse_size
 
@@ -49,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "model's default size, scaled by --scale)")
     p.add_argument("--scale", type=float, default=1.0, help="without --sizes: default size x SCALE per side, rounded "
                    "to a multiple of 32 (e.g. 0.25 for a quick run; default 1)")
-    p.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16 | int8 (runtimes that cannot compute in it are "
-                   "reported unavailable; default fp32)")
+    p.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16 | int8 (runtimes that cannot compute "
+                   "in it are reported unavailable; default fp32)")
     p.add_argument("--threads", type=int, help="threads for PyTorch and every runtime (default: each one's own)")
     p.add_argument("--batch", type=int, help="batch size of the inputs (default 1)")
     p.add_argument("--seed", type=int, help="seed of the model init and inputs (default 0)")
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                               precision=args.precision, threads=args.threads, batch=args.batch, seed=args.seed,
                               output=args.output, save_reference=args.save_reference,
                               load_reference=args.load_reference, localise=not args.no_localise, opset=args.opset)
-        _check_output(args.output)
+        check_writable_dir(args.output)
         plan, rows = run(config)
         json_path, md_path = write_reports(rows, config, plan, args.output)
     except EdgeAttnError as exc:
@@ -92,16 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reports: {json_path}, {md_path}")
     return 1 if failed else 0
 
-
-def _check_output(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".edgeattn-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InvalidOptionError(
-            f"--output {str(folder)!r} is not writable ({exc.strerror}); pass a writable DIR") from None
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._atomic import atomic_write_bytes
+from .._atomic import atomic_write_bytes, check_writable_dir
 from ..errors import InvalidOptionError
 from ..models import check_input_size, create_model, get_model_spec
 from .config import TrainConfig
@@ -52,15 +52,8 @@ class TrainResult:
 def _check_writable(path: Path) -> None:
     if path.is_dir():
         raise InvalidOptionError(f"--output {str(path)!r} is a directory; pass a file name such as {path / 'model.pt'}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / f".edgeattn-write-test-{id(path)}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InvalidOptionError(
-            f"cannot write the checkpoint {str(path)!r} ({exc.strerror}); pass --output FILE in a writable folder"
-        ) from None
+    hint = f"cannot write the checkpoint {str(path)!r}; pass --output FILE in a writable folder"
+    check_writable_dir(path.parent, hint=hint)
 
 
 def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
