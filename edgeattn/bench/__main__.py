@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .._atomic import check_writable_dir
 from ..errors import EdgeAttnError, InvalidOptionError
-from ..export.config import parse_size
+from ..export.config import sizes_arg
 
 EPILOG = """examples:
   python -m edgeattn.bench --output docs/bench                       # everything, as in the README
@@ -22,12 +22,6 @@ exit status: 0 written (errors of single cases are rows in the report); 2 bad in
 """
 
 
-def _sizes(text: str) -> tuple[tuple[int, int], ...]:
-    try:
-        return tuple(parse_size(s) for s in text.split(",") if s.strip())
-    except EdgeAttnError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
 
 def _names(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
@@ -39,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=_names, default=(), help="comma-separated models or 'all' (default: all)")
     p.add_argument("--runtimes", type=_names, default=("torch", "ort", "openvino"),
                    help="comma-separated from torch, ort, openvino, tensorrt (default: torch,ort,openvino)")
-    p.add_argument("--sizes", type=_sizes, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
+    p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
                    "model's default)")
     p.add_argument("--threads", type=int, default=2, help="threads for every backend (default 2)")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
@@ -50,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-models", action="store_true", help="skip the model benchmark")
     p.add_argument("--no-sweep", action="store_true", help="skip the attention-module sweep")
     p.add_argument("--modules", type=_names, default=(), help="attention modules for the sweep (default: all)")
-    p.add_argument("--sweep-sizes", type=_sizes, default=None, metavar="HxW[,HxW]",
+    p.add_argument("--sweep-sizes", type=sizes_arg, default=None, metavar="HxW[,HxW]",
                    help="feature maps of the sweep (default 32x32,64x64,64x128,128x256)")
     p.add_argument("--channels", type=int, default=128, help="channels of the sweep's feature maps (default 128)")
     p.add_argument("--ceiling-size", type=int, default=2048, help="n of the n^3 MatMul ceiling (default 2048)")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EdgeAttnError
-from .config import PRECISIONS, ExportConfig, parse_size
+from .config import PRECISIONS, ExportConfig, size_arg
 from .onnx import EXPORTERS
 from .simplify import SIMPLIFIERS
 from .targets import TARGETS
@@ -27,12 +27,6 @@ manifest says parity_passed=false); 2 bad input or an export that cannot be done
 """
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        return parse_size(text)
-    except EdgeAttnError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
 
 def build_parser() -> argparse.ArgumentParser:
     targets = "\n".join(f"  {t.name:<9} {t.description}\n            needs: {t.needs}" for t in TARGETS.values())
@@ -45,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="registered model name (see --list-models)")
     p.add_argument("--target", default="onnx", help=f"one of {', '.join(TARGETS)} (default: onnx)")
-    p.add_argument("--input-size", type=_size, metavar="HxW", help="export input size (default: the model's)")
+    p.add_argument("--input-size", type=size_arg, metavar="HxW", help="export input size (default: the model's)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
@@ -62,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "default: seeded random initialisation")
     p.add_argument("--runtimes", help="comma-separated runtimes for the parity check (ort, openvino, reference, "
                    "tensorrt); default: the target's own runtime")
-    p.add_argument("--parity-size", type=_size, action="append", default=[], metavar="HxW", dest="parity_sizes",
+    p.add_argument("--parity-size", type=size_arg, action="append", default=[], metavar="HxW", dest="parity_sizes",
                    help="also check parity at this size (repeatable; needs --dynamic)")
     p.add_argument("--no-parity", action="store_true", help="skip the parity check")
     p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
@@ -75,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="builder workspace memory pool limit in MiB (default: 1024)")
     trt.add_argument("--dla-core", type=int, metavar="N", help="build for Jetson DLA core N (needs --precision fp16 "
                      "or int8 and a static graph); unsupported layers fall back to the GPU")
-    trt.add_argument("--min-size", type=_size, metavar="HxW", help="dynamic profile minimum (needs --dynamic; "
+    trt.add_argument("--min-size", type=size_arg, metavar="HxW", help="dynamic profile minimum (needs --dynamic; "
                      "default: the model's minimum input)")
-    trt.add_argument("--max-size", type=_size, metavar="HxW", help="dynamic profile maximum (needs --dynamic; "
+    trt.add_argument("--max-size", type=size_arg, metavar="HxW", help="dynamic profile maximum (needs --dynamic; "
                      "default: twice --input-size)")
     trt.add_argument("--max-batch", type=int, metavar="N", help="dynamic profile maximum batch (default: --batch)")
     trt.add_argument("--calib-batches", type=int, default=8, metavar="N",

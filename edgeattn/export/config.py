@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InvalidOptionError
 
-__all__ = ["ExportConfig", "parse_size", "PRECISIONS"]
+__all__ = ["ExportConfig", "parse_size", "size_arg", "sizes_arg", "PRECISIONS"]
 
 PRECISIONS = ("fp32", "fp16", "int8")  # int8: TensorRT only (calibrated on the device)
 
@@ -23,6 +23,21 @@ def parse_size(text: str) -> tuple[int, int]:
     if h <= 0 or w <= 0:
         raise InvalidOptionError(f"malformed size {text!r}: height and width must be positive")
     return h, w
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    """argparse `type=` for one HxW size: a malformed value becomes argparse's usage error (exit 2)."""
+    import argparse
+
+    try:
+        return parse_size(text)
+    except InvalidOptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def sizes_arg(text: str) -> tuple[tuple[int, int], ...]:
+    """argparse `type=` for a comma-separated list of HxW sizes."""
+    return tuple(size_arg(s) for s in text.split(",") if s.strip())
 
 
 @dataclass(frozen=True)

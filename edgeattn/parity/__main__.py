@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .._atomic import check_writable_dir
 from ..errors import EdgeAttnError, InvalidOptionError
-from ..export.config import parse_size
+from ..export.config import sizes_arg
 
 EPILOG = """runtimes:
   torch     PyTorch fp32 on this host: the reference row. Without --load-reference it is what the other
@@ -30,12 +30,6 @@ exit status: 0 nothing failed (unavailable runtimes do not fail); 1 a row failed
 """
 
 
-def _sizes(text: str) -> tuple[tuple[int, int], ...]:
-    try:
-        return tuple(parse_size(s) for s in text.split(",") if s.strip())
-    except EdgeAttnError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -46,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="", help="a registered model, comma-separated models, or 'all' (default: all, "
                    "or the models in --load-reference)")
     p.add_argument("--runtimes", default="torch,ort,openvino", help="comma-separated (default: torch,ort,openvino)")
-    p.add_argument("--sizes", type=_sizes, default=(), metavar="HxW[,HxW]", help="input sizes (default: each "
+    p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="input sizes (default: each "
                    "model's default size, scaled by --scale)")
     p.add_argument("--scale", type=float, default=1.0, help="without --sizes: default size x SCALE per side, rounded "
                    "to a multiple of 32 (e.g. 0.25 for a quick run; default 1)")

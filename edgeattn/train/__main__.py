@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EdgeAttnError
-from ..export.config import parse_size
+from ..export.config import size_arg
 
 EPILOG = """examples:
   python -m edgeattn.train --model lga_mobilenet --steps 200
@@ -17,12 +17,6 @@ EPILOG = """examples:
 exit status: 0 trained and saved; 2 bad input (one-line error, nothing written).
 """
 
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        return parse_size(text)
-    except EdgeAttnError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="registered model name (python -m edgeattn.export --list-models)")
     p.add_argument("--steps", type=int, default=200, help="optimiser steps (default: 200)")
     p.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
-    p.add_argument("--size", type=_size, metavar="HxW", help="training resolution (default: 96x96 segmentation, "
+    p.add_argument("--size", type=size_arg, metavar="HxW", help="training resolution (default: 96x96 segmentation, "
                    "96x128 dehazing and flow)")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (default: 1e-3)")
     p.add_argument("--edge-loss-weight", type=float, default=0.5, help="weight of LGA's edge loss (default: 0.5)")
