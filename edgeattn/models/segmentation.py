@@ -25,6 +25,18 @@ CITYSCAPES_CLASSES = 19
 DEFAULT_SIZE = (512, 1024)
 
 
+def register_segmentation(*, attention: str, description: str):
+    """`@register_model` with what every segmentation model here shares (task, default size, output name)."""
+    return register_model(
+        task="segmentation",
+        default_size=DEFAULT_SIZE,
+        min_size=32,
+        output="logits",
+        attention=attention,
+        description=description,
+    )
+
+
 class SegmentationNet(nn.Module):
     def __init__(
         self,
@@ -56,13 +68,8 @@ class SegmentationNet(nn.Module):
         return logits, edges
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
-    attention="lga",
-    description="MobileNetV2-OS8 + Latent Graph Attention head (Singh et al. 2023), 19 classes",
+@register_segmentation(
+    attention="lga", description="MobileNetV2-OS8 + Latent Graph Attention head (Singh et al. 2023), 19 classes"
 )
 def lga_mobilenet(
     *, num_classes: int = CITYSCAPES_CLASSES, depth: int = 4, latent_channels: int = 64, width_mult: float = 1.0
@@ -73,11 +80,7 @@ def lga_mobilenet(
     )
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
+@register_segmentation(
     attention="nonlocal",
     description="MobileNetV2-OS8 + non-local block (Wang et al. 2018): the dense baseline, 19 classes",
 )
@@ -86,13 +89,8 @@ def nonlocal_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: flo
     return SegmentationNet(NonLocalBlock(HEAD_CHANNELS), num_classes, width_mult=width_mult)
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
-    attention="paka_hpm",
-    description="MobileNetV2-OS8 + hierarchical PAKA module head (Sagong et al. 2021), 19 classes",
+@register_segmentation(
+    attention="paka_hpm", description="MobileNetV2-OS8 + hierarchical PAKA module head (Sagong et al. 2021), 19 classes"
 )
 def paka_mobilenet(
     *, num_classes: int = CITYSCAPES_CLASSES, dilations: tuple[int, ...] = (1, 2, 4), width_mult: float = 1.0
@@ -101,13 +99,8 @@ def paka_mobilenet(
     return SegmentationNet(HierarchicalPAKA(HEAD_CHANNELS, dilations=dilations), num_classes, width_mult=width_mult)
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
-    attention="vista",
-    description="MobileNetV2-OS8 + VISTA structured attention (Yang et al. 2021), 19 classes",
+@register_segmentation(
+    attention="vista", description="MobileNetV2-OS8 + VISTA structured attention (Yang et al. 2021), 19 classes"
 )
 def vista_mobilenet(
     *, num_classes: int = CITYSCAPES_CLASSES, policy: str = "expectation", width_mult: float = 1.0
@@ -133,11 +126,7 @@ def _with_gamma(module: nn.Module) -> nn.Module:
     return module
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
+@register_segmentation(
     attention="criss_cross",
     description="MobileNetV2-OS8 + recurrent criss-cross attention (CCNet, Huang et al. 2019), 19 classes",
 )
@@ -149,11 +138,7 @@ def ccnet_mobilenet(
     return SegmentationNet(attention, num_classes, width_mult=width_mult)
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
+@register_segmentation(
     attention="interlaced",
     description="MobileNetV2-OS8 + interlaced sparse self-attention (Huang et al. 2019), 19 classes",
 )
@@ -164,11 +149,7 @@ def issa_mobilenet(
     return SegmentationNet(InterlacedSparseAttention(HEAD_CHANNELS, block=block), num_classes, width_mult=width_mult)
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
+@register_segmentation(
     attention="channelized_axial",
     description="MobileNetV2-OS8 + channelized axial attention (CAA, Huang et al. 2022), 19 classes",
 )
@@ -177,13 +158,8 @@ def caa_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 
     return SegmentationNet(ChannelizedAxialAttention(HEAD_CHANNELS), num_classes, width_mult=width_mult)
 
 
-@register_model(
-    task="segmentation",
-    default_size=DEFAULT_SIZE,
-    min_size=32,
-    output="logits",
-    attention="linear",
-    description="MobileNetV2-OS8 + linear attention (Li et al. 2020), 19 classes",
+@register_segmentation(
+    attention="linear", description="MobileNetV2-OS8 + linear attention (Li et al. 2020), 19 classes"
 )
 def linear_mobilenet(*, num_classes: int = CITYSCAPES_CLASSES, width_mult: float = 1.0) -> nn.Module:
     """MobileNetV2-OS8 + linear-attention head (gamma starts at RANDOM_INIT_GAMMA, see above)."""
