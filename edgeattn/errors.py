@@ -17,8 +17,21 @@ __all__ = [
     "CheckpointError",
     "MissingDependencyError",
     "ExportError",
+    "IntegrityError",
     "suggest",
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_BAD_INPUT",
+    "EXIT_NOT_VERIFIED",
+    "EXIT_INTERRUPTED",
 ]
+
+# The exit statuses of every edgeattn CLI (docs/bundle-format.md, README "Exit statuses").
+EXIT_OK = 0  # every requested check ran and passed
+EXIT_FAILED = 1  # a check ran and failed (parity, accuracy bound)
+EXIT_BAD_INPUT = 2  # bad input, or an integrity failure
+EXIT_NOT_VERIFIED = 3  # nothing failed, but a requested runtime could not run here
+EXIT_INTERRUPTED = 130
 
 
 class EdgeAttnError(Exception):
@@ -45,6 +58,10 @@ class MissingDependencyError(EdgeAttnError):
 
 class ExportError(EdgeAttnError):
     """The exporter or a converter failed on a model edgeattn should be able to export."""
+
+
+class IntegrityError(EdgeAttnError):
+    """A bundle whose files do not match its manifest, or whose reference is unusable (NaN/Inf, missing keys)."""
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
