@@ -30,7 +30,8 @@ Determinism (the deviation from the kernel): the kernel draws from a per-pixel h
 `torch.randint` at every call (cu:62, patchmatch.h:13-20) and its propagation reads neighbours' matches
 while other threads write them. Here every random number comes from `patchmatch_tables(seed, ...)` (numpy
 PCG64), baked into the exported graph as constants, and propagation reads the best-match map as it was
-before the propagation pass (what every thread of a 4x4 block, one warp, sees in the kernel). Exact ties
+before the propagation pass (one of the outcomes the kernel can produce: every read of the pass before any
+write, as threads of one warp running in step see it). Exact ties
 keep the earlier entry (the kernel's heap order decides; continuous features tie with probability 0).
 
 Paths: `reference` uses advanced indexing and explicit slicing; `export` uses Gather on a flattened
@@ -249,8 +250,8 @@ def exact_knn_field(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None,
     n, kk, p, r = h * w, params.knn, params.patch_size, params.patch_size // 2
     qp, kp = _patches(q, p), _patches(k, p)  # (B, HW, D)
     sq = (qp * qp).sum(2, keepdim=True) + (kp * kp).sum(2).unsqueeze(1) - 2 * torch.matmul(qp, kp.transpose(1, 2))
-    yy = torch.arange(h, dtype=q.dtype).view(h, 1).expand(h, w).reshape(1, 1, n)
-    xx = torch.arange(w, dtype=q.dtype).view(1, w).expand(h, w).reshape(1, 1, n)
+    yy = torch.arange(h, dtype=q.dtype, device=q.device).view(h, 1).expand(h, w).reshape(1, 1, n)
+    xx = torch.arange(w, dtype=q.dtype, device=q.device).view(1, w).expand(h, w).reshape(1, 1, n)
     band = _in_band(yy, xx, h, w, r)  # (1, 1, HW)
     valid = band if mask is None else band & (mask.reshape(b, 1, n) < 0.5)  # (B, 1, HW) over keys
     dist = torch.where(valid, sq.clamp_min(0), torch.full_like(sq, BIG))  # (B, HW, HW)
@@ -258,7 +259,7 @@ def exact_knn_field(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None,
     d, y, x = -negd.transpose(1, 2), (idx // w).to(q.dtype).transpose(1, 2), (idx % w).to(q.dtype).transpose(1, 2)
     searched = band.reshape(1, 1, n) if mask is None else band & (mask.reshape(b, 1, n) > 0.5)
     if mask is None:
-        init = torch.tensor(patchmatch_tables(params.seed, h, w, kk, params.n_iters, p)["init"][0])
+        init = torch.tensor(patchmatch_tables(params.seed, h, w, kk, params.n_iters, p)["init"][0], device=q.device)
         uy, ux = init[0].reshape(1, kk, n), init[1].reshape(1, kk, n)
     else:
         uy, ux = yy.expand(b, kk, n), xx.expand(b, kk, n)
