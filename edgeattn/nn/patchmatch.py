@@ -57,6 +57,7 @@ __all__ = ["PatchMatchAttention", "patchmatch_attend", "patchmatch_knn", "psal_o
            "exact_knn_attend"]
 
 Field = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (distance, y, x), each (B, k, HW); y, x integer floats
+GROUP = 4  # candidates whose patches are gathered at once (one propagation step's 4 directions)
 
 
 def _patches(t: torch.Tensor, p: int) -> torch.Tensor:
@@ -155,10 +156,14 @@ def patchmatch_knn(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None, 
         return ok
 
     def distance(cy: torch.Tensor, cx: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
-        # (B, M, HW) candidates -> (B, M, HW) summed squared patch differences (cu:205-219), BIG if not ok
+        # (B, M, HW) candidates -> (B, M, HW) summed squared patch differences (cu:205-219), BIG if not ok.
+        # Gathered GROUP candidates at a time: the (B, M, HW, Cm p^2) patch block is the largest tensor.
         flat = (cy.clamp(0, h - 1) * w + cx.clamp(0, w - 1)).to(torch.int64)
-        diff = _lookup(kp, flat, export) - qp.unsqueeze(1)  # (B, M, HW, D)
-        return torch.where(ok, (diff * diff).sum(dim=3), torch.full_like(cy, BIG))
+        sums = []
+        for g in range(0, flat.shape[1], GROUP):
+            diff = _lookup(kp, flat[:, g : g + GROUP], export) - qp.unsqueeze(1)  # (B, <=GROUP, HW, D)
+            sums.append((diff * diff).sum(dim=3))
+        return torch.where(ok, torch.cat(sums, dim=1), torch.full_like(cy, BIG))
 
     def insert(state: Field, cy: torch.Tensor, cx: torch.Tensor, ok: torch.Tensor) -> Field:
         cd = distance(cy, cx, ok)

@@ -203,8 +203,8 @@ def test_memory_is_linear_in_pixels():
     assert pm[1] <= 1.05 * ratio * pm[0], pm
     n = large[0] * large[1]
     assert dense[1] >= n * n, dense  # the exact oracle holds an (HW)^2 distance matrix
-    m = 16  # propagation candidates merged at once: 4 directions x steps 1, 2, 4, 8
-    per_pixel = max((3 + m) ** 2, m * 8 * 9, 9 * 3 * 16)  # merge matrix, gathered patches, aggregation values
+    m = 16  # propagation candidates merged at once: 4 directions x steps 1, 2, 4, 8 (gathered 4 at a time)
+    per_pixel = max((3 + m) ** 2, 4 * 8 * 9, 3 * 16)  # merge matrix, 4 gathered patches, one offset's values
     assert pm[1] <= per_pixel * n, (pm, per_pixel)
 
 
