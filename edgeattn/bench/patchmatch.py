@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["main"]
+__all__ = ["main", "knn_recall"]
 
 SIZES = (64, 128, 256)
 CM, C = 16, 64  # match channels (q, k) and value channels of the layer-level comparison
@@ -45,7 +45,7 @@ def _median_ms(fn: Callable[[], object], reps: int) -> tuple[float, float]:
     return statistics.median(times), (max(times) - min(times))
 
 
-def _dense(q, k, v, cost, params):  # noqa: ANN001, ANN202 - same signature as patchmatch_attend
+def _dense(q, k, v, mask, params):  # noqa: ANN001, ANN202 - same signature as patchmatch_attend
     b, c, h, w = v.shape
     qt = q.flatten(2).transpose(1, 2)  # (B, HW, Cm)
     attn = torch.softmax(torch.matmul(qt, k.flatten(2)) / q.shape[1] ** 0.5, dim=-1)  # (B, HW, HW)
@@ -55,8 +55,7 @@ def _dense(q, k, v, cost, params):  # noqa: ANN001, ANN202 - same signature as p
 def _method(name: str) -> Callable:
     from ..nn.patchmatch import exact_knn_attend, patchmatch_attend
 
-    return {"patchmatch": patchmatch_attend, "dense": _dense,
-            "exact_knn": lambda *a: exact_knn_attend(*a)[0]}[name]
+    return {"patchmatch": patchmatch_attend, "dense": _dense, "exact_knn": exact_knn_attend}[name]
 
 
 def _one_cell(method: str, size: int, reps: int, threads: int, n_iters: int) -> dict:
@@ -68,7 +67,7 @@ def _one_cell(method: str, size: int, reps: int, threads: int, n_iters: int) -> 
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)
     q, k = torch.randn(1, CM, size, size, generator=g), torch.randn(1, CM, size, size, generator=g)
-    v, cost = torch.randn(1, C, size, size, generator=g), torch.zeros(1, 1, size, size)
+    v, mask = torch.randn(1, C, size, size, generator=g), None
     params = PatchMatchParams(n_iters=n_iters)
     fn = _method(method)
 
@@ -84,10 +83,10 @@ def _one_cell(method: str, size: int, reps: int, threads: int, n_iters: int) -> 
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.inference_mode():
-        med, spread = _median_ms(lambda: fn(q, k, v, cost, params), reps)
+        med, spread = _median_ms(lambda: fn(q, k, v, mask, params), reps)
         rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with Peak():
-            fn(q, k, v, cost, params)
+            fn(q, k, v, mask, params)
     return {"method": method, "size": size, "ms": med, "spread_ms": spread, "rss_growth_mib": (rss1 - rss0) / 1024,
             "largest_tensor_mib": Peak.largest / 2**20}
 
@@ -158,9 +157,19 @@ def custom_op_table(reps: int, threads: int, sizes: dict[str, int]) -> list[dict
     return rows
 
 
+def knn_recall(found: tuple, exact: tuple, h: int, w: int, patch_size: int) -> float:
+    """Fraction of the exact k nearest matches of the searched (band) pixels that PatchMatch found."""
+    r = patch_size // 2
+    inner = torch.zeros(h, w, dtype=torch.bool)
+    inner[r : h - r, r : w - r] = True
+    f_flat = (found[1] * w + found[2]).long()[:, :, inner.flatten()]  # (B, k, band pixels)
+    e_flat = (exact[1] * w + exact[2]).long()[:, :, inner.flatten()]
+    return (e_flat.unsqueeze(2) == f_flat.unsqueeze(1)).any(2).float().mean().item()
+
+
 def recall_table(sizes=(32, 64), iters=(0, 1, 2, 3, 5, 8)) -> list[dict]:
     from ..data.synthetic import make_image
-    from ..nn.patchmatch import exact_knn_attend, patchmatch_knn
+    from ..nn.patchmatch import exact_knn_field, patchmatch_knn
     from ..ops.patchmatch import PatchMatchParams
 
     rows = []
@@ -169,13 +178,11 @@ def recall_table(sizes=(32, 64), iters=(0, 1, 2, 3, 5, 8)) -> list[dict]:
         g = torch.Generator().manual_seed(0)
         noise = torch.randn(1, 8, size, size, generator=g)  # incoherent features: PatchMatch's worst case
         for feat_name, q in (("image", img), ("noise", noise)):
-            cost = torch.zeros(1, 1, size, size)
-            _, exact = exact_knn_attend(q, q, torch.zeros(1, 1, size, size), cost, PatchMatchParams())
+            exact = exact_knn_field(q, q, None, PatchMatchParams())
             for n in iters:
-                _, y, x = patchmatch_knn(q, q, cost, PatchMatchParams(n_iters=n))
-                found = (y * size + x).long().transpose(1, 2)
-                recall = (found.unsqueeze(3) == exact.unsqueeze(2)).any(3).float().mean().item()
-                rows.append({"size": size, "features": feat_name, "n_iters": n, "recall": recall})
+                found = patchmatch_knn(q, q, None, PatchMatchParams(n_iters=n))
+                rows.append({"size": size, "features": feat_name, "n_iters": n,
+                             "recall": knn_recall(found, exact, size, size, 3)})
     return rows
 
 

@@ -112,7 +112,7 @@ def _check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
             "--custom-ops graphs cannot run on --target trt without a TensorRT plugin for the edgeattn ops; "
             f"{can_run}. "
             "Export without --custom-ops for TensorRT, or pass --trt-plugin LIB implementing the plugin contract "
-            "in docs (EdgeAttnCrissCross / EdgeAttnPatchMatch, version 1, namespace edgeattn)"
+            "in docs (EdgeAttnCrissCross version 1 / EdgeAttnPatchMatch version 2, namespace edgeattn)"
         )
     if config.target not in (*CUSTOM_OP_TARGETS, "trt"):
         raise InvalidOptionError(f"--custom-ops is not available for --target {config.target}; {can_run}")

@@ -3,8 +3,9 @@
 Cherel et al., "PSAL: Patch-based Stochastic Attention Layer", arXiv 2202.03163, use PatchMatch attention
 inside an inpainting network at a resolution where dense attention does not fit: at the 1/4 level of a
 512x512 image (128x128 = 16384 positions) a dense attention matrix is 16384^2 fp32 = 1 GiB per image, the
-k-NN field of PatchMatch 16384 x 3 entries. Holes are filled from known content: keys inside the hole get a
-large distance penalty (`HOLE_COST`), so every query's k matches come from outside it.
+k-NN field of PatchMatch 16384 x 3 entries. Holes are filled from known content as in PSAL's masked layer
+(`PSAttentionMasked`, patchmatch_masked.cu): only hole pixels search, and only outside the hole; known
+pixels keep themselves as matches.
 
 Inputs: image RGB float32 in [0, 1] (B, 3, H, W) and mask (B, 1, H, W), 1 = hole. Output: the inpainted
 image (B, 3, H, W) in [0, 1]; known pixels are passed through unchanged.

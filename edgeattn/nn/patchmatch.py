@@ -1,37 +1,44 @@
-"""PatchMatch attention (PSAL), deterministic at inference.
+"""PatchMatch attention (PSAL), deterministic at inference, computing PSAL's function.
 
-Paper: N. Cherel, A. Almansa, Y. Gousseau, A. Newson, "PSAL: Patch-based Stochastic Attention Layer",
-arXiv 2202.03163 (reference code github.com/ncherel/psal, CUDA only). For every query patch, PatchMatch
-(Barnes et al. 2009) finds k approximate nearest key patches; attention is a softmax over those k only:
+Paper: N. Cherel, A. Almansa, Y. Gousseau, A. Newson, "Patch-Based Stochastic Attention for Image Editing"
+(PSAL), arXiv 2202.03163; reference code github.com/ncherel/psal (`src/psal_attention.py`, the CUDA kernels
+`src/patchmatch.cu`, `src/patchmatch_masked.cu`, `src/patchmatch.h`). File:line references below are to
+that code; docs/patchmatch-custom-ops.md lists every formula with its line.
 
-    d(i, j) = mean_{o in p x p, c} (q_c(i + o) - k_c(j + o))^2 + cost(j)        (patch distance, zero padded)
-    w_im    = softmax_m(-d(i, nn_m(i)) / T)                                       (m = 1..k)
-    y_i     = sum_m w_im v(nn_m(i))                                               (plain variant)
-    y_i     = sum_o sum_m w_{i-o,m} v(nn_m(i-o) + o) / sum_o sum_m w_{i-o,m}[valid] (patch aggregation)
+With r = p // 2 and the band Omega = [r, H-1-r] x [r, W-1-r] (patch centres whose p x p patch lies inside):
 
-`cost(j)` is an optional per-key penalty (the inpainting model puts a large one on hole pixels so that
-holes are filled from known content). Memory is O(HW k + HW C p^2): nothing of size (HW)^2 is built.
+    d(i, j) = sum_{c, o in p x p} (q_c(i + o) - k_c(j + o))^2                 (patchmatch.cu:205-219, a sum)
+    searched S: i in Omega (unmasked) | i in Omega and in the hole (masked)    (cu:152,234 | masked.cu:143,220)
+    valid V:    j in Omega (unmasked) | j in Omega and not in the hole         (patchmatch.h:184-208)
+    for i in S: PatchMatch's k-list (nn_m(i), d_m(i)) of matches in V;
+    for i not in S: d_m(i) = 0 and nn_m(i) = the initial random draw (cu:182-191) | i itself (masked.cu:173-178)
+    plain:       y_i = sum_m softmax_m(-d_m(i) / T) v(nn_m(i))                 (psal_attention.py:40-41)
+    aggregation: every pixel takes one softmax over all p^2 k contributions  (psal_attention.py:48-70)
+        c = i + o for o in p x p; (cost, target) = (d_m(c), nn_m(c) - o) if c is inside the map,
+        (PAD_COST, (PAD_SHIFT, PAD_SHIFT) - o) otherwise (:51-52); targets clamped into the map (:67-68);
+        y_i = sum_{o, m} softmax_{o, m}(-cost / T) v(clamp(target))
 
-Determinism policy: the reference code draws fresh random numbers at every call and resolves races
-between CUDA threads arbitrarily. Here every random number comes from `patchmatch_tables(seed, H, W, ...)`
-(numpy PCG64), drawn once per feature-map size and baked into the exported graph as constants, and
-candidates are merged into the sorted k-list by strict comparison in a fixed order, so exact ties keep
-the earlier entry on every runtime. Same seed, same input -> same matches, on PyTorch, the reference
-evaluator, ONNX Runtime and OpenVINO (up to float rounding of the distances).
+Search (one thread per pixel in the kernel, here vectorised over pixels): k random matches (duplicates
+allowed, cu:157-170), then `n_iters` times propagation -- steps 1, 2, 4, 8 (masked: 1, 2, 4), directions
+(0,+1), (+1,0), (0,-1), (-1,0) (cu:231-232, 247-267): a searched neighbour's best match, shifted back, is a
+candidate -- then random search -- offsets in [-w, w-1] around the best match, w from `search_radii`
+(cu:300-324). A candidate is accepted iff it is valid, not already in the list and closer than the worst
+entry (cu:259-264); it replaces the worst. Accepting a batch of candidates in order this way keeps the k
+smallest of (list + first copies of the valid new candidates), which `_merge` computes in one step.
 
-Algorithm (fixed, unrolled): k distinct random matches per pixel, then `n_iters` times
-  propagation -- jump-flooding steps 8, 4, 2, 1 (those < max(H, W)), each in four directions: the
-  neighbour's best match, shifted back by the step, is a candidate;
-  random search -- around the current best, offsets uniform in [-r, r] for r = max(H, W), halving to 1.
+Determinism (the deviation from the kernel): the kernel draws from a per-pixel hash seeded by
+`torch.randint` at every call (cu:62, patchmatch.h:13-20) and its propagation reads neighbours' matches
+while other threads write them. Here every random number comes from `patchmatch_tables(seed, ...)` (numpy
+PCG64), baked into the exported graph as constants, and propagation reads the best-match map as it was
+before the propagation pass (one of the outcomes the kernel can produce: every read of the pass before any
+write, as threads of one warp running in step see it). Exact ties
+keep the earlier entry (the kernel's heap order decides; continuous features tie with probability 0).
 
-Paths: `reference` looks candidates up with advanced indexing and shifts maps by explicit slicing;
-`export` uses Gather on a flattened (B*HW, C) matrix (ONNX Gather, rank <= 4, static rank) and Pad+Slice.
-The gathers cannot be avoided: the positions looked up are data-dependent (they are the matches found).
-Gather (not GatherElements) is used because GatherElements needs an index tensor as large as its output,
-i.e. C p^2 int64 per candidate, where Gather needs one int64 per candidate; both are in TensorRT's ONNX
-parser support table without restriction.
+Paths: `reference` uses advanced indexing and explicit slicing; `export` uses Gather on a flattened
+(B*HW, D) matrix and Pad+Slice (rank <= 4, static). Both give bit-identical fields and outputs. The gathers
+cannot be avoided: the positions looked up are the matches found.
 
-Shapes: x (B, C, H, W) [, mask (B, 1, H, W)] -> (B, C, H, W).
+Shapes: x (B, C, H, W) [, mask (B, 1, H, W), 1 = hole] -> (B, C, H, W).
 """
 
 from __future__ import annotations
@@ -40,18 +47,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops.patchmatch import BIG, PatchMatchParams, jump_steps, patchmatch_tables
+from ..ops.patchmatch import (BIG, INIT_ATTEMPTS, PAD_COST, PAD_SHIFT, PatchMatchParams, check_size, jump_steps,
+                              patchmatch_tables)
 from ._neighbors import neighbor_offsets, shifted_views
 from ._paths import DualPathModule, Path
 from .registry import register_attention
 
-__all__ = ["PatchMatchAttention", "patchmatch_attend", "patchmatch_knn", "exact_knn_attend", "HOLE_COST"]
+__all__ = ["PatchMatchAttention", "patchmatch_attend", "patchmatch_knn", "psal_output", "exact_knn_field",
+           "exact_knn_attend"]
 
-HOLE_COST = 1.0e3  # added to the distance of keys inside a hole: exp(-1e3 / T) is 0 in fp32
+Field = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # (distance, y, x), each (B, k, HW); y, x integer floats
+GROUP = 4  # candidates whose patches are gathered at once (one propagation step's 4 directions)
 
 
 def _patches(t: torch.Tensor, p: int) -> torch.Tensor:
-    """(B, C, H, W) -> (B, HW, C p^2): every pixel's zero-padded p x p patch, in `neighbor_offsets` order."""
+    """(B, C, H, W) -> (B, HW, C p^2): every pixel's p x p patch (zero outside; only band patches are used)."""
     b, c, h, w = t.shape
     views = torch.cat(shifted_views(t, p), dim=1) if p > 1 else t  # (B, C p^2, H, W)
     return views.reshape(b, c * p * p, h * w).transpose(1, 2)  # (B, HW, C p^2)
@@ -85,22 +95,23 @@ def _shift(t: torch.Tensor, dy: int, dx: int, fill: float, export: bool) -> torc
     return out
 
 
-def _merge(state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cd: torch.Tensor, cy: torch.Tensor,
-           cx: torch.Tensor, w: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Merge M candidates (B, M, HW) into the sorted k-list (B, k, HW) of (distance, y, x).
+def _merge(d: torch.Tensor, y: torch.Tensor, x: torch.Tensor, kk: int, w: int, dedup_from: int) -> Field:
+    """Keep the kk smallest of m entries (B, m, HW), in the order a stable sort gives (ties: earlier first).
 
-    A match that appears earlier in [list, candidates] is dropped (its distance becomes BIG); the k best
-    remain, ordered as a stable sort would order them (equal distances keep list order). The selection is
-    written with comparisons and one-hot sums, not TopK + GatherElements: it is exact, needs no tie-breaking
-    convention from the runtime, and stays rank-4. Cost O((k+M)^2 HW), small for k + M <= ~12.
+    An entry j >= dedup_from whose position equals an earlier entry with a finite distance is dropped (its
+    distance becomes BIG): the kernel's `!in_heap` test (patchmatch.cu:259). Entries before `dedup_from`
+    (the current list, which may hold duplicates from the initial draw, cu:157-170) are kept as they are.
+    Comparisons and one-hot sums, not TopK: exact, no runtime tie convention, rank 4. Cost O(m^2 HW).
     """
-    d, y, x = (torch.cat(p, dim=1) for p in zip(state, (cd, cy, cx)))  # (B, m, HW), m = k + M
-    kk, m = state[0].shape[1], d.shape[1]
+    m = d.shape[1]
     first = torch.ones(m, m, dtype=d.dtype, device=d.device).triu(1).view(1, m, m, 1)  # [i, j] = 1 if i < j
-    flat = y * w + x  # (B, m, HW), exact integers in float32
-    same = (flat.unsqueeze(2) == flat.unsqueeze(1)).to(d.dtype)  # (B, m, m, HW): [i, j] entries i, j equal
-    dup = (same * first).sum(dim=1) > 0  # (B, m, HW): j repeats an earlier entry
-    d = torch.where(dup, torch.full_like(d, BIG), d)
+    if dedup_from < m:
+        flat = y * w + x  # (B, m, HW), exact integers in float32
+        same = (flat.unsqueeze(2) == flat.unsqueeze(1)).to(d.dtype)  # (B, m, m, HW): [i, j] entries i, j equal
+        real = (d < BIG).to(d.dtype).unsqueeze(2)  # (B, m, 1, HW): entry i was a considered candidate
+        newer = (torch.arange(m, device=d.device) >= dedup_from).view(1, 1, m, 1)
+        dup = ((same * first * real).sum(dim=1, keepdim=True) > 0) & newer  # (B, 1, m, HW)
+        d = torch.where(dup.squeeze(1), torch.full_like(d, BIG), d)
     di, dj = d.unsqueeze(2), d.unsqueeze(1)  # (B, m, 1, HW), (B, 1, m, HW)
     before = (di < dj).to(d.dtype) + (di == dj).to(d.dtype) * first  # (B, m, m, HW): i sorts before j
     rank = before.sum(dim=1)  # (B, m, HW): a permutation of 0..m-1 along dim 1
@@ -109,118 +120,171 @@ def _merge(state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], cd: torch.Ten
     return tuple((onehot * t.unsqueeze(2)).sum(dim=1) for t in (d, y, x))  # (B, k, HW) each, exact
 
 
-def patchmatch_knn(q: torch.Tensor, k: torch.Tensor, cost: torch.Tensor, params: PatchMatchParams,
-                   export: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """PatchMatch k-NN field. q, k: (B, Cm, H, W); cost: (B, 1, H, W).
+def _in_band(y: torch.Tensor, x: torch.Tensor, h: int, w: int, r: int) -> torch.Tensor:
+    """patchmatch.h:185-188 `is_in_inner_boundaries`: r <= y < H - r and r <= x < W - r."""
+    return (y >= r) & (y <= h - 1 - r) & (x >= r) & (x <= w - 1 - r)
 
-    Returns the sorted (distance, y, x) lists, each (B, knn, H*W); y and x are float maps holding integers.
+
+def patchmatch_knn(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None, params: PatchMatchParams,
+                   export: bool = True) -> Field:
+    """PSAL's k-NN field by PatchMatch. q, k: (B, Cm, H, W); mask: (B, 1, H, W) (1 = hole) or None.
+
+    Returns (distance, y, x), each (B, knn, H*W), PSAL's `cost_map` and `shift_map` (pixels outside the
+    searched set included, see the module docstring); y and x are float maps holding integers.
     """
     b, _, h, w = (int(s) for s in q.shape)  # static: the random tables are drawn for this size
-    n, kk = h * w, params.knn
-    tables = patchmatch_tables(params.seed, h, w, kk, params.n_iters)
-    qp = _patches(q, params.patch_size)  # (B, HW, D)
-    kp = torch.cat([_patches(k, params.patch_size), cost.reshape(b, 1, n).transpose(1, 2)], dim=2)  # (B, HW, D+1)
-    dim = qp.shape[2]
+    n, kk, p, r = h * w, params.knn, params.patch_size, params.patch_size // 2
+    masked = mask is not None
+    tables = patchmatch_tables(params.seed, h, w, kk, params.n_iters, p)
+    qp = _patches(q, p)  # (B, HW, D)
+    kp = _patches(k, p)  # (B, HW, D)
+    yy = torch.arange(h, dtype=q.dtype, device=q.device).view(1, 1, h, 1).expand(1, 1, h, w)
+    xx = torch.arange(w, dtype=q.dtype, device=q.device).view(1, 1, 1, w).expand(1, 1, h, w)
+    band = _in_band(yy, xx, h, w, r)  # (1, 1, H, W)
+    if masked:
+        hole = mask > 0.5  # (B, 1, H, W)
+        searched = band & hole  # patchmatch_masked.cu:143
+        known = torch.where(hole, torch.zeros_like(mask), torch.ones_like(mask)).reshape(b, n, 1)  # (B, HW, 1)
+    else:
+        searched = band.expand(b, 1, h, w)  # patchmatch.cu:152
 
-    def distance(cy: torch.Tensor, cx: torch.Tensor) -> torch.Tensor:
-        # (B, M, HW) candidate coordinates -> (B, M, HW) patch distances
-        flat = (cy * w + cx).to(torch.int64)
-        rows = _lookup(kp, flat, export)  # (B, M, HW, D+1)
-        diff = rows[..., :dim] - qp.unsqueeze(1)  # (B, M, HW, D)
-        return (diff * diff).mean(dim=3) + rows[..., dim]
+    def valid(cy: torch.Tensor, cx: torch.Tensor) -> torch.Tensor:
+        ok = _in_band(cy, cx, h, w, r)  # (B, M, HW), patchmatch.h:190-193
+        if masked:  # patchmatch.h:205-208: and not in the hole
+            flat = (cy.clamp(0, h - 1) * w + cx.clamp(0, w - 1)).to(torch.int64)
+            ok = ok & (_lookup(known, flat, export)[..., 0] > 0.5)
+        return ok
 
-    def insert_all(state, cy, cx):
-        return _merge(state, distance(cy, cx), cy, cx, w)
+    def distance(cy: torch.Tensor, cx: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+        # (B, M, HW) candidates -> (B, M, HW) summed squared patch differences (cu:205-219), BIG if not ok.
+        # Gathered GROUP candidates at a time: the (B, M, HW, Cm p^2) patch block is the largest tensor.
+        flat = (cy.clamp(0, h - 1) * w + cx.clamp(0, w - 1)).to(torch.int64)
+        sums = []
+        for g in range(0, flat.shape[1], GROUP):
+            diff = _lookup(kp, flat[:, g : g + GROUP], export) - qp.unsqueeze(1)  # (B, <=GROUP, HW, D)
+            sums.append((diff * diff).sum(dim=3))
+        return torch.where(ok, torch.cat(sums, dim=1), torch.full_like(cy, BIG))
 
-    init = torch.tensor(tables["init"], device=q.device)  # (2, k, H, W)
-    iy = init[0].reshape(1, kk, n).expand(b, kk, n)
-    ix = init[1].reshape(1, kk, n).expand(b, kk, n)
-    state = (torch.full_like(iy, BIG), torch.full_like(iy, -1.0), torch.full_like(ix, -1.0))
-    state = insert_all(state, iy, ix)
+    def insert(state: Field, cy: torch.Tensor, cx: torch.Tensor, ok: torch.Tensor) -> Field:
+        cd = distance(cy, cx, ok)
+        d, y, x = (torch.cat(t, dim=1) for t in zip(state, (cd, cy, cx)))  # (B, k + M, HW)
+        return _merge(d, y, x, kk, w, dedup_from=kk)
+
+    init = torch.tensor(tables["init"], device=q.device)  # (A, 2, k, H, W)
+    first_try = 0 if not masked else INIT_ATTEMPTS - 1
+    iy = init[first_try, 0].reshape(1, kk, n).expand(b, kk, n)
+    ix = init[first_try, 1].reshape(1, kk, n).expand(b, kk, n)
+    if masked:  # the first valid one of INIT_ATTEMPTS draws (masked.cu:152-155 redraws until valid)
+        for a in range(INIT_ATTEMPTS - 2, -1, -1):
+            ay, ax = init[a, 0].reshape(1, kk, n).expand(b, kk, n), init[a, 1].reshape(1, kk, n).expand(b, kk, n)
+            take = valid(ay, ax)
+            iy, ix = torch.where(take, ay, iy), torch.where(take, ax, ix)
+    state = _merge(distance(iy, ix, valid(iy, ix)), iy, ix, kk, w, dedup_from=kk)  # init multiset, sorted
+    searched_f = searched.to(q.dtype)  # (B, 1, H, W)
     search = torch.tensor(tables["search"], device=q.device)  # (n_iters, radii, 2, H, W)
     for it in range(params.n_iters):
-        for s in jump_steps(h, w):
-            cys, cxs = [], []
-            best_y = state[1][:, :1].reshape(b, 1, h, w)
-            best_x = state[2][:, :1].reshape(b, 1, h, w)
-            for dy, dx in ((-s, 0), (s, 0), (0, -s), (0, s)):
-                ny = _shift(best_y, dy, dx, -1.0, export)  # neighbour's best match, -1 outside the map
-                nx = _shift(best_x, dy, dx, -1.0, export)
-                inside = ny >= 0
-                cys.append(torch.where(inside, (ny - dy).clamp(0, h - 1), best_y))
-                cxs.append(torch.where(inside, (nx - dx).clamp(0, w - 1), best_x))
-            state = insert_all(state, torch.cat(cys, 1).reshape(b, 4, n), torch.cat(cxs, 1).reshape(b, 4, n))
+        best_y = state[1][:, :1].reshape(b, 1, h, w)  # the map every thread reads before propagation
+        best_x = state[2][:, :1].reshape(b, 1, h, w)
+        cys, cxs, oks = [], [], []
+        for s in jump_steps(masked):
+            for dy, dx in ((0, s), (s, 0), (0, -s), (-s, 0)):  # cu:231-232, dis/djs
+                nb = _shift(searched_f, dy, dx, 0.0, export) > 0.5  # neighbour searched (cu:252)
+                cys.append(_shift(best_y, dy, dx, 0.0, export) - dy)  # cu:256-257
+                cxs.append(_shift(best_x, dy, dx, 0.0, export) - dx)
+                oks.append(nb)
+        cy = torch.cat(cys, 1).reshape(b, len(cys), n)  # (B, 4 steps, HW)
+        cx = torch.cat(cxs, 1).reshape(b, len(cxs), n)
+        state = insert(state, cy, cx, torch.cat(oks, 1).reshape(b, len(oks), n) & valid(cy, cx))
         off = search[it]  # (radii, 2, H, W)
-        r = off.shape[0]
-        cy = (state[1][:, :1] + off[:, 0].reshape(1, r, n)).clamp(0, h - 1)  # (B, radii, HW)
-        cx = (state[2][:, :1] + off[:, 1].reshape(1, r, n)).clamp(0, w - 1)
-        state = insert_all(state, cy, cx)
-    return state
+        z = off.shape[0]
+        cy = state[1][:, :1] + off[:, 0].reshape(1, z, n)  # (B, radii, HW), cu:301-315, no clamp
+        cx = state[2][:, :1] + off[:, 1].reshape(1, z, n)
+        state = insert(state, cy, cx, valid(cy, cx))
+    # pixels outside the searched set: cost 0, the first random draw (cu:186-190) or themselves (masked.cu:175-177)
+    s_flat = searched.reshape(b, 1, n)
+    if masked:
+        uy, ux = yy.reshape(1, 1, n).expand(b, kk, n), xx.reshape(1, 1, n).expand(b, kk, n)
+    else:
+        uy, ux = init[0, 0].reshape(1, kk, n), init[0, 1].reshape(1, kk, n)
+    d = torch.where(s_flat, state[0], torch.zeros_like(state[0]))
+    return d, torch.where(s_flat, state[1], uy), torch.where(s_flat, state[2], ux)
 
 
-def _aggregate(v: torch.Tensor, weights: torch.Tensor, y: torch.Tensor, x: torch.Tensor, p: int,
-               export: bool) -> torch.Tensor:
-    """Patch aggregation: every pixel averages the values its covering patches' matches put on it."""
+def psal_output(v: torch.Tensor, field: Field, params: PatchMatchParams, export: bool = True) -> torch.Tensor:
+    """PSAL's attention output from a k-NN field (psal_attention.py:38-70). v: (B, C, H, W) -> (B, C, H, W)."""
     b, c, h, w = (int(s) for s in v.shape)
-    n, kk = h * w, weights.shape[1]
+    n, t = h * w, params.temperature
+    d, y, x = field
+    kk = d.shape[1]
     vt = v.reshape(b, c, n).transpose(1, 2)  # (B, HW, C)
-    acc = torch.zeros(b, n, c, dtype=v.dtype, device=v.device)
-    norm = torch.zeros(b, n, 1, dtype=v.dtype, device=v.device)
-    w4, y4, x4 = (t.reshape(b, kk, h, w) for t in (weights, y, x))
-    for oy, ox in neighbor_offsets(p):
-        # the patch centred at i - o covers i at its offset o: its match m lends v(nn_m(i - o) + o)
-        sw = _shift(w4, -oy, -ox, 0.0, export)  # (B, k, H, W), 0 where i - o is outside the map
-        sy = _shift(y4, -oy, -ox, 0.0, export) + oy
-        sx = _shift(x4, -oy, -ox, 0.0, export) + ox
-        valid = (sy >= 0) & (sy <= h - 1) & (sx >= 0) & (sx <= w - 1)
-        sw = torch.where(valid, sw, torch.zeros_like(sw)).reshape(b, kk, n)
-        flat = (sy.clamp(0, h - 1) * w + sx.clamp(0, w - 1)).to(torch.int64).reshape(b, kk, n)
+    if not params.aggregate:
+        weights = torch.softmax(-d / t, dim=1)  # (B, k, HW), psal_attention.py:40
+        vals = _lookup(vt, (y * w + x).to(torch.int64), export)  # (B, k, HW, C)
+        out = (vals * weights.unsqueeze(3)).sum(dim=1)  # (B, HW, C), :41
+        return out.transpose(1, 2).reshape(b, c, h, w)
+    d4, y4, x4 = (f.reshape(b, kk, h, w) for f in (d, y, x))
+    offsets = neighbor_offsets(params.patch_size)  # (oy, ox) = patch centre - pixel, PSAL's (di - p, dj - p)
+    logits, flats = [], []
+    for oy, ox in offsets:
+        cost = _shift(d4, oy, ox, PAD_COST, export)  # (B, k, H, W): d(i + o), PAD_COST outside (:51, :62)
+        ty = (_shift(y4, oy, ox, PAD_SHIFT, export) - oy).clamp(0, h - 1)  # nn(i + o) - o, clamped (:63, :67)
+        tx = (_shift(x4, oy, ox, PAD_SHIFT, export) - ox).clamp(0, w - 1)  # (:64, :68)
+        logits.append(-cost / t)
+        flats.append((ty * w + tx).to(torch.int64).reshape(b, kk, n))
+    weights = torch.softmax(torch.cat(logits, dim=1), dim=1).reshape(b, len(offsets) * kk, n)  # (B, p^2 k, HW), :66
+    out = torch.zeros(b, n, c, dtype=v.dtype, device=v.device)
+    for j, flat in enumerate(flats):  # :70, one offset's k targets at a time (memory O(k HW C))
         vals = _lookup(vt, flat, export)  # (B, k, HW, C)
-        acc = acc + (vals * sw.unsqueeze(3)).sum(dim=1)
-        norm = norm + sw.sum(dim=1).unsqueeze(2)
-    return (acc / norm).transpose(1, 2).reshape(b, c, h, w)  # (B, C, H, W); norm >= w of the centre patch > 0
+        out = out + (vals * weights[:, j * kk : (j + 1) * kk].unsqueeze(3)).sum(dim=1)
+    return out.transpose(1, 2).reshape(b, c, h, w)  # (B, C, H, W)
 
 
-def patchmatch_attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cost: torch.Tensor,
+def patchmatch_attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
                       params: PatchMatchParams, export: bool = True) -> torch.Tensor:
-    """PSAL attention: q, k (B, Cm, H, W), v (B, C, H, W), cost (B, 1, H, W) -> (B, C, H, W)."""
-    b, c, h, w = (int(s) for s in v.shape)
-    d, y, x = patchmatch_knn(q, k, cost, params, export)
-    weights = torch.softmax(-d / params.temperature, dim=1)  # (B, k, HW)
-    if params.aggregate:
-        return _aggregate(v, weights, y, x, params.patch_size, export)
-    flat = (y * w + x).to(torch.int64)
-    vals = _lookup(v.reshape(b, c, h * w).transpose(1, 2), flat, export)  # (B, k, HW, C)
-    out = (vals * weights.unsqueeze(3)).sum(dim=1)  # (B, HW, C)
-    return out.transpose(1, 2).reshape(b, c, h, w)
+    """PSAL attention: q, k (B, Cm, H, W), v (B, C, H, W), mask (B, 1, H, W) or None -> (B, C, H, W)."""
+    return psal_output(v, patchmatch_knn(q, k, mask, params, export), params, export)
 
 
-def exact_knn_attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cost: torch.Tensor,
-                     params: PatchMatchParams) -> tuple[torch.Tensor, torch.Tensor]:
-    """The oracle: exact k-NN patch attention (MatMul + TopK + GatherElements), O((HW)^2) memory.
+def exact_knn_field(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None, params: PatchMatchParams) -> Field:
+    """The oracle: PSAL's field with the exact k nearest valid matches of every searched pixel.
 
-    Returns (output (B, C, H, W), flat indices of the k nearest keys (B, HW, k)). Plain variant only.
+    MatMul + TopK, O((HW)^2) memory, small maps only. Pixels outside the searched set get what the kernel
+    gives them (see `patchmatch_knn`); their draws come from the same seeded table.
     """
-    b, c, h, w = v.shape
-    qp = _patches(q, params.patch_size)  # (B, HW, D)
-    kp = _patches(k, params.patch_size)  # (B, HW, D)
-    dim = qp.shape[2]
+    b, _, h, w = (int(s) for s in q.shape)
+    n, kk, p, r = h * w, params.knn, params.patch_size, params.patch_size // 2
+    qp, kp = _patches(q, p), _patches(k, p)  # (B, HW, D)
     sq = (qp * qp).sum(2, keepdim=True) + (kp * kp).sum(2).unsqueeze(1) - 2 * torch.matmul(qp, kp.transpose(1, 2))
-    dist = sq.clamp_min(0) / dim + cost.reshape(b, 1, h * w)  # (B, HW, HW)
-    negd, idx = torch.topk(-dist, params.knn, dim=2)  # (B, HW, k)
-    weights = torch.softmax(negd / params.temperature, dim=2)  # (B, HW, k)
-    vt = v.reshape(b, c, h * w).transpose(1, 2)  # (B, HW, C)
-    vals = torch.gather(vt.unsqueeze(1).expand(b, params.knn, h * w, c), 2,
-                        idx.transpose(1, 2).unsqueeze(3).expand(b, params.knn, h * w, c))  # (B, k, HW, C)
-    out = (vals * weights.transpose(1, 2).unsqueeze(3)).sum(1)  # (B, HW, C)
-    return out.transpose(1, 2).reshape(b, c, h, w), idx
+    yy = torch.arange(h, dtype=q.dtype, device=q.device).view(h, 1).expand(h, w).reshape(1, 1, n)
+    xx = torch.arange(w, dtype=q.dtype, device=q.device).view(1, w).expand(h, w).reshape(1, 1, n)
+    band = _in_band(yy, xx, h, w, r)  # (1, 1, HW)
+    valid = band if mask is None else band & (mask.reshape(b, 1, n) < 0.5)  # (B, 1, HW) over keys
+    dist = torch.where(valid, sq.clamp_min(0), torch.full_like(sq, BIG))  # (B, HW, HW)
+    negd, idx = torch.topk(-dist, kk, dim=2)  # (B, HW, k), sorted ascending distance
+    d, y, x = -negd.transpose(1, 2), (idx // w).to(q.dtype).transpose(1, 2), (idx % w).to(q.dtype).transpose(1, 2)
+    searched = band.reshape(1, 1, n) if mask is None else band & (mask.reshape(b, 1, n) > 0.5)
+    if mask is None:
+        init = torch.tensor(patchmatch_tables(params.seed, h, w, kk, params.n_iters, p)["init"][0], device=q.device)
+        uy, ux = init[0].reshape(1, kk, n), init[1].reshape(1, kk, n)
+    else:
+        uy, ux = yy.expand(b, kk, n), xx.expand(b, kk, n)
+    return (torch.where(searched, d, torch.zeros_like(d)), torch.where(searched, y, uy),
+            torch.where(searched, x, ux))
+
+
+def exact_knn_attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+                     params: PatchMatchParams) -> torch.Tensor:
+    """PSAL's output on the exact field (the oracle; reference path)."""
+    return psal_output(v, exact_knn_field(q, k, mask, params), params, export=False)
 
 
 class PatchMatchAttention(DualPathModule):
     """PSAL block: q, k = 1x1 conv to `match_channels`; v = 1x1 conv; out = x + proj(PSAL(q, k, v)).
 
+    Without a mask it computes `PSAttention` (patchmatch.cu); with a mask (1 = hole) `PSAttentionMasked`'s
+    search (patchmatch_masked.cu: hole pixels search, known pixels map to themselves).
     `use_custom_op` (off by default; `edgeattn.ops.enable_custom_ops` turns it on) makes the export emit the
-    attention as one `edgeattn::PatchMatchAttention` node instead of the unrolled standard-op subgraph.
+    attention as one `edgeattn::EdgeAttnPatchMatch` node instead of the unrolled standard-op subgraph.
     """
 
     def __init__(self, channels: int, match_channels: int | None = None, knn: int = 3, patch_size: int = 3,
@@ -240,30 +304,27 @@ class PatchMatchAttention(DualPathModule):
         self.proj = nn.Conv2d(channels, channels, 1)
         self.use_custom_op = False
 
-    def _qkvc(self, x: torch.Tensor, mask: torch.Tensor | None):
-        b, _, h, w = x.shape
-        if h * w < self.params.knn:
-            raise ValueError(f"PatchMatch needs at least knn={self.params.knn} pixels, got a {h}x{w} map")
-        cost = torch.zeros_like(x[:, :1]) if mask is None else mask * HOLE_COST  # (B, 1, H, W)
-        return self.query_conv(x), self.key_conv(x), self.value_conv(x), cost
+    def _qkv(self, x: torch.Tensor):
+        check_size(int(x.shape[2]), int(x.shape[3]), self.params.patch_size)
+        return self.query_conv(x), self.key_conv(x), self.value_conv(x)
 
     def forward_reference(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        q, k, v, cost = self._qkvc(x, mask)
-        return x + self.proj(patchmatch_attend(q, k, v, cost, self.params, export=False))
+        q, k, v = self._qkv(x)
+        return x + self.proj(patchmatch_attend(q, k, v, mask, self.params, export=False))
 
     def forward_export(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        q, k, v, cost = self._qkvc(x, mask)
+        q, k, v = self._qkv(x)
         if self.use_custom_op:
             from ..ops.patchmatch import patchmatch_op
 
-            return x + self.proj(patchmatch_op(q, k, v, cost, self.params, patchmatch_attend))
-        return x + self.proj(patchmatch_attend(q, k, v, cost, self.params, export=True))
+            return x + self.proj(patchmatch_op(q, k, v, mask, self.params, patchmatch_attend))
+        return x + self.proj(patchmatch_attend(q, k, v, mask, self.params, export=True))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {self.params}"
 
 
 @register_attention("patchmatch", paper="Cherel et al. 2022 (PSAL, arXiv 2202.03163)",
-                    complexity="O(HW * (n_iters * (16 + log2 max(H,W)) * Cm p^2 + k C))", min_size=2)
+                    complexity="O(HW * n_iters * (16 + log2 max(H,W)) * Cm p^2 + HW p^2 k C)", min_size=3)
 def _patchmatch(channels: int, path: Path = "export") -> PatchMatchAttention:
     return PatchMatchAttention(channels, path=path)
