@@ -1,11 +1,12 @@
 """edgeattn: efficient-attention vision models with export paths proven equivalent across runtimes.
 
-Public API (small on purpose): create_model, list_models, export, load_runtime, compare.
+Public API (small on purpose): create_model, list_models, export, convert, load_runtime, compare.
 Importing edgeattn needs only torch and onnx; runtimes are imported when used.
 """
 
 __version__ = "0.1.0"
 
+from . import convert  # noqa: E402 - callable package: edgeattn.convert(model, example=x)
 from .errors import EdgeAttnError  # noqa: E402
 from .models import create_model, list_models  # noqa: E402
 from .parity import compare  # noqa: E402
@@ -19,4 +20,5 @@ def export(config):  # noqa: ANN001, ANN201 - thin lazy wrapper, see edgeattn.ex
     return _export(config)
 
 
-__all__ = ["__version__", "EdgeAttnError", "create_model", "list_models", "export", "load_runtime", "compare"]
+__all__ = ["__version__", "EdgeAttnError", "create_model", "list_models", "export", "convert", "load_runtime",
+           "compare"]
