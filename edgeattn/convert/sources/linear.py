@@ -17,7 +17,8 @@ from ._common import conv_shape, copy_weights, require
 
 __all__ = ["convert_position_linear"]
 
-_KEYS = frozenset({"gamma"} | {f"{c}.{p}" for c in ("query_conv", "key_conv", "value_conv") for p in ("weight", "bias")})
+_KEYS = frozenset({"gamma"} | {f"{c}.{p}" for c in ("query_conv", "key_conv", "value_conv")
+                               for p in ("weight", "bias")})
 
 
 @register_converter(

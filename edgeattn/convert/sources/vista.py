@@ -98,7 +98,7 @@ def _keys() -> frozenset[str]:
     "become shifted views (Pad + Slice) and 4-D Mul/Add; checked against the reference computation under that "
     "policy", signatures=(_keys(),), stochastic=True)
 def convert_attention_gated_msg(old: nn.Module) -> nn.Module:
-    for i, d in zip(_N, (1, 4, 8)):
+    for i in _N:
         conv = getattr(old, f"kernel_se_{i}")
         require(conv.kernel_size == (3, 3) and conv.padding == conv.dilation, f"kernel_se_{i}: expected a 3x3 "
                 "conv with padding = dilation")
