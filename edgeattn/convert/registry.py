@@ -42,6 +42,7 @@ class ConverterSpec:
             object.__setattr__(self, "class_names", tuple(sorted({p.rsplit(".", 1)[-1] for p in self.class_paths})))
 
 
+_Fn = Callable[[nn.Module], nn.Module]
 _BY_PATH: dict[str, ConverterSpec] = {}
 _SPECS: dict[str, ConverterSpec] = {}
 
@@ -53,7 +54,7 @@ def class_path(obj: nn.Module | type) -> str:
 
 def register_converter(name: str, *, class_paths: tuple[str, ...], source: str, changes: str,
                        signatures: tuple[frozenset[str], ...] = (), stochastic: bool = False,
-                       class_names: tuple[str, ...] = ()) -> Callable[[Callable[[nn.Module], nn.Module]], Callable[[nn.Module], nn.Module]]:
+                       class_names: tuple[str, ...] = ()) -> Callable[[_Fn], _Fn]:
     """Register `fn(old) -> new` for the given class paths (and, for vendored copies, class names + signatures).
 
     A duplicate name or class path raises ValueError. `class_names` defaults to the last part of each path.
