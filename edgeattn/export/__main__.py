@@ -20,6 +20,8 @@ examples:
   python -m edgeattn.export --model lga_mobilenet --target ort --input-size 256x512 --dynamic --parity-size 200x328
   python -m edgeattn.export --model lga_mobilenet --target trt --precision fp16
   python -m edgeattn.export --model lga_mobilenet --target trt --dynamic --min-size 128x128 --max-size 512x1024
+  python -m edgeattn.export --model my_pkg.nets:build_ccnet --checkpoint ccnet.pth --input-size 512x1024 --target trt
+  python -m edgeattn.export --model path/to/nets.py:build_ccnet --input-size 257x513 --target openvino
   python -m edgeattn.export --list-models
 
 the bundle: DIR/<model>/ holds the model files, manifest.json (SHA-256 of every file, the weights' hash, the
@@ -42,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG.format(targets=targets),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", help="registered model name (see --list-models)")
+    p.add_argument("--model", help="registered model name (see --list-models), or your own model as "
+                   "pkg.module:factory or path/to/file.py:factory (converted automatically; needs --input-size)")
+    p.add_argument("--input-name", default="image", help="user models: name of the one image input (default: image)")
+    p.add_argument("--input-channels", type=int, default=3, help="user models: channels of that input (default: 3)")
     p.add_argument("--target", default="onnx", help=f"one of {', '.join(TARGETS)} (default: onnx)")
     p.add_argument("--input-size", type=size_arg, metavar="HxW", help="export input size (default: the model's)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
@@ -116,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         config = ExportConfig(
             model=args.model, target=args.target, input_size=args.input_size, batch=args.batch, dynamic=args.dynamic,
             opset=args.opset, precision=args.precision, simplify=args.simplify, output=args.output,
-            checkpoint=args.checkpoint, parity=not args.no_parity,
+            checkpoint=args.checkpoint, parity=not args.no_parity, input_name=args.input_name,
+            input_channels=args.input_channels,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",") if r.strip()) if args.runtimes else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
             custom_ops=args.custom_ops,

@@ -33,6 +33,7 @@ from ..bundle.layout import FORMAT, MODEL_ONNX
 from ..data.inputs import make_inputs
 from ..errors import ExportError, InvalidOptionError, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
+from .user_model import build_converted, is_user_model, user_spec
 from ..runtimes import TorchRuntime, runtime_class, runtime_names
 from ..verify.tolerances import bundle_tolerances
 from .audit import AuditReport, audit
@@ -87,7 +88,7 @@ def _tool_versions() -> dict[str, str]:
 
 def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
     """Check every option before any work starts; returns (spec, size, parity runtimes)."""
-    spec = get_model_spec(config.model)
+    spec = user_spec(config) if is_user_model(config.model) else get_model_spec(config.model)
     target = get_target(config.target)
     size = check_input_size(spec, config.input_size or spec.default_size)
     if config.batch < 1:
@@ -187,6 +188,14 @@ def _check_trt_options(config: ExportConfig, spec: ModelSpec, size: tuple[int, i
     _trt_recipe(config, spec, size, custom_ops=())
 
 
+def _build_for_export(config: ExportConfig, spec: ModelSpec, progress: Progress
+                      ) -> tuple[torch.nn.Module, dict | None]:
+    """(model, conversion record): registered models are built; user factories are built and converted."""
+    if is_user_model(config.model):
+        return build_converted(config, spec, progress)
+    return _build_model(config), None
+
+
 def _build_model(config: ExportConfig) -> torch.nn.Module:
     # Seeded so that a random-init export is reproducible byte for byte.
     with torch.random.fork_rng():
@@ -252,7 +261,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
             progress(f"  {note}")
         stage = pub.staging
         progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
-        model = _build_model(config)
+        model, conversion = _build_for_export(config, spec, progress)
         weights = _weights_record(model, config)
         if config.dynamic:
             _check_dynamic_ok(model, spec)
@@ -298,6 +307,8 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         entries = [write_case(stage, c) for c in cases]
         manifest = _manifest(config, spec, size, report, entries, weights, runtimes,
                              list(cases[0].outputs[spec.output].shape))
+        if conversion is not None:
+            manifest["conversion"] = conversion
         finalize(stage, manifest)
 
         verification = None

@@ -219,8 +219,8 @@ class PositionLinearAttention(nn.Module):
         v = self.value_conv(x).view(b, -1, n)
         tailor = 1 / (n + torch.einsum("bnc, bc->bn", q, torch.sum(k, dim=-1) + self.eps))
         vsum = torch.einsum("bcn->bc", v).unsqueeze(-1).expand(-1, c, n)
-        matrix = torch.einsum("bcn, bnm->bcm", v, q)
-        msum = vsum + torch.einsum("bcm, bmn->bcn", matrix, k)
+        matrix = torch.einsum("bmn, bcn->bmc", k, v)  # the file's revision 754d36d (see README on 473d2f5)
+        msum = vsum + torch.einsum("bnm, bmc->bcn", q, matrix)
         out = torch.einsum("bcn, bn->bcn", msum, tailor).view(b, c, height, width)  # (B, C, W, H): the bug
         return (x + self.gamma * out).contiguous()
 
