@@ -75,13 +75,16 @@ def test_export_file_factory_with_mmseg_checkpoint_ort_openvino(tmp_path: Path) 
     assert manifest["weights"]["sha256"] == weights_sha256(state)  # the checkpoint's tensors were exported
 
 
-def test_export_module_factory(tmp_path: Path) -> None:
-    rc = main(["--model", "tests.convert.nets:build_paka", "--input-size", "29x45", "--target", "ort",
-               "--output", str(tmp_path), "--threads", "1"])
+@pytest.mark.parametrize("factory, replacement", [("build_paka", "PixelAdaptiveKernelAttention"),
+                                                  ("build_openseg_isa", "ISABlockExport")])
+def test_export_module_factory_dynamic(factory: str, replacement: str, tmp_path: Path) -> None:
+    # one dynamic graph, checked at the export size and at another (ISA: 10x14 and 7x13 features, not divisible)
+    rc = main(["--model", f"tests.convert.nets:{factory}", "--input-size", "37x53", "--dynamic", "--parity-size",
+               "27x49", "--target", "ort", "--output", str(tmp_path), "--threads", "1"])
     assert rc == 0
-    manifest = json.loads((tmp_path / "build_paka" / "manifest.json").read_text())
-    assert manifest["conversion"]["modules"][0]["replacement"].endswith("PixelAdaptiveKernelAttention")
-    assert manifest["verdict"] == "passed"
+    manifest = json.loads((tmp_path / factory / "manifest.json").read_text())
+    assert manifest["conversion"]["modules"][0]["replacement"].endswith(replacement)
+    assert manifest["verdict"] == "passed" and len(manifest["parity"]) == 2
 
 
 @pytest.mark.parametrize("args, message", [
@@ -91,6 +94,7 @@ def test_export_module_factory(tmp_path: Path) -> None:
     (["--model", f"{NETS}:build_raises"], "the factory raised ValueError: no such width: 7"),
     (["--model", f"{NETS}:build_not_a_module"], "returned int, expected a torch.nn.Module"),
     (["--model", "tests.convert.nets:build_ccnet", "--input-size", None], "give --input-size"),
+    (["--model", "tests.convert.nets:build_ccnet", "--input-channels", "4"], "the model's forward failed"),
 ])
 def test_bad_input_one_line_exit_2(args: list[str], message: str, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:

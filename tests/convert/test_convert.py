@@ -142,7 +142,7 @@ class Noisy(nn.Module):
 
 def test_hostile_inventory() -> None:
     model = nn.Sequential(TopKPool(), Warp(), Noisy(), nn.Conv2d(3, 3, 1),
-                          R.PAKA2d(3, 3, 3, stride=1, padding=2, dilation=1), R.CrissCrossAttentionCUDA(16))
+                          R.PAKA2d(8, 8, 3, stride=1, padding=2, dilation=1), R.CrissCrossAttentionCUDA(16))
     result = edgeattn.convert(model)
     hostile = {h.path: " ".join(h.reasons) for h in result.hostile}
     assert "topk" in hostile["0"] and "grid_sample" in hostile["1"] and "rand_like" in hostile["2"]
