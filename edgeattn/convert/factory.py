@@ -19,7 +19,7 @@ from torch import nn
 
 from ..errors import InvalidOptionError, UnknownNameError, suggest
 
-__all__ = ["UserModel", "is_factory_spec", "resolve_factory"]
+__all__ = ["UserModel", "is_factory_spec", "resolve_factory", "build_user_model"]
 
 
 @dataclass(frozen=True)
@@ -97,5 +97,3 @@ def build_user_model(user: UserModel) -> nn.Module:
                                  "expected a torch.nn.Module")
     return model
 
-
-__all__ += ["build_user_model"]

@@ -308,7 +308,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         manifest = _manifest(config, spec, size, report, entries, weights, runtimes,
                              list(cases[0].outputs[spec.output].shape))
         if conversion is not None:
-            manifest["conversion"] = conversion
+            manifest["model"], manifest["conversion"] = config.model, conversion
         finalize(stage, manifest)
 
         verification = None

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..convert import convert, load_user_checkpoint, resolve_factory
-from ..convert.factory import build_user_model, is_factory_spec
+from ..convert.factory import UserModel, build_user_model, is_factory_spec
 from ..data.inputs import make_inputs
 from ..errors import InvalidOptionError
 from ..models import InputSpec, ModelSpec
@@ -49,7 +49,7 @@ def build_converted(config, spec: ModelSpec, progress: Callable[[str], None]) ->
     """Build, load the checkpoint, convert and check; returns (converted model, manifest record)."""
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
-        model = build_user_model(resolve_factory(config.model))
+        model = build_user_model(UserModel(config.model, spec.name, spec.builder))  # resolved once, in user_spec
     notes = load_user_checkpoint(model, config.checkpoint) if config.checkpoint is not None else []
     for note in notes:
         progress(f"  checkpoint: {note}")

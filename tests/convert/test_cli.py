@@ -69,7 +69,7 @@ def test_export_file_factory_with_mmseg_checkpoint_ort_openvino(tmp_path: Path) 
     assert [(m["path"], m["status"]) for m in conv["modules"]] == [("decode_head", "converted")]
     assert conv["whole_model"]["passed"] and conv["whole_model"]["max_rel"] <= 1e-5
     assert any("auxiliary_head" in n for n in conv["checkpoint_notes"])
-    assert manifest["weights"]["source"] == "checkpoint"
+    assert manifest["weights"]["source"] == "checkpoint" and manifest["model"] == f"{NETS}:build_mmseg_isa"
     from edgeattn.bundle.hashing import weights_sha256
 
     assert manifest["weights"]["sha256"] == weights_sha256(state)  # the checkpoint's tensors were exported
