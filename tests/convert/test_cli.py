@@ -120,3 +120,9 @@ def test_checkpoint_not_matching_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "does not match the model" in last and "missing keys" in last, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out" / "build_ccnet" / "manifest.json").exists()
+
+
+def test_dataparallel_prefix_is_removed_and_reported(tmp_path: Path) -> None:
+    torch.save({"model": {"module.w": torch.ones(2)}}, tmp_path / "dp.pth")
+    state, notes = read_user_state_dict(tmp_path / "dp.pth")
+    assert list(state) == ["w"] and any("'module.' prefix" in n for n in notes) and any("'model'" in n for n in notes)

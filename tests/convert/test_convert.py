@@ -168,3 +168,18 @@ def test_recognition_needs_name_and_parameters() -> None:
 
     assert match_converter(CrissCrossAttention()) is None
     assert match_converter(R.CrissCrossAttention(16))[1].startswith("vendored copy")
+
+
+def test_registry_refuses_duplicates() -> None:
+    from edgeattn.convert import register_converter
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_converter("ccnet.criss_cross", class_paths=(), source="", changes="")(lambda m: m)
+    with pytest.raises(ValueError, match="already has converter"):
+        register_converter("test.dup", class_paths=("mmcv.ops.cc_attention.CrissCrossAttention",), source="",
+                           changes="")(lambda m: m)
+
+
+def test_example_is_optional_and_nothing_is_checked_without_it() -> None:
+    result = edgeattn.convert(nets.build_ccnet())
+    assert result.rows[0].status == "unchecked" and result.whole_max_abs is None and result.passed
