@@ -30,7 +30,9 @@ writing it, the CLI verifies the staged bundle exactly as `python -m edgeattn.ve
 
 exit status: 0 exported and PASSED (or --no-parity: reference written, not checked); 1 FAILED (the new bundle
 is kept apart in DIR/<model>.failed/, a previous DIR/<model>/ is untouched); 2 bad input or an export that cannot
-be done (nothing is published); 3 NOT VERIFIED (published; a requested runtime could not run here); 130 interrupted.
+be done (nothing is published); 3 NOT VERIFIED (published; a requested runtime could not run here); 130
+interrupted. User models (--model pkg.mod:factory): 1 also when the converted model does not reproduce the
+original on the export-size input (the message names the module; nothing is written).
 """
 
 

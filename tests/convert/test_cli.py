@@ -126,3 +126,16 @@ def test_dataparallel_prefix_is_removed_and_reported(tmp_path: Path) -> None:
     torch.save({"model": {"module.w": torch.ones(2)}}, tmp_path / "dp.pth")
     state, notes = read_user_state_dict(tmp_path / "dp.pth")
     assert list(state) == ["w"] and any("'module.' prefix" in n for n in notes) and any("'model'" in n for n in notes)
+
+
+def test_failed_conversion_check_is_exit_1_naming_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from edgeattn.nn import CrissCrossAttention
+
+    orig = CrissCrossAttention.forward_export
+    monkeypatch.setattr(CrissCrossAttention, "forward_export", lambda self, x: orig(self, x) * 1.01)
+    rc = main(["--model", "tests.convert.nets:build_ccnet", "--input-size", "33x41", "--target", "ort",
+               "--output", str(tmp_path)])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 1 and "module 'head.cca'" in last and last.startswith("edgeattn.export: error:")
+    assert not list(tmp_path.rglob("manifest.json"))
