@@ -60,6 +60,9 @@ class ExportConfig:
     seed: int = 0
     custom_ops: bool = False  # criss-cross / PatchMatch attention as one edgeattn-domain node each (edgeattn.ops)
     model_kwargs: dict = field(default_factory=dict)
+    # user factories (--model pkg.mod:factory or path/file.py:factory): the one image input
+    input_name: str = "image"
+    input_channels: int = 3
     # TensorRT (--target trt); see export/tensorrt.py TrtRecipe
     workspace_mib: int = 1024  # builder workspace memory pool limit
     dla_core: int | None = None  # Jetson DLA core, None: GPU only

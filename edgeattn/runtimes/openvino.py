@@ -27,10 +27,13 @@ class OpenVinoRuntime(Runtime):
 
     def __init__(self, path: Path, options: RuntimeOptions) -> None:
         super().__init__(path, options)
-        import openvino as ov
+        from .._openvino import import_openvino
+
+        ov = import_openvino()  # telemetry off (see edgeattn/_openvino.py)
 
         core = ov.Core()
-        self._add_extensions(core)
+        if options.custom_ops is not False:
+            self._add_extensions(core)
         config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[options.precision]}
         if options.threads:
             config["INFERENCE_NUM_THREADS"] = options.threads
