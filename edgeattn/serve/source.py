@@ -1,0 +1,50 @@
+"""The bundle a repository is made from: read and integrity-checked through edgeattn.bundle, never re-implemented.
+
+Every file a repository takes from the bundle is one that manifest.json hashes (`files`, or `device_files` for the
+TensorRT engine built on the device) and that matched its hash a moment ago.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bundle import check_integrity, read_manifest
+from ..bundle.layout import MANIFEST, MODEL_ENGINE, MODEL_ONNX
+from ..errors import IntegrityError
+
+__all__ = ["BundleSource", "open_bundle"]
+
+
+@dataclass(frozen=True)
+class BundleSource:
+    folder: Path
+    manifest: dict
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"])
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / MANIFEST
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.folder / MODEL_ONNX
+
+    def hashed(self, rel: str) -> Path | None:
+        """The bundle file `rel` if manifest.json hashes it; "@engine" is the device-built TensorRT engine."""
+        if rel == "@engine":
+            return self.folder / MODEL_ENGINE if MODEL_ENGINE in (self.manifest.get("device_files") or {}) else None
+        return self.folder / rel if rel in self.manifest["files"] else None
+
+
+def open_bundle(path: str | Path) -> BundleSource:
+    """Read manifest.json and check every listed file's SHA-256 (IntegrityError, exit 2, names the bad file)."""
+    folder = Path(path)
+    manifest = read_manifest(folder)
+    check_integrity(folder, manifest)
+    if MODEL_ONNX not in manifest["files"]:
+        raise IntegrityError(f"bundle {str(folder)!r} lists no {MODEL_ONNX}; every bundle ships one: re-export it")
+    return BundleSource(folder, manifest)
