@@ -17,7 +17,8 @@ import json
 import shutil
 from pathlib import Path
 
-from ..bundle import atomic_write_text, publish
+from .._atomic import atomic_write_text
+from ..bundle import publish
 from ..errors import InvalidOptionError
 from .options import RepositoryOptions
 from .source import BundleSource
@@ -42,10 +43,10 @@ def ovms_entry(bundle: BundleSource, opts: RepositoryOptions) -> dict:
     if opts.backend not in (None, "openvino"):
         raise InvalidOptionError(f"--backend {opts.backend}: OpenVINO Model Server runs only OpenVINO; "
                                  "leave --backend out with --server ovms")
-    tensors = served_tensors(bundle.manifest, bundle.onnx_path)
-    if opts.max_batch_size is not None and opts.max_batch_size > tensors.max_batch:
-        raise InvalidOptionError(f"--max-batch-size {opts.max_batch_size} is larger than the bundle's batch range "
-                                 f"(..{tensors.max_batch}); pass a value in it")
+    served_tensors(bundle.manifest, bundle.onnx_path)  # the manifest agrees with its graph and OVMS's dtypes
+    if opts.max_batch_size is not None:
+        raise InvalidOptionError("--max-batch-size does not apply to --server ovms: OVMS serves the batch sizes the "
+                                 "model accepts (its batch axis stays as exported)")
     name = model_name_for(bundle, opts)
     plugin = {"NUM_STREAMS": str(opts.streams)}
     precision = str(bundle.manifest.get("precision", "fp32"))

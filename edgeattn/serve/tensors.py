@@ -49,7 +49,7 @@ class TensorSpec:
 class ServedTensors:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
-    max_batch: int  # the largest batch the bundle was exported for (dynamic batch max, or the static N)
+    max_batch: int | None  # the largest batch the bundle allows (dynamic max, or the static N); None: unbounded
     dynamic_batch: bool  # the batch axis is dynamic in the bundle (the server may batch requests together)
 
 
@@ -60,7 +60,7 @@ def _dtype(name: str, where: str) -> str:
     return name
 
 
-def _input_spec(entry: dict) -> tuple[TensorSpec, int, bool]:
+def _input_spec(entry: dict) -> tuple[TensorSpec, int | None, bool]:
     name = entry["name"]
     shape = [int(d) for d in entry["shape"]]
     dynamic = entry.get("dynamic") or {}
@@ -70,8 +70,11 @@ def _input_spec(entry: dict) -> tuple[TensorSpec, int, bool]:
         rng = dynamic.get(key)
         if rng is not None and axis < len(dims) and list(rng)[0] != list(rng)[1]:
             dims[axis] = -1
-    batch = dynamic.get("batch")
-    max_batch = int(batch[1]) if batch is not None else shape[0]
+    batch = dynamic.get("batch")  # [min, max]; max null = no upper bound
+    if batch is None:
+        max_batch = shape[0]
+    else:
+        max_batch = None if batch[1] is None else int(batch[1])
     return TensorSpec(name, _dtype(entry["dtype"], f"input {name!r}"), tuple(dims)), max_batch, dims[0] == -1
 
 
@@ -115,5 +118,10 @@ def served_tensors(manifest: dict, onnx_path: Path) -> ServedTensors:
         if dyn[0] and dims and dims[0] != -1:
             raise IntegrityError(f"output {name!r} has a static batch axis in model.onnx while the inputs' is "
                                  "dynamic; re-export the bundle")
+        # A symbolic channel axis (the exporter leaves some symbolic) takes the manifest's value: outputs are NCHW
+        # and their channel count does not follow the input size (classes, RGB, flow components).
+        shape = list(entry.get("shape") or [])
+        if len(dims) == len(shape) and len(dims) >= 2 and dims[1] == -1:
+            dims = (dims[0], int(shape[1]), *dims[2:])
         outputs.append(TensorSpec(name, _dtype(dtype, f"output {name!r}"), dims))
     return ServedTensors(tuple(specs), tuple(outputs), max_batches[0], dyn[0])

@@ -29,9 +29,13 @@ from .source import BundleSource
 from .tensors import ServedTensors, served_tensors
 from .triton_backends import DEFAULT_BACKEND, TritonBackend, triton_backend
 
-__all__ = ["write_triton_repository", "triton_config_for", "model_name_for", "MANIFEST_COPY", "PYTHON_MODEL"]
+__all__ = ["write_triton_repository", "triton_config_for", "model_name_for", "MANIFEST_COPY", "PYTHON_MODEL",
+           "DEFAULT_MAX_BATCH"]
 
 MANIFEST_COPY = "edgeattn-manifest.json"
+# max_batch_size when the bundle's batch axis has no upper bound: large enough for the dynamic batcher to merge a
+# few requests, small enough for a 2-core CPU instance. --max-batch-size sets another.
+DEFAULT_MAX_BATCH = 8
 PYTHON_MODEL = Path(__file__).with_name("triton_python_model.py")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -53,10 +57,10 @@ def _batch_size(tensors: ServedTensors, opts: RepositoryOptions) -> int:
                 "or leave --max-batch-size out")
         return 0
     if opts.max_batch_size is None:
-        return tensors.max_batch
-    if not 1 <= opts.max_batch_size <= tensors.max_batch:
+        return tensors.max_batch or DEFAULT_MAX_BATCH
+    if opts.max_batch_size < 1 or (tensors.max_batch is not None and opts.max_batch_size > tensors.max_batch):
         raise InvalidOptionError(f"--max-batch-size {opts.max_batch_size} is outside the batch range the bundle "
-                                 f"was exported and verified for (1..{tensors.max_batch}); pass a value in it")
+                                 f"was exported for (1..{tensors.max_batch or 'any'}); pass a value in it")
     return opts.max_batch_size
 
 

@@ -72,6 +72,7 @@ class PythonOrtBackend(OnnxRuntimeBackend):
     """Triton's Python backend running model.onnx on ONNX Runtime (edgeattn/serve/triton_python_model.py)."""
 
     name = "python"
+    default_model_filename = "model.py"  # Triton's Python backend loads this file (it refuses any other name)
     extra_files = ("model.py",)
 
 
