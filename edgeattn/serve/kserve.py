@@ -56,38 +56,47 @@ class KServeClient:
                                          "(in a checkout: pip install -e '.[serve]')") from None
         self._tc = tc
         self._exc = InferenceServerException
-        if self.protocol == "http":
-            self._client = tc.InferenceServerClient(self.url, connection_timeout=self.timeout_s,
-                                                    network_timeout=self.timeout_s)
-        else:
-            self._client = tc.InferenceServerClient(self.url)
+        self._connect()
 
-    def _call(self, fn, *args, **kwargs) -> Any:  # noqa: ANN001
+    def _connect(self) -> None:
+        if self.protocol == "http":
+            self._client = self._tc.InferenceServerClient(self.url, connection_timeout=self.timeout_s,
+                                                          network_timeout=self.timeout_s)
+        else:
+            self._client = self._tc.InferenceServerClient(self.url)
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call tritonclient's method `name`; any failure becomes one ServerError line."""
         try:
-            return fn(*args, **kwargs)
+            return getattr(self._client, name)(*args, **kwargs)
         except self._exc as exc:
-            raise ServerError(str(exc.message() if hasattr(exc, "message") else exc).strip()) from None
-        except (OSError, TimeoutError) as exc:  # refused / reset / timed out below tritonclient
-            raise ServerError(f"{type(exc).__name__}: {exc}") from None
+            message = str(exc.message() if hasattr(exc, "message") else exc).strip()
+        except Exception as exc:  # noqa: BLE001 - refused, reset, timed out, or a response the client cannot parse
+            message = f"{type(exc).__name__}: {exc}"
+        # A server may answer an error before it has read the whole request (e.g. a batch over max_batch_size);
+        # the pooled HTTP connection is then out of step, so the next call starts on a fresh one.
+        self._client.close()
+        self._connect()
+        raise ServerError(message)
 
     def live(self) -> bool:
-        return bool(self._call(self._client.is_server_live))
+        return bool(self._call("is_server_live"))
 
     def ready(self, model: str, version: str = "") -> bool:
-        return bool(self._call(self._client.is_model_ready, model, version))
+        return bool(self._call("is_model_ready", model, version))
 
     def metadata(self, model: str, version: str = "") -> dict:
         if self.protocol == "http":
-            return self._call(self._client.get_model_metadata, model, version)
-        return self._call(self._client.get_model_metadata, model, version, as_json=True)
+            return self._call("get_model_metadata", model, version)
+        return self._call("get_model_metadata", model, version, as_json=True)
 
     def config(self, model: str, version: str = "") -> dict | None:
         """Triton's model config (with our edgeattn.* parameters); None where the server has no such endpoint."""
         try:
             if self.protocol == "http":
-                cfg = self._call(self._client.get_model_config, model, version)
+                cfg = self._call("get_model_config", model, version)
             else:
-                cfg = self._call(self._client.get_model_config, model, version, as_json=True)
+                cfg = self._call("get_model_config", model, version, as_json=True)
         except ServerError:
             return None
         return cfg.get("config", cfg)
@@ -106,11 +115,17 @@ class KServeClient:
             inputs.append(inp)
         requested = [tc.InferRequestedOutput(n) for n in outputs]
         if self.protocol == "http":
-            result = self._call(self._client.infer, model, inputs, model_version=version, outputs=requested)
+            result = self._call("infer", model, inputs, model_version=version, outputs=requested)
         else:
-            result = self._call(self._client.infer, model, inputs, model_version=version, outputs=requested,
+            result = self._call("infer", model, inputs, model_version=version, outputs=requested,
                                 client_timeout=self.timeout_s)
         return {n: result.as_numpy(n) for n in outputs}
+
+    def statistics(self, model: str) -> dict:
+        """Triton's inference statistics of `model` (per executed batch size); HTTP's JSON form."""
+        if self.protocol == "http":
+            return self._call("get_inference_statistics", model)
+        return self._call("get_inference_statistics", model, as_json=True)
 
     def close(self) -> None:
         self._client.close()

@@ -30,10 +30,10 @@ __all__ = ["write_ovms_repository", "ovms_entry", "OV_PRECISION_HINT"]
 OV_PRECISION_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
 
-def _files(bundle: BundleSource) -> dict[str, Path]:
+def _files(bundle: BundleSource) -> tuple[str, ...]:
     if bundle.hashed("model.xml") is not None and bundle.hashed("model.bin") is not None:
-        return {"model.xml": bundle.hashed("model.xml"), "model.bin": bundle.hashed("model.bin")}
-    return {"model.onnx": bundle.onnx_path}
+        return ("model.xml", "model.bin")
+    return ("model.onnx",)
 
 
 def ovms_entry(bundle: BundleSource, opts: RepositoryOptions) -> dict:
@@ -76,8 +76,8 @@ def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path
     with publish(repo / "models" / name, hint="pass --output DIR with a writable folder") as pub:
         version = pub.staging / str(opts.version)
         version.mkdir()
-        for dst, src in _files(bundle).items():
-            shutil.copyfile(src, version / dst)
+        for rel in _files(bundle):
+            bundle.copy_hashed(rel, version / rel)
         shutil.copyfile(bundle.manifest_path, pub.staging / MANIFEST_COPY)
     config = {"model_config_list": [*others, entry]}
     atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")

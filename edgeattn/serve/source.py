@@ -6,10 +6,11 @@ TensorRT engine built on the device) and that matched its hash a moment ago.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bundle import check_integrity, read_manifest
+from ..bundle import check_integrity, read_manifest, sha256_file
 from ..bundle.layout import MANIFEST, MODEL_ENGINE, MODEL_ONNX
 from ..errors import IntegrityError
 
@@ -38,6 +39,20 @@ class BundleSource:
         if rel == "@engine":
             return self.folder / MODEL_ENGINE if MODEL_ENGINE in (self.manifest.get("device_files") or {}) else None
         return self.folder / rel if rel in self.manifest["files"] else None
+
+
+    def copy_hashed(self, rel: str, dst: Path) -> None:
+        """Copy the hashed bundle file `rel` to `dst` and check the copy against manifest.json (a file changed
+        between the integrity check and the copy is caught here)."""
+        src = self.hashed(rel)
+        if src is None:
+            raise IntegrityError(f"{rel} is not hashed in {self.manifest_path}; re-export the bundle")
+        record = (self.manifest.get("device_files") or {}).get(src.name) if rel == "@engine" else \
+            self.manifest["files"][rel]
+        shutil.copyfile(src, dst)
+        if sha256_file(dst) != record["sha256"]:
+            raise IntegrityError(f"{src} changed while it was being copied (SHA-256 differs from manifest.json); "
+                                 "re-run when nothing writes to the bundle")
 
 
 def open_bundle(path: str | Path) -> BundleSource:

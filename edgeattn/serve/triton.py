@@ -120,7 +120,7 @@ def write_triton_repository(bundle: BundleSource, opts: RepositoryOptions) -> Pa
         version = pub.staging / str(opts.version)
         version.mkdir()
         for dst, src in backend.files.items():
-            shutil.copyfile(bundle.hashed(src), version / dst)
+            bundle.copy_hashed(src, version / dst)
         if "model.py" in backend.extra_files:
             shutil.copyfile(PYTHON_MODEL, version / "model.py")
         shutil.copyfile(bundle.manifest_path, pub.staging / MANIFEST_COPY)

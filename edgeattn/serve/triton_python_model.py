@@ -3,8 +3,10 @@
 Runs inside Triton's Python backend stub, so it imports only numpy, onnxruntime and Triton's own
 triton_python_backend_utils; never edgeattn. Requests the dynamic batcher hands over together are run as one
 ONNX Runtime call per group of equal per-item shapes (concatenated on the batch axis, split back after), so the
-batching Triton does reaches the runtime. A failure answers the affected requests with an error; the model and
-the server keep serving.
+batching Triton does reaches the runtime. Triton checks names, data types and the dims of config.pbtxt; this
+model also refuses heights/widths outside the ranges the bundle was exported for (config.pbtxt can only say -1),
+read from the manifest carried in the `edgeattn.manifest` parameter. A failure answers the affected requests with
+an error; the model and the server keep serving.
 """
 
 import json
@@ -27,8 +29,25 @@ class TritonPythonModel:
         if int(params.get("intra_op_thread_count", "0")) > 0:
             opts.intra_op_num_threads = int(params["intra_op_thread_count"])
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # name -> ((axis, label, lo, hi), ...): the bundle's dynamic H/W ranges (hi None = no upper bound)
+        self.ranges = {}
+        manifest = json.loads(params.get("edgeattn.manifest", "{}"))
+        for entry in manifest.get("inputs", []):
+            dynamic = entry.get("dynamic") or {}
+            self.ranges[entry["name"]] = tuple((axis, key, dynamic[key][0], dynamic[key][1])
+                                               for axis, key in ((2, "height"), (3, "width")) if dynamic.get(key))
         path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
         self.session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+
+    def _out_of_range(self, feed):
+        for name, checks in self.ranges.items():
+            shape = feed[name].shape
+            for axis, label, lo, hi in checks:
+                size = shape[axis] if axis < len(shape) else None
+                if size is None or (lo is not None and size < lo) or (hi is not None and size > hi):
+                    return (f"input '{name}' has {label} {size}; the bundle was exported for {label}s "
+                            f"{lo}..{hi if hi is not None else 'any'}: send a size in that range")
+        return None
 
     def _run(self, feeds):
         return dict(zip(self.outputs, self.session.run(self.outputs, feeds)))
@@ -38,6 +57,10 @@ class TritonPythonModel:
         responses = [None] * len(requests)
         groups = {}
         for i, f in enumerate(feeds):
+            problem = self._out_of_range(f)
+            if problem is not None:
+                responses[i] = pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(problem))
+                continue
             key = tuple((n, f[n].shape[1:] if self.batched else f[n].shape, f[n].dtype.str) for n in self.inputs)
             groups.setdefault(key, []).append(i)
         for members in groups.values():

@@ -65,7 +65,7 @@ def test_round_trip_grpc_cli(server: TritonServer, dynamic_bundle: Path, capsys:
 
 
 def _executions(client: KServeClient, model: str) -> dict[int, int]:
-    stats = client._call(client._client.get_inference_statistics, model)  # noqa: SLF001
+    stats = client.statistics(model)
     batches = stats["model_stats"][0].get("batch_stats", [])
     return {int(b["batch_size"]): int(b["compute_infer"]["count"]) for b in batches}
 
@@ -101,6 +101,12 @@ def test_wrong_shape_and_dtype_are_refused_and_the_server_keeps_serving(server: 
         assert "datatype" in str(info.value) or "FP64" in str(info.value)
         with pytest.raises(ServerError):  # an input the model does not have
             client.infer(MODEL, {"mask": image}, ["logits"])
+        with pytest.raises(ServerError) as info:  # more than max_batch_size (8, the default) in one request
+            client.infer(MODEL, {"image": np.zeros((9, 3, 32, 32), np.float32)}, ["logits"])
+        assert "batch-size must be <= 8" in str(info.value)
+        with pytest.raises(ServerError) as info:  # below the bundle's minimum size (32): refused by model.py
+            client.infer(MODEL, {"image": np.zeros((1, 3, 8, 40), np.float32)}, ["logits"])
+        assert "height 8" in str(info.value) and "32..any" in str(info.value)
         assert client.live() and client.ready(MODEL) and server.ready()
         got = client.infer(MODEL, {"image": image}, ["logits"])["logits"]
     finally:
