@@ -141,7 +141,11 @@ def check_server(opts: CheckOptions, progress: Callable[[str], None] | None = No
         c = KServeClient(address, opts.protocol, opts.timeout_s)
         t0 = time.perf_counter()
         try:
-            return case_i, k, c.infer(model, cases[case_i].inputs, outs, opts.version), time.perf_counter() - t0
+            got = c.infer(model, cases[case_i].inputs, outs, opts.version)
+            missing = [n for n in outs if got.get(n) is None]
+            if missing:
+                return case_i, k, f"the answer holds no output {', '.join(missing)}", time.perf_counter() - t0
+            return case_i, k, got, time.perf_counter() - t0
         except ServerError as exc:
             return case_i, k, str(exc).splitlines()[0][:300] if str(exc) else "error", time.perf_counter() - t0
         finally:

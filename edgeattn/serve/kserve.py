@@ -67,6 +67,8 @@ class KServeClient:
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call tritonclient's method `name`; any failure becomes one ServerError line."""
+        if self.protocol == "grpc":  # gRPC takes its deadline per call (HTTP's is set on the client)
+            kwargs.setdefault("client_timeout", self.timeout_s)
         try:
             return getattr(self._client, name)(*args, **kwargs)
         except self._exc as exc:
@@ -114,11 +116,7 @@ class KServeClient:
             inp.set_data_from_numpy(arr)
             inputs.append(inp)
         requested = [tc.InferRequestedOutput(n) for n in outputs]
-        if self.protocol == "http":
-            result = self._call("infer", model, inputs, model_version=version, outputs=requested)
-        else:
-            result = self._call("infer", model, inputs, model_version=version, outputs=requested,
-                                client_timeout=self.timeout_s)
+        result = self._call("infer", model, inputs, model_version=version, outputs=requested)
         return {n: result.as_numpy(n) for n in outputs}
 
     def statistics(self, model: str) -> dict:

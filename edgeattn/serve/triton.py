@@ -66,7 +66,7 @@ def _batch_size(tensors: ServedTensors, opts: RepositoryOptions) -> int:
 
 def _metadata(bundle: BundleSource, runtime: str) -> dict[str, str]:
     m = bundle.manifest
-    return {
+    params = {
         "edgeattn.format": str(m.get("format", "")),
         "edgeattn.model": bundle.model,
         "edgeattn.task": str(m.get("task", "")),
@@ -77,6 +77,12 @@ def _metadata(bundle: BundleSource, runtime: str) -> dict[str, str]:
         "edgeattn.manifest_sha256": sha256_file(bundle.manifest_path),
         "edgeattn.manifest": json.dumps(m, sort_keys=True, separators=(",", ":")),
     }
+    engine = (m.get("device_files") or {}).get("model.engine")
+    if isinstance(engine, dict) and engine.get("tensorrt"):
+        # A plan runs only under the TensorRT version (and GPU architecture) that built it: Triton's TensorRT
+        # backend must carry this version.
+        params["edgeattn.tensorrt"] = str(engine["tensorrt"])
+    return params
 
 
 def _backend_for(bundle: BundleSource, opts: RepositoryOptions) -> type[TritonBackend]:

@@ -99,7 +99,7 @@ def test_triton_tensorrt_layout_with_recorded_engine(dynamic_bundle: Path, tmp_p
     cfg = _config(model)
     assert cfg.backend == "tensorrt" and cfg.default_model_filename == "model.plan"
     assert cfg.instance_group[0].kind == 1  # KIND_GPU
-    assert _params(cfg)["edgeattn.runtime"] == "tensorrt"
+    assert _params(cfg)["edgeattn.runtime"] == "tensorrt" and _params(cfg)["edgeattn.tensorrt"] == "10.3.0"
     (bundle / "model.engine").write_bytes(b"changed engine bytes!")  # same size, other hash
     assert main(["export", str(bundle), "--server", "triton", "--backend", "tensorrt", "--output",
                  str(tmp_path / "repo")]) == 2
