@@ -138,3 +138,30 @@ def test_missing_model_and_no_server_are_not_verified(server: TritonServer, dyna
         assert main(["check", f"127.0.0.1:{free_port()}", str(dynamic_bundle), "--protocol", protocol,
                      "--timeout", "5"]) == 3
         assert "NOT VERIFIED" in capsys.readouterr().out
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_real_triton_rejects_a_config_the_schema_rejects(triton_env_python: Path, dynamic_bundle: Path,
+                                                         tmp_path: Path) -> None:
+    """The cross-check of the schema test: the enum value our check refuses, Triton itself refuses to load; the
+    failed start leaves no process behind."""
+    repo = tmp_path / "bad-repo"
+    assert main(["export", str(dynamic_bundle), "--server", "triton", "--backend", "python", "--output",
+                 str(repo)]) == 0
+    config = repo / MODEL / "config.pbtxt"
+    config.write_text(config.read_text().replace("kind: KIND_CPU", "kind: KIND_CPUS"))
+    with pytest.raises(RuntimeError, match="failed to read text proto") as info:
+        start_triton(triton_env_python, repo, tmp_path / "run", timeout_s=60, models=(MODEL,))
+    assert "exited with status" in str(info.value) and str(config) in str(info.value)
+    assert _processes_mentioning(str(repo)) == []

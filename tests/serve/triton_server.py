@@ -46,11 +46,14 @@ class TritonServer:
     def grpc_url(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def log_tail(self, lines: int = 30) -> str:
+    def log_tail(self, lines: int = 5) -> str:
+        """Triton's error lines (E<date> ...: why a model did not load) and the last `lines` lines."""
         try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log.read_text(errors="replace").splitlines()
         except OSError:
             return ""
+        errors = [line for line in text if line.startswith("E") or "UNAVAILABLE" in line]
+        return "\n".join(errors + text[-lines:])
 
     def ready(self) -> bool:
         try:
