@@ -24,11 +24,12 @@ pytestmark = pytest.mark.triton
 
 MODEL = "lga_mobilenet"
 PERTURBED = "lga_perturbed"
+STATIC = "lga_static"
 CONCURRENCY = 8
 
 
 @pytest.fixture(scope="module")
-def server(triton_env_python: Path, dynamic_bundle: Path, perturbed_bundle: Path,
+def server(triton_env_python: Path, dynamic_bundle: Path, perturbed_bundle: Path, static_openvino_bundle: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
     repo = tmp_path_factory.mktemp("triton-repo")
     # A long queue delay makes the batcher merge the concurrent requests of the batching test (checked there).
@@ -36,7 +37,10 @@ def server(triton_env_python: Path, dynamic_bundle: Path, perturbed_bundle: Path
                  "--threads", "1", "--queue-delay-us", "100000"]) == 0
     assert main(["export", str(perturbed_bundle), "--server", "triton", "--backend", "python", "--output", str(repo),
                  "--model-name", PERTURBED, "--threads", "1"]) == 0
-    ts = start_triton(triton_env_python, repo, tmp_path_factory.mktemp("triton-run"), models=(MODEL, PERTURBED))
+    assert main(["export", str(static_openvino_bundle), "--server", "triton", "--backend", "python", "--output",
+                 str(repo), "--model-name", STATIC, "--threads", "1"]) == 0
+    ts = start_triton(triton_env_python, repo, tmp_path_factory.mktemp("triton-run"),
+                      models=(MODEL, PERTURBED, STATIC))
     try:
         yield ts
     finally:
@@ -62,6 +66,21 @@ def test_round_trip_grpc_cli(server: TritonServer, dynamic_bundle: Path, capsys:
     assert main(["check", server.grpc_url, str(dynamic_bundle), "--protocol", "grpc"]) == 0
     out = capsys.readouterr().out
     assert out.strip().endswith("PASSED") and "ort@grpc://" in out
+
+
+def test_static_bundle_round_trip(server: TritonServer, static_openvino_bundle: Path) -> None:
+    """max_batch_size 0 (static 1x3x64x64, no batcher) is accepted by Triton and answers within tolerance."""
+    result = check_server(CheckOptions(url=server.grpc_url, bundle=static_openvino_bundle, protocol="grpc",
+                                       model_name=STATIC))
+    assert result.verdict == "passed", [(r.size, r.reason) for r in result.rows]
+    assert [r.size for r in result.rows] == ["64x64"]
+    client = KServeClient(server.http_url)
+    try:
+        with pytest.raises(ServerError, match="unexpected shape"):  # batch 2 where the static model takes 1
+            client.infer(STATIC, {"image": np.zeros((2, 3, 64, 64), np.float32)}, ["logits"])
+        assert client.ready(STATIC)
+    finally:
+        client.close()
 
 
 def _executions(client: KServeClient, model: str) -> dict[int, int]:
