@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--runtime", help="tolerance to judge with: ort, openvino, tensorrt (default: from the server)")
     c.add_argument("--concurrency", type=int, default=1, help="requests in flight per case (1..64, default 1)")
     c.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    c.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON (verify's form)")
     return p
 
 
@@ -78,8 +79,17 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from .._atomic import atomic_write_text, check_writable_dir
+    from ..errors import InvalidOptionError
     from ..verify import format_table
     from .check import CheckOptions, check_server
+
+    if args.json is not None:
+        if args.json.is_dir():
+            raise InvalidOptionError(f"--json {str(args.json)!r} is a folder; pass a file path")
+        check_writable_dir(args.json.parent, hint="pass --json with a file in a writable folder")
 
     opts = CheckOptions(url=args.url, bundle=args.bundle, protocol=args.protocol, model_name=args.model_name,
                         version=args.model_version, runtime=args.runtime, concurrency=args.concurrency,
@@ -88,6 +98,8 @@ def _check(args: argparse.Namespace) -> int:
     print(format_table(result.rows, title=f"serve check {args.url} {args.bundle} ({result.model}, precision "
                                           f"{result.precision}) vs the bundled PyTorch outputs"))
     print(result.label)
+    if args.json is not None:
+        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
     return result.exit_code
 
 

@@ -6,6 +6,7 @@ environment as its own process group and is always stopped (fixture `finally`, S
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,10 +63,14 @@ def test_round_trip_http(server: TritonServer, dynamic_bundle: Path) -> None:
     assert all(r.task_metric == "argmax_agreement" for r in result.rows)
 
 
-def test_round_trip_grpc_cli(server: TritonServer, dynamic_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", server.grpc_url, str(dynamic_bundle), "--protocol", "grpc"]) == 0
+def test_round_trip_grpc_cli(server: TritonServer, dynamic_bundle: Path, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "check.json"
+    assert main(["check", server.grpc_url, str(dynamic_bundle), "--protocol", "grpc", "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert out.strip().endswith("PASSED") and "ort@grpc://" in out
+    saved = json.loads(report.read_text())
+    assert saved["verdict"] == "passed" and saved["exit_status"] == 0 and len(saved["rows"]) == 2
 
 
 def test_static_bundle_round_trip(server: TritonServer, static_openvino_bundle: Path) -> None:
