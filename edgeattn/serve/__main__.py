@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model-name", help="name in the repository (default: the bundle's model)")
     e.add_argument("--backend", help="Triton backend: onnxruntime, openvino, tensorrt, python (default: the "
                                      "bundle target's: onnx/ort -> onnxruntime, openvino -> openvino, trt -> tensorrt)")
-    e.add_argument("--max-batch-size", type=int, help="default: the bundle's largest batch (0 for a static batch)")
+    e.add_argument("--max-batch-size", type=int,
+                   help="default: the bundle's largest batch (8 if unbounded; 0 for a static batch); 0 turns "
+                        "Triton's batching off (the batch axis stays in dims)")
     e.add_argument("--queue-delay-us", type=int, default=2000, help="dynamic batching queue delay (default 2000)")
     e.add_argument("--instances", type=int, default=1, help="Triton instance_group count / OVMS nireq (default 1)")
     e.add_argument("--threads", type=int, default=0, help="intra-op threads per instance (default: the runtime's)")

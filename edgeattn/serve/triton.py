@@ -58,6 +58,8 @@ def _batch_size(tensors: ServedTensors, opts: RepositoryOptions) -> int:
         return 0
     if opts.max_batch_size is None:
         return tensors.max_batch or DEFAULT_MAX_BATCH
+    if opts.max_batch_size == 0:  # no Triton batching: the (dynamic) batch axis stays in dims as -1
+        return 0
     if opts.max_batch_size < 1 or (tensors.max_batch is not None and opts.max_batch_size > tensors.max_batch):
         raise InvalidOptionError(f"--max-batch-size {opts.max_batch_size} is outside the batch range the bundle "
                                  f"was exported for (1..{tensors.max_batch or 'any'}); pass a value in it")

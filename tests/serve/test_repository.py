@@ -146,6 +146,14 @@ def test_bad_inputs_are_one_line_errors(dynamic_bundle: Path, tmp_path: Path,
     assert not (tmp_path / "r").exists()
 
 
+def test_max_batch_size_zero_keeps_the_batch_axis(dynamic_bundle: Path, tmp_path: Path) -> None:
+    assert main(["export", str(dynamic_bundle), "--server", "triton", "--output", str(tmp_path),
+                 "--max-batch-size", "0"]) == 0
+    cfg = _config(tmp_path / MODEL)
+    assert cfg.max_batch_size == 0 and not cfg.HasField("dynamic_batching")
+    assert list(cfg.input[0].dims) == [-1, 3, -1, -1] and list(cfg.output[0].dims) == [-1, 19, -1, -1]
+
+
 def test_static_bundle_refuses_batching(static_openvino_bundle: Path, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="batch axis is static"):
         export_repository(RepositoryOptions(bundle=static_openvino_bundle, output=tmp_path, max_batch_size=4))
