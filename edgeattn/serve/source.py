@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..bundle import check_integrity, read_manifest, sha256_file
 from ..bundle.layout import MANIFEST, MODEL_ENGINE, MODEL_ONNX
-from ..errors import IntegrityError
+from ..errors import IntegrityError, InvalidOptionError
 
 __all__ = ["BundleSource", "open_bundle"]
 
@@ -62,4 +62,9 @@ def open_bundle(path: str | Path) -> BundleSource:
     check_integrity(folder, manifest)
     if MODEL_ONNX not in manifest["files"]:
         raise IntegrityError(f"bundle {str(folder)!r} lists no {MODEL_ONNX}; every bundle ships one: re-export it")
+    if (manifest.get("options") or {}).get("custom_ops"):
+        raise InvalidOptionError(
+            f"bundle {str(folder)!r} was exported with --custom-ops: its edgeattn-domain nodes run only where "
+            "edgeattn's kernels are registered (onnxruntime-extensions, OpenVINO extensions), which Triton and OVMS "
+            "do not load; re-export without --custom-ops to serve it")
     return BundleSource(folder, manifest)

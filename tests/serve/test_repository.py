@@ -154,6 +154,18 @@ def test_max_batch_size_zero_keeps_the_batch_axis(dynamic_bundle: Path, tmp_path
     assert list(cfg.input[0].dims) == [-1, 3, -1, -1] and list(cfg.output[0].dims) == [-1, 19, -1, -1]
 
 
+def test_custom_op_bundles_are_refused(dynamic_bundle: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = tmp_path / "b" / MODEL
+    shutil.copytree(dynamic_bundle, bundle)
+    manifest = read_manifest(bundle)
+    manifest["options"] = {**(manifest.get("options") or {}), "custom_ops": True}
+    write_manifest(bundle, manifest)
+    assert main(["export", str(bundle), "--server", "ovms", "--output", str(tmp_path / "repo")]) == 2
+    assert "--custom-ops" in capsys.readouterr().err
+    assert not (tmp_path / "repo").exists()
+
+
 def test_static_bundle_refuses_batching(static_openvino_bundle: Path, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="batch axis is static"):
         export_repository(RepositoryOptions(bundle=static_openvino_bundle, output=tmp_path, max_batch_size=4))
