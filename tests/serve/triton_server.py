@@ -13,6 +13,7 @@ first on PATH so the stub finds that environment's numpy and onnxruntime).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -86,6 +87,12 @@ def _layout(python: Path, workdir: Path) -> tuple[Path, dict[str, str]]:
     return server, env
 
 
+def _die_with_parent() -> None:  # runs in the child before exec
+    """Linux: SIGTERM the server when the test process dies without running its finally (e.g. SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_triton(python: Path, repository: Path, workdir: Path, timeout_s: float = 120.0,
                  models: tuple[str, ...] = ()) -> TritonServer:
     """Start tritonserver on free loopback ports and wait until it and `models` are ready (or raise)."""
@@ -100,7 +107,7 @@ def start_triton(python: Path, repository: Path, workdir: Path, timeout_s: float
                "--allow-gpu-metrics=false", "--strict-model-config=true", "--exit-timeout-secs=5"]
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_die_with_parent)
         ts = TritonServer(proc, http, grpc, log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and proc.poll() is None:
