@@ -4,15 +4,31 @@
   'edgeattn[tensorrt]' on a machine that reaches NVIDIA's package index, e.g. a Jetson (docker/jetson).
 - @pytest.mark.gpu: needs a CUDA device visible to PyTorch. Enable: run on a machine with an NVIDIA GPU and
   a CUDA build of torch.
+- @pytest.mark.triton: starts a real Triton server from the separate test environment. Enable: `make triton-env`
+  (`make test` does it: .venv-triton from /usr/bin/python3 with requirements/triton.txt), or set
+  EDGEATTN_TRITON_PYTHON to a Python that has nvidia-pytriton and onnxruntime.
 - @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
 
 import pytest
 import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def triton_python() -> Path | None:
+    """The Python of the Triton test environment (EDGEATTN_TRITON_PYTHON, else a made .venv-triton), or None."""
+    env = os.environ.get("EDGEATTN_TRITON_PYTHON")
+    if env:
+        return Path(env)
+    venv = ROOT / ".venv-triton"
+    return venv / "bin" / "python" if (venv / ".installed").is_file() else None
 
 
 def _skip_reasons() -> dict[str, str]:
@@ -22,6 +38,10 @@ def _skip_reasons() -> dict[str, str]:
                                "NVIDIA's package index (e.g. the Jetson container in docker/jetson)")
     if not torch.cuda.is_available():
         reasons["gpu"] = "no CUDA GPU visible to PyTorch: run on a machine with an NVIDIA GPU and CUDA torch"
+    if triton_python() is None:
+        reasons["triton"] = ("no Triton test environment: run `make triton-env` (`make test` does it; it makes "
+                             ".venv-triton from /usr/bin/python3 with requirements/triton.txt) or set "
+                             "EDGEATTN_TRITON_PYTHON to a Python with nvidia-pytriton and onnxruntime")
     return reasons
 
 
@@ -43,3 +63,12 @@ def _deterministic_torch():
     torch.set_num_threads(2)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def triton_env_python() -> Path:
+    """The Triton test environment's Python (tests using it carry @pytest.mark.triton, so it exists)."""
+    path = triton_python()
+    if path is None:  # the mark skips such tests; a test without the mark must not quietly skip here
+        pytest.fail("a test uses the Triton environment without @pytest.mark.triton: " + _REASONS["triton"])
+    return path

@@ -1,0 +1,84 @@
+"""OpenVINO Model Server repository from a bundle: `REPO/config.json` + `REPO/models/<model>/<version>/...`.
+
+    REPO/config.json                       model_config_list; base_path relative to config.json ("models/<model>")
+    REPO/models/<model>/<version>/model.xml+.bin   openvino bundles (the shipped IR)
+    REPO/models/<model>/<version>/model.onnx       other bundles (OVMS compiles the ONNX itself)
+    REPO/models/<model>/edgeattn-manifest.json     the bundle's manifest (OVMS reads only numeric version folders)
+
+plugin_config pins what the OpenVINO runtime edgeattn verified with: INFERENCE_PRECISION_HINT (f32 for an fp32
+bundle; the CPU plugin would otherwise run bf16 on AVX512-BF16 CPUs), NUM_STREAMS, INFERENCE_NUM_THREADS.
+OVMS's config.json has no free-form field, so the manifest travels as the file beside the versions.
+An existing config.json keeps its other models; this model's entry is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from .._atomic import atomic_write_text
+from ..bundle import publish
+from ..errors import InvalidOptionError
+from .options import RepositoryOptions
+from .source import BundleSource
+from .tensors import served_tensors
+from .triton import MANIFEST_COPY, model_name_for
+
+__all__ = ["write_ovms_repository", "ovms_entry", "OV_PRECISION_HINT"]
+
+OV_PRECISION_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
+def _files(bundle: BundleSource) -> tuple[str, ...]:
+    if bundle.hashed("model.xml") is not None and bundle.hashed("model.bin") is not None:
+        return ("model.xml", "model.bin")
+    return ("model.onnx",)
+
+
+def ovms_entry(bundle: BundleSource, opts: RepositoryOptions) -> dict:
+    """One model_config_list entry for this bundle."""
+    if opts.instances < 1 or opts.threads < 0 or opts.streams < 1 or opts.version < 1:
+        raise InvalidOptionError("--instances, --streams and --version must be >= 1, --threads >= 0")
+    if opts.backend not in (None, "openvino"):
+        raise InvalidOptionError(f"--backend {opts.backend}: OpenVINO Model Server runs only OpenVINO; "
+                                 "leave --backend out with --server ovms")
+    served_tensors(bundle.manifest, bundle.onnx_path)  # the manifest agrees with its graph and OVMS's dtypes
+    if opts.max_batch_size is not None:
+        raise InvalidOptionError("--max-batch-size does not apply to --server ovms: OVMS serves the batch sizes the "
+                                 "model accepts (its batch axis stays as exported)")
+    name = model_name_for(bundle, opts)
+    plugin = {"NUM_STREAMS": str(opts.streams)}
+    precision = str(bundle.manifest.get("precision", "fp32"))
+    if precision in OV_PRECISION_HINT:
+        plugin["INFERENCE_PRECISION_HINT"] = OV_PRECISION_HINT[precision]
+    if opts.threads:
+        plugin["INFERENCE_NUM_THREADS"] = str(opts.threads)
+    # Dims the model leaves free stay free ("auto" would reload the model for every new shape).
+    return {"config": {"name": name, "base_path": f"models/{name}", "target_device": "CPU",
+                       "nireq": opts.instances, "plugin_config": plugin}}
+
+
+def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path:
+    """Write REPO/models/<model>/ atomically, then REPO/config.json (atomically); return REPO."""
+    entry = ovms_entry(bundle, opts)
+    name = entry["config"]["name"]
+    repo = Path(opts.output)
+    config_path = repo / "config.json"
+    others = []
+    if config_path.exists():
+        try:
+            existing = json.loads(config_path.read_text(encoding="utf-8"))
+            others = [e for e in existing.get("model_config_list", []) if e.get("config", {}).get("name") != name]
+        except (OSError, ValueError, AttributeError):
+            raise InvalidOptionError(f"{config_path} exists but is not an OVMS config.json; pass another --output "
+                                     "or remove it") from None
+    with publish(repo / "models" / name, hint="pass --output DIR with a writable folder") as pub:
+        version = pub.staging / str(opts.version)
+        version.mkdir()
+        for rel in _files(bundle):
+            bundle.copy_hashed(rel, version / rel)
+        shutil.copyfile(bundle.manifest_path, pub.staging / MANIFEST_COPY)
+    config = {"model_config_list": [*others, entry]}
+    atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")
+    return repo

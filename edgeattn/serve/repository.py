@@ -1,0 +1,23 @@
+"""export_repository: integrity check of the bundle, then the server's layout (Triton or OVMS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import unknown
+from .options import SERVERS, RepositoryOptions
+from .ovms import write_ovms_repository
+from .source import open_bundle
+from .triton import write_triton_repository
+
+__all__ = ["export_repository"]
+
+
+def export_repository(opts: RepositoryOptions) -> Path:
+    """Write the repository for `opts.server`; return the folder written (Triton: REPO/<model>, OVMS: REPO)."""
+    if opts.server not in SERVERS:
+        raise unknown("server", opts.server, SERVERS)
+    bundle = open_bundle(opts.bundle)
+    if opts.server == "triton":
+        return write_triton_repository(bundle, opts)
+    return write_ovms_repository(bundle, opts)

@@ -1,0 +1,70 @@
+"""The bundle a repository is made from: read and integrity-checked through edgeattn.bundle, never re-implemented.
+
+Every file a repository takes from the bundle is one that manifest.json hashes (`files`, or `device_files` for the
+TensorRT engine built on the device) and that matched its hash a moment ago.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bundle import check_integrity, read_manifest, sha256_file
+from ..bundle.layout import MANIFEST, MODEL_ENGINE, MODEL_ONNX
+from ..errors import IntegrityError, InvalidOptionError
+
+__all__ = ["BundleSource", "open_bundle"]
+
+
+@dataclass(frozen=True)
+class BundleSource:
+    folder: Path
+    manifest: dict
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"])
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / MANIFEST
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.folder / MODEL_ONNX
+
+    def hashed(self, rel: str) -> Path | None:
+        """The bundle file `rel` if manifest.json hashes it; "@engine" is the device-built TensorRT engine."""
+        if rel == "@engine":
+            return self.folder / MODEL_ENGINE if MODEL_ENGINE in (self.manifest.get("device_files") or {}) else None
+        return self.folder / rel if rel in self.manifest["files"] else None
+
+
+    def copy_hashed(self, rel: str, dst: Path) -> None:
+        """Copy the hashed bundle file `rel` to `dst` and check the copy against manifest.json (a file changed
+        between the integrity check and the copy is caught here)."""
+        src = self.hashed(rel)
+        if src is None:
+            raise IntegrityError(f"{rel} is not hashed in {self.manifest_path}; re-export the bundle")
+        record = (self.manifest.get("device_files") or {}).get(src.name) if rel == "@engine" else \
+            self.manifest["files"][rel]
+        shutil.copyfile(src, dst)
+        if sha256_file(dst) != record["sha256"]:
+            raise IntegrityError(f"{src} changed while it was being copied (SHA-256 differs from manifest.json); "
+                                 "re-run when nothing writes to the bundle")
+
+
+def open_bundle(path: str | Path) -> BundleSource:
+    """Read manifest.json and check every listed file's SHA-256 (IntegrityError, exit 2, names the bad file)."""
+    folder = Path(path)
+    manifest = read_manifest(folder)
+    check_integrity(folder, manifest)
+    if MODEL_ONNX not in manifest["files"]:
+        raise IntegrityError(f"bundle {str(folder)!r} lists no {MODEL_ONNX}; every bundle ships one: re-export it")
+    if (manifest.get("options") or {}).get("custom_ops"):
+        raise InvalidOptionError(
+            f"bundle {str(folder)!r} was exported with --custom-ops: its edgeattn-domain nodes run only where "
+            "edgeattn's kernels are registered (onnxruntime-extensions, OpenVINO extensions), which Triton and OVMS "
+            "do not load; re-export without --custom-ops to serve it")
+    return BundleSource(folder, manifest)
