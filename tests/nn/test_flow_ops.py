@@ -79,6 +79,9 @@ def test_export_chooses_by_width_and_runs_on_ort_at_other_sizes(width, want, mon
     proto = export_module(m, (9, width), 12, dynamic=True)
     assert called and all(n == f"_{want}_correlation" for n in called)
     assert hostile(proto) == []
+    from edgeattn.export.audit import audit
+
+    assert audit(proto, "trt").errors == []
     monkeypatch.undo()
     for size in [(9, width), (6, width + 3)]:  # dynamic H and W: the skew reshapes follow the shape
         x = torch.randn(2, 12, *size)
