@@ -17,9 +17,10 @@
 from __future__ import annotations
 
 import contextlib
-import io
+import os
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,24 @@ class ConvPair(nn.Module):
         return self.pw(self.dw(x))
 
 
+@contextlib.contextmanager
+def _quiet_fds() -> Iterator[None]:
+    """Silence file descriptors 1 and 2 (the TorchScript exporter logs from C++, past sys.stdout/stderr);
+    the exception still carries the message."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
 def onnx_route(module: nn.Module, example: tuple[torch.Tensor, ...], input_names: list[str], output_name: str,
                exporter: str, *, custom_opsets: dict[str, int] | None = None) -> onnx.ModelProto:
     """`module` exported by `exporter` at its usual opset, then simplified as edgeattn.export does (the same
@@ -120,7 +139,7 @@ def onnx_route(module: nn.Module, example: tuple[torch.Tensor, ...], input_names
     from ..export.onnx import export_onnx
     from ..export.simplify import simplify
 
-    with contextlib.redirect_stderr(io.StringIO()):  # a failing TorchScript export prints its whole IR graph
+    with _quiet_fds():  # a failing TorchScript export prints its whole IR graph (from C++) before raising
         proto = export_onnx(module.eval(), example, input_names=input_names, output_name=output_name,
                             opset=ONNX_ROUTES[exporter], dynamic=False, exporter=exporter,
                             custom_opsets=custom_opsets)
