@@ -16,6 +16,7 @@ EPILOG = """examples:
   python -m edgeattn.bench --models lga_mobilenet --no-sweep --iters 30
   python -m edgeattn.bench --no-models --modules lga,nonlocal,criss_cross --sweep-sizes 64x64,128x128
   python -m edgeattn.bench --models lga_mobilenet --sizes 256x512 --budget 3 --no-sweep   # quick look
+  python -m edgeattn.bench --goals-only --output bench-goals         # issue 14: export paths vs anchors
 
 Timings are in-process medians after warm-up with fixed thread counts; see README for what each column means.
 exit status: 0 written (errors of single cases are rows in the report); 2 bad input.
@@ -49,11 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, default=128, help="channels of the sweep's feature maps (default 128)")
     p.add_argument("--ceiling-size", type=int, default=2048, help="n of the n^3 MatMul ceiling (default 2048)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    from .goals_cli import add_goal_arguments
+
+    add_goal_arguments(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.goals_only:
+        from .goals_cli import main_goals
+
+        return main_goals(args)
     try:
         from .harness import SWEEP_SIZES, BenchConfig, run
         from .report import write_reports

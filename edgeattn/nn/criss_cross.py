@@ -14,15 +14,21 @@ reaches every other one. Cost per pass O(HW (H+W) C).
 Parameters are named `query_conv`, `key_conv`, `value_conv` and `gamma` as in CCNet, so CCNet state dicts
 load directly; mmcv's `gamma.scale` (a `Scale` module) is mapped onto `gamma` when loading.
 
-Export path (what changes vs the reference):
-  * channels-last inside the block: x is transposed once to (B, H, W, C), the 1x1 convs become one MatMul
-    (Q, K, V weights concatenated; folded to one constant at export) and both recurrences stay
-    channels-last; one transpose back at the end. Row attention then needs no transpose of V at all.
-  * the diagonal mask is finite (-MASK_VALUE) and built from the shape with Range/Equal, so it follows
-    dynamic H and needs no torch.diag, -inf constant or Gather.
-  * MatMul only (no Einsum, slow on ONNX Runtime), every tensor rank <= 4, 7 Transposes per pass
-    (the reference exports with 14 per pass).
-
+Export path (what changes vs the reference; issue 14 measured each choice, see docs/perf-export-paths.md):
+  * channels-last inside the block: x is transposed once to (B, H, W, C) and back once at the end; the three
+    1x1 convs become three MatMuls on the (B, H, W, C) state (one fused Q/K/V MatMul needs a Split/Slice on
+    the channel axis, a strided copy that cost ONNX Runtime more than the two extra MatMul nodes).
+  * split softmax with a shared maximum instead of one Softmax over Concat(e_col, e_row): the row energies
+    stay (B, H, W, W) and the column energies (B, W, H, H), each in the layout its MatMul writes, so the
+    (B, H, W, H+W) attention tensor is never concatenated, transposed or sliced. With m = max(row max, column
+    max) per pixel, p = exp(e - m) and y = gamma * (p_row V + p_col V) / (sum p_row + sum p_col) + x, which
+    is the reference's softmax over the H + W energies, normalised after the aggregation (a (.., C) divide
+    instead of a (.., H+W) one).
+  * the diagonal mask is finite (-MASK_VALUE), additive and built from the shape with Range/Equal, so it
+    follows dynamic H and needs no torch.diag, -inf constant or Gather.
+  * MatMul only (no Einsum, slow on ONNX Runtime), every tensor rank <= 4, 8 Transposes per pass, all but
+    two of them on (.., C/8) or (.., 1) tensors (ONNX Runtime fuses one more into its MatMul; the reference
+    exports with 14 per pass, four of them on the attention tensor).
 Shapes: x (B, C, H, W) -> (B, C, H, W); any H, W >= 1; C >= 8.
 """
 
@@ -32,6 +38,7 @@ import torch
 from torch import nn
 
 from ._paths import DualPathModule, Path
+from ._pointwise import apply_pointwise
 from .registry import register_attention
 
 __all__ = ["CrissCrossAttention", "MASK_VALUE"]
@@ -87,34 +94,28 @@ class CrissCrossAttention(DualPathModule):
             x = self._cca_reference(x)
         return x
 
-    # -- export path: channels-last, MatMul, finite shape-derived mask ----------------------------
-    def _qkv_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        w = torch.cat([self.query_conv.weight, self.key_conv.weight, self.value_conv.weight]).flatten(1)
-        bias = torch.cat([self.query_conv.bias, self.key_conv.bias, self.value_conv.bias])
-        return w.t(), bias  # (C, 2C'+C), (2C'+C,): constants after export-time folding
-
-    def _cca_export(self, y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                    neg_diag: torch.Tensor) -> torch.Tensor:
-        c1 = self.inter
-        qkv = torch.matmul(y, weight) + bias  # (B, H, W, 2C'+C)
-        q, k, v = qkv[..., :c1], qkv[..., c1 : 2 * c1], qkv[..., 2 * c1 :]
-        h = y.shape[1]
+    # -- export path: channels-last, MatMul, split softmax with a shared max, finite shape-derived mask ------
+    def _cca_export(self, y: torch.Tensor, neg_diag: torch.Tensor) -> torch.Tensor:
+        q = apply_pointwise(y, self.query_conv)  # (B, H, W, C')
+        k = apply_pointwise(y, self.key_conv)  # (B, H, W, C')
+        v = apply_pointwise(y, self.value_conv)  # (B, H, W, C)
         e_row = torch.matmul(q, k.transpose(2, 3))  # (B, H, W, C') x (B, H, C', W) -> (B, H, W, W)
-        e_col = torch.matmul(q.transpose(1, 2), k.permute(0, 2, 3, 1))  # (B, W, H, C') x (B, W, C', H) -> (B, W, H, H)
-        e_col = (e_col + neg_diag).transpose(1, 2)  # (B, H, W, H)
-        attn = torch.softmax(torch.cat([e_col, e_row], dim=3), dim=3)  # (B, H, W, H+W)
-        out_row = torch.matmul(attn[..., h:], v)  # (B, H, W, W) x (B, H, W, C) -> (B, H, W, C)
-        out_col = torch.matmul(attn[..., :h].transpose(1, 2), v.transpose(1, 2))  # (B, W, H, C)
-        return self.gamma * (out_row + out_col.transpose(1, 2)) + y
+        e_col = torch.matmul(q.transpose(1, 2), k.permute(0, 2, 3, 1)) + neg_diag  # (B, W, H, H)
+        m = torch.maximum(e_row.amax(3, keepdim=True), e_col.amax(3, keepdim=True).transpose(1, 2))  # (B, H, W, 1)
+        p_row = torch.exp(e_row - m)  # (B, H, W, W)
+        p_col = torch.exp(e_col - m.transpose(1, 2))  # (B, W, H, H)
+        den = p_row.sum(3, keepdim=True) + p_col.sum(3, keepdim=True).transpose(1, 2)  # (B, H, W, 1)
+        out_col = torch.matmul(p_col, v.transpose(1, 2)).transpose(1, 2)  # (B, W, H, C) -> (B, H, W, C)
+        out = torch.matmul(p_row, v) + out_col  # (B, H, W, C)
+        return out * (self.gamma / den) + y
 
     def forward_export(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias = self._qkv_weights()
         h = x.shape[2]
         idx = torch.arange(h, device=x.device)
         neg_diag = (idx[:, None] == idx[None, :]).to(x.dtype) * -MASK_VALUE  # (H, H), Range + Equal
         y = x.permute(0, 2, 3, 1)  # (B, H, W, C)
         for _ in range(self.recurrence):
-            y = self._cca_export(y, weight, bias, neg_diag)
+            y = self._cca_export(y, neg_diag)
         return y.permute(0, 3, 1, 2)  # (B, C, H, W)
 
 

@@ -10,7 +10,9 @@ Contract (also the TensorRT plugin contract: plugin name = op_type, version "1",
   attrs    plugin_version:str "1", plugin_namespace:str "edgeattn"
   output   y (B, C, H, W) f32
 This file holds the torch-side op, its TorchScript lowering, the numpy reference, the ONNX Runtime kernel
-(onnxruntime-extensions Python op), the OpenVINO mapping (Python openvino.Op running the numpy reference)
+(onnxruntime-extensions Python op: ONNX Runtime's wheel has no C/C++ headers, so no compiled kernel can be
+built against it here), the OpenVINO mappings (native-op decomposition, `criss_cross_openvino.py`, used when
+an ONNX file is read; a Python openvino.Op running the numpy reference for IRs that hold the node)
 and `CrissCrossOpAttention`, which runs an `nn.criss_cross.CrissCrossAttention`'s own parameters through
 the op (same state dict), so `enable_custom_ops` can swap it in without touching that module's code.
 """
@@ -25,8 +27,10 @@ from torch import nn
 
 from .patchmatch import untraced
 
-__all__ = ["OP_TYPE", "DOMAIN", "PLUGIN_VERSION", "criss_cross_np", "criss_cross_torch", "criss_cross_op",
-           "CrissCrossOpAttention", "reference_op", "register_ort", "openvino_conversion_extension"]
+__all__ = ["OP_TYPE", "DOMAIN", "PLUGIN_VERSION", "criss_cross_np", "criss_cross_np_fast", "criss_cross_torch",
+           "criss_cross_op",
+           "CrissCrossOpAttention", "reference_op", "register_ort", "openvino_conversion_extension",
+           "openvino_python_conversion_extension"]
 
 OP_TYPE = "EdgeAttnCrissCross"
 DOMAIN = "edgeattn"
@@ -47,6 +51,25 @@ def criss_cross_np(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     out_row = a[..., h:] @ vh  # (B, H, W, C)
     out_col = (a[..., :h].transpose(0, 2, 1, 3) @ vh.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)  # (B, H, W, C)
     return np.ascontiguousarray((out_row + out_col).transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def criss_cross_np_fast(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The kernel ONNX Runtime runs: `criss_cross_np`'s function with the export path's formulation (split
+    softmax with a shared maximum, normalised after the aggregation), which never concatenates, transposes or
+    slices the (B, H, W, H+W) attention tensor and so moves about half the memory."""
+    q, k, v = (np.asarray(a, dtype=np.float32) for a in (q, k, v))
+    h = q.shape[2]
+    qh, kh, vh = (np.ascontiguousarray(a.transpose(0, 2, 3, 1)) for a in (q, k, v))  # (B, H, W, C)
+    e_row = qh @ kh.transpose(0, 1, 3, 2)  # (B, H, W, W)
+    e_col = qh.transpose(0, 2, 1, 3) @ kh.transpose(0, 2, 3, 1)  # (B, W, H, H)
+    e_col[..., np.arange(h), np.arange(h)] = -np.inf  # centre once
+    m = np.maximum(e_row.max(axis=3, keepdims=True), e_col.max(axis=3, keepdims=True).transpose(0, 2, 1, 3))
+    np.exp(e_row - m, out=e_row)
+    np.exp(e_col - m.transpose(0, 2, 1, 3), out=e_col)
+    den = e_row.sum(axis=3, keepdims=True) + e_col.sum(axis=3, keepdims=True).transpose(0, 2, 1, 3)
+    out = e_row @ vh + (e_col @ vh.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)  # (B, H, W, C)
+    out /= den
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def criss_cross_torch(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -124,11 +147,18 @@ def register_ort() -> None:
     @onnx_op(op_type=f"{DOMAIN}::{OP_TYPE}", inputs=[f, f, f], outputs=[f],
              attrs={"plugin_version": s, "plugin_namespace": s})
     def _kernel(q, k, v, **attrs):  # noqa: ANN001, ANN202
-        return criss_cross_np(q, k, v)
+        return criss_cross_np_fast(q, k, v)
 
 
 def openvino_conversion_extension():  # noqa: ANN201 - openvino type, imported lazily
-    """A ConversionExtension mapping the ONNX node onto a Python openvino.Op running the numpy reference."""
+    """The ONNX frontend mapping: the node becomes OpenVINO native ops (`criss_cross_openvino`)."""
+    from .criss_cross_openvino import openvino_decomposition_extension
+
+    return openvino_decomposition_extension()
+
+
+def openvino_python_conversion_extension():  # noqa: ANN201 - openvino type, imported lazily
+    """The functional-reference mapping: the node becomes a Python openvino.Op running the numpy reference."""
     from openvino.frontend.onnx import ConversionExtension
 
     op_class = openvino_op_class()

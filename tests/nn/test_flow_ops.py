@@ -43,3 +43,48 @@ def test_warp_half_pixel_is_the_average_of_neighbours():
 def test_correlation_rejects_bad_displacement():
     with pytest.raises(ValueError, match="max_displacement"):
         Correlation(0)
+
+
+@pytest.mark.parametrize("formulation", ["banded", "stacked"])
+@pytest.mark.parametrize("size,d", [((7, 11), 3), ((13, 5), 2), ((5, 40), 1)])
+def test_both_export_formulations_match_the_reference(formulation, size, d):
+    from edgeattn.nn import flow_ops
+
+    f1, f2 = torch.randn(2, 2, 6, *size).unbind(0)
+    fn = flow_ops._banded_correlation if formulation == "banded" else flow_ops._stacked_correlation
+    ref = Correlation(d, path="reference")(f1, f2)
+    torch.testing.assert_close(fn(f1, f2, d), ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("width,want", [(11, "banded"), (100, "stacked")])
+def test_export_chooses_by_width_and_runs_on_ort_at_other_sizes(width, want, monkeypatch):
+    from edgeattn.nn import flow_ops
+
+    from ._onnx import export_module, hostile, run_ort
+
+    called = []
+    for name in ("_banded_correlation", "_stacked_correlation"):
+        real = getattr(flow_ops, name)
+        monkeypatch.setattr(flow_ops, name, lambda *a, real=real, name=name: called.append(name) or real(*a))
+
+    class Pair(torch.nn.Module):  # one input for the test helpers: (B, 2C, H, W) -> both feature maps
+        def __init__(self):
+            super().__init__()
+            self.corr = Correlation(2)
+
+        def forward(self, x):
+            return self.corr(x[:, :6], x[:, 6:])
+
+    m = Pair().eval()
+    proto = export_module(m, (9, width), 12, dynamic=True)
+    assert called and all(n == f"_{want}_correlation" for n in called)
+    assert hostile(proto) == []
+    from edgeattn.export.audit import audit
+
+    assert audit(proto, "trt").errors == []
+    monkeypatch.undo()
+    for size in [(9, width), (6, width + 3)]:  # dynamic H and W: the skew reshapes follow the shape
+        x = torch.randn(2, 12, *size)
+        with torch.no_grad():
+            ref = Correlation(2, path="reference")(x[:, :6], x[:, 6:]).numpy()
+        assert abs(run_ort(proto, x) - ref).max() <= 1e-5

@@ -19,6 +19,16 @@ def _block(channels=32):
     return m
 
 
+@pytest.mark.parametrize("size", [(7, 9), (1, 5), (6, 1), (1, 1)])
+def test_fast_numpy_kernel_matches_the_numpy_reference(size):
+    from edgeattn.ops.criss_cross import criss_cross_np_fast
+
+    q, k, v = (np.random.default_rng(i).standard_normal(s, dtype=np.float32) * 3
+               for i, s in enumerate([(2, 4, *size), (2, 4, *size), (2, 16, *size)]))
+    want = criss_cross_np(q, k, v)
+    assert np.abs(criss_cross_np_fast(q, k, v) - want).max() <= 1e-5 * max(1.0, np.abs(want).max())
+
+
 def test_numpy_reference_matches_torch_and_the_layer():
     q, k, v = torch.randn(2, 4, 7, 9), torch.randn(2, 4, 7, 9), torch.randn(2, 32, 7, 9)
     assert np.abs(criss_cross_torch(q, k, v).numpy() - criss_cross_np(q.numpy(), k.numpy(), v.numpy())).max() < 1e-5
@@ -53,3 +63,37 @@ def test_custom_graph_matches_pytorch_on_every_runtime_and_the_standard_graph(tm
     on_standard = run("ort", tmp_path / "standard", inputs)
     on_custom = run("ort", tmp_path / "custom", inputs)
     assert abs(on_standard - on_custom).max() <= tolerance_for("fp32", "ort").max_abs
+
+
+@pytest.mark.parametrize("size", [(9, 11), (1, 6), (5, 1)])
+def test_openvino_decomposes_the_node_into_native_ops(size):
+    """OpenVINO reads the node as native ops (no Python callback, no extension needed for the IR); the Python
+    numpy op stays available as the functional reference and both agree with the numpy reference."""
+    import tempfile
+    from pathlib import Path
+
+    import onnx
+    import openvino as ov
+
+    from edgeattn.ops.criss_cross import openvino_conversion_extension, openvino_python_conversion_extension
+
+    q, k, v = (np.random.default_rng(i).standard_normal(s, dtype=np.float32)
+               for i, s in enumerate([(1, 4, *size), (1, 4, *size), (1, 16, *size)]))
+    node = onnx.helper.make_node(OP_TYPE, ["q", "k", "v"], ["y"], domain="edgeattn",
+                                 plugin_version="1", plugin_namespace="edgeattn")
+    io = [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, a.shape) for n, a in zip("qkv", (q, k, v))]
+    graph = onnx.helper.make_graph([node], "cc", io, [onnx.helper.make_tensor_value_info("y", 1, v.shape)])
+    proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17),
+                                                          onnx.helper.make_opsetid("edgeattn", 1)])
+    want = criss_cross_np(q, k, v)
+    core = ov.Core()
+    for ext, native in ((openvino_conversion_extension(), True), (openvino_python_conversion_extension(), False)):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "m.onnx"
+            path.write_bytes(proto.SerializeToString())
+            model = ov.convert_model(str(path), extension=[ext])
+        types = {op.get_type_name() for op in model.get_ops()}
+        assert (OP_TYPE not in types) == native and ("MatMul" in types) == native
+        compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        got = compiled({"q": q, "k": k, "v": v})[compiled.output(0)]
+        assert np.abs(got - want).max() <= tolerance_for("fp32", "openvino").max_abs

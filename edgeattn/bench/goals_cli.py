@@ -1,0 +1,75 @@
+"""The `--goals-only` part of `python -m edgeattn.bench`: issue 14's ratios of edgeattn's export paths over the
+routes a user could take instead (see bench/goals.py), printed and written to goals.json / goals.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .._atomic import atomic_write_text, check_writable_dir
+from ..errors import EdgeAttnError, InvalidOptionError, unknown
+
+__all__ = ["add_goal_arguments", "main_goals"]
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def add_goal_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("goal ratios (issue 14)")
+    g.add_argument("--goals-only", action="store_true", help="measure only the goal ratios: export paths vs "
+                   "CCNet-style routes, LGA scaling and conv-pair anchor, flow models vs eager/torch.compile, "
+                   "custom-op vs standard-op graphs (candidates interleaved in one process)")
+    g.add_argument("--goal-groups", type=_names, default=("criss_cross", "lga", "flow", "custom_ops"),
+                   help="comma-separated from criss_cross, lga, flow, custom_ops (default: all)")
+    g.add_argument("--goal-rounds", type=int, default=10, help="interleaved rounds per group (default 10)")
+
+
+def _markdown(rows: list[dict], meta: dict) -> str:
+    out = ["# edgeattn goal ratios (issue 14)", "",
+           f"Machine: {meta['cpu']}, {meta['logical_cpus']} logical CPUs; {meta['threads']} threads; "
+           f"{meta['rounds']} interleaved rounds per group; tools: "
+           + ", ".join(f"{k} {v}" for k, v in meta["tools"].items()) + ".", "",
+           "| goal | value | per-round spread | target | verdict | detail |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        value = "-" if r["value"] is None else f"{r['value']:.2f}"
+        spread = "-" if not r["spread"] else f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
+        verdict = "not measured" if r["met"] is None else ("met" if r["met"] else "MISSED")
+        out.append(f"| {r['goal']} | {value} | {spread} | {r['target']} | {verdict} | {r['detail']} |")
+    return "\n".join(out) + "\n"
+
+
+def main_goals(args: argparse.Namespace) -> int:
+    try:
+        from .goals import GROUPS, GoalConfig, format_goals, run_goals
+        from .harness import BenchConfig, _meta
+
+        for g in args.goal_groups:
+            if g not in GROUPS:
+                raise unknown("goal group", g, tuple(GROUPS))
+        if args.goal_rounds < 3 or args.threads < 1 or args.warmup < 0:
+            raise InvalidOptionError("--goal-rounds must be >= 3, --threads >= 1 and --warmup >= 0")
+        runtimes = tuple(r for r in args.runtimes if r in ("ort", "openvino"))
+        if not runtimes:
+            raise InvalidOptionError("--goals-only needs ort and/or openvino in --runtimes")
+        check_writable_dir(args.output)
+        config = GoalConfig(threads=args.threads, rounds=args.goal_rounds, warmup=args.warmup, runtimes=runtimes,
+                            channels=args.channels)
+        meta = {**_meta(BenchConfig(threads=args.threads, channels=args.channels)), "rounds": args.goal_rounds}
+        rows = run_goals(config, args.goal_groups, log=lambda s: print(s, file=sys.stderr, flush=True))
+    except EdgeAttnError as exc:
+        print(f"edgeattn.bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgeattn.bench: interrupted; no report written", file=sys.stderr)
+        return 130
+    out = Path(args.output)
+    atomic_write_text(out / "goals.json", json.dumps({"meta": meta, "goals": rows}, indent=2) + "\n")
+    atomic_write_text(out / "goals.md", _markdown(rows, meta))
+    for line in format_goals(rows):
+        print(line)
+    print(f"reports: {out / 'goals.json'}, {out / 'goals.md'}")
+    return 0
