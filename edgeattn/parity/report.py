@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import __version__
 from .._atomic import atomic_write_text
 from ..verify.compare import _fmt
-from ..verify.tolerances import TASK_DIRECTIONS
+from ..bundle.tolerances import TASK_DIRECTIONS
 
 __all__ = ["HEADER", "table_rows", "format_text", "format_markdown", "write_reports", "summary"]
 

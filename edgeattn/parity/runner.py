@@ -31,7 +31,7 @@ from ..runtimes import RuntimeOptions, TorchRuntime, load_runtime, runtime_class
 from .._resources import check_memory
 from ..data.inputs import make_inputs
 from ..verify.compare import Comparison, compare, unavailable
-from ..verify.tolerances import PRECISIONS, TOLERANCES, tolerance_for
+from ..bundle.tolerances import PRECISIONS, TOLERANCES, tolerance_for
 from .localise import localise
 
 __all__ = ["ParityConfig", "ParityRow", "Plan", "ALIASES", "validate", "run"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shlex
 import subprocess
 import sys
 
@@ -11,21 +12,24 @@ import pytest
 from onnx import numpy_helper
 
 from edgeattn.bundle import read_manifest
+from edgeattn.verify.polygraphy import polygraphy_commands
 
 # The polygraphy console script, run by this interpreter (its bin/ need not be on PATH).
 POLYGRAPHY = [sys.executable, "-c", "import sys; from polygraphy.tools import main; sys.exit(main())"]
 
 
 def _run(folder):
+    """The command `python -m edgeattn.verify BUNDLE --polygraphy` prints, run with this interpreter."""
+    (line,) = polygraphy_commands(folder)
+    cmd = shlex.split(line)
+    assert cmd[:2] == ["polygraphy", "run"]
     manifest = read_manifest(folder)
-    case = manifest["reference"]["cases"][0]
-    tol = manifest["tolerances"]["fp32/ort"]
-    # the bundle's own bar for this case, as verify applies it: max(max_abs, floor_factor x stored fp32 floor);
-    # rtol 0: absolute only
-    atol = max(tol["max_abs"], tol["floor_factor"] * case["floor"]["logits"]["max_abs"])
-    cmd = [*POLYGRAPHY, "run", "model.onnx", "--onnxrt", "--load-inputs", case["polygraphy_inputs"],
-           "--load-outputs", case["polygraphy_outputs"], "--atol", str(atol), "--rtol", "0"]
-    return subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=300)
+    case, tol = manifest["reference"]["cases"][0], manifest["tolerances"]["fp32/ort"]
+    # the case's own bar, as verify applies it: max(max_abs, floor_factor x stored fp32 floor); rtol 0
+    bar = max(tol["max_abs"], tol["floor_factor"] * case["floor"]["logits"]["max_abs"])
+    atol = float(cmd[cmd.index("--atol") + 1])
+    assert bar <= atol <= bar * 1.01 and cmd[cmd.index("--rtol") + 1] == "0"
+    return subprocess.run([*POLYGRAPHY, *cmd[1:]], cwd=folder, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("polygraphy") is None,

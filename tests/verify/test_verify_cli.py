@@ -193,3 +193,15 @@ def test_api(ov_bundle):
 
     result = edgeattn.verify_bundle(ov_bundle, runtimes=["ort"], threads=1)
     assert result.passed and result.exit_code == 0 and result.rows[0].max_abs_err <= result.rows[0].tolerance
+
+
+def test_imports_and_help_without_torch():
+    code = NO_TORCH.split("sys.argv = ")[0] + textwrap.dedent("""
+        import edgeattn, edgeattn.bundle, edgeattn.verify, edgeattn.runtimes
+        assert callable(edgeattn.verify_bundle) and "torch" not in sys.modules
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+    proc = _verify("--help")
+    assert proc.returncode == 0 and "NOT VERIFIED" in proc.stdout and "torch imported: False" in proc.stdout
