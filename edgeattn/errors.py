@@ -19,6 +19,7 @@ __all__ = [
     "ExportError",
     "IntegrityError",
     "suggest",
+    "install_hint",
     "EXIT_OK",
     "EXIT_FAILED",
     "EXIT_BAD_INPUT",
@@ -62,6 +63,11 @@ class ExportError(EdgeAttnError):
 
 class IntegrityError(EdgeAttnError):
     """A bundle whose files do not match its manifest, or whose reference is unusable (NaN/Inf, missing keys)."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra, for an installed package and for a source checkout."""
+    return f"pip install 'edgeattn[{extra}]' (in a checkout: pip install -e '.[{extra}]')"
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
