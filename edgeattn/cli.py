@@ -106,15 +106,17 @@ class ArgumentParser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
-def run_cli(tool: str, body: Callable[[], int], interrupted: str = "nothing was written") -> int:
-    """Run a CLI body; user-facing failures become one line and their exit status, never a traceback."""
+def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], str] = "nothing was written") -> int:
+    """Run a CLI body; user-facing failures become one line and their exit status, never a traceback.
+
+    `interrupted` says what Ctrl-C left behind (a callable is asked at that moment)."""
     try:
         return body()
     except EdgeAttnError as exc:
         print_error(tool, str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        print_error(tool, f"interrupted; {interrupted}")
+        print_error(tool, f"interrupted; {interrupted() if callable(interrupted) else interrupted}")
         return EXIT_INTERRUPTED
     except MemoryError:
         print_error(tool, "out of memory: use a smaller --input-size/--batch (or fewer --parity-size cases)")
