@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from .._atomic import check_writable_dir
-from ..errors import EdgeAttnError, InvalidOptionError
+from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..errors import InvalidOptionError
 from ..export.config import sizes_arg
 
 EPILOG = """runtimes:
@@ -26,17 +27,16 @@ examples:
   python -m edgeattn.parity --model lga_mobilenet --save-reference ref.npz      # on the PyTorch host
   python -m edgeattn.parity --load-reference ref.npz --runtimes ort,openvino    # on the target host
 
-exit status: 0 nothing failed (unavailable runtimes do not fail); 1 a row failed; 2 bad input.
 """
 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m edgeattn.parity",
+    p = ArgumentParser(
+        "parity",
         description="Export each model's ONNX graph (export path, static shapes, as `edgeattn.export` writes it), run "
         "it on each runtime and compare with PyTorch on deterministic inputs; localise failures to a module.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG)
     p.add_argument("--model", default="", help="a registered model, comma-separated models, or 'all' (default: all, "
                    "or the models in --load-reference)")
     p.add_argument("--runtimes", default="torch,ort,openvino", help="comma-separated (default: torch,ort,openvino)")
@@ -60,14 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def body() -> int:
         from .report import format_text, write_reports
-        from .runner import ALIASES, ParityConfig, run
+        from .runner import ParityConfig, run
 
         models = tuple(m.strip() for m in args.model.split(",") if m.strip())
         if "all" in models and len(models) > 1:
             raise InvalidOptionError("--model all cannot be combined with model names")
-        runtimes = tuple(ALIASES.get(r.strip(), r.strip()) for r in args.runtimes.split(",") if r.strip())
+        runtimes = parse_runtimes(args.runtimes, ("torch", "ort", "openvino", "tensorrt", "reference"))
         config = ParityConfig(models=models, runtimes=runtimes, sizes=args.sizes, scale=args.scale,
                               precision=args.precision, threads=args.threads, batch=args.batch, seed=args.seed,
                               output=args.output, save_reference=args.save_reference,
@@ -75,18 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         check_writable_dir(args.output)
         plan, rows = run(config)
         json_path, md_path = write_reports(rows, config, plan, args.output)
-    except EdgeAttnError as exc:
-        print(f"edgeattn.parity: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.parity: interrupted; no report written", file=sys.stderr)
-        return 130
-    print(format_text(rows))
-    failed = any(r.comparison.status == "failed" for r in rows)
-    print("PARITY FAILED" if failed else "PARITY PASSED")
-    print(f"reports: {json_path}, {md_path}")
-    return 1 if failed else 0
+        print(format_text(rows))
+        failed = any(r.comparison.status == "failed" for r in rows)
+        print("PARITY FAILED" if failed else "PARITY PASSED")
+        print(f"reports: {json_path}, {md_path}")
+        return 1 if failed else 0
 
+    return run_cli("parity", body, interrupted="no report written")
 
 
 if __name__ == "__main__":
