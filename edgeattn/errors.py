@@ -20,6 +20,7 @@ __all__ = [
     "IntegrityError",
     "ResourceError",
     "suggest",
+    "install_hint",
     "EXIT_OK",
     "EXIT_FAILED",
     "EXIT_BAD_INPUT",
@@ -67,6 +68,11 @@ class IntegrityError(EdgeAttnError):
 
 class ResourceError(EdgeAttnError):
     """A job that would exceed the machine (memory estimate), a full disk, or an output that cannot be written."""
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra, for an installed package and for a source checkout."""
+    return f"pip install 'edgeattn[{extra}]' (in a checkout: pip install -e '.[{extra}]')"
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from .._atomic import check_writable_dir
-from ..errors import EdgeAttnError, InvalidOptionError
+from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..errors import InvalidOptionError
 from ..export.config import sizes_arg
 
 EPILOG = """examples:
@@ -19,7 +20,9 @@ EPILOG = """examples:
   python -m edgeattn.bench --goals-only --output bench-goals         # issue 14: export paths vs anchors
 
 Timings are in-process medians after warm-up with fixed thread counts; see README for what each column means.
-exit status: 0 written (errors of single cases are rows in the report); 2 bad input.
+A case that cannot run (a runtime missing here, an export error) is a row with its reason, not a failure: the
+benchmark exits 0 once its reports are written. results.json is rewritten after every case, so an interrupted run
+keeps what it measured (marked incomplete).
 """
 
 
@@ -29,11 +32,11 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m edgeattn.bench", description=__doc__.split("\n")[0],
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser("bench", description=" ".join(__doc__.split()), epilog=EPILOG)
     p.add_argument("--models", type=_names, default=(), help="comma-separated models or 'all' (default: all)")
-    p.add_argument("--runtimes", type=_names, default=("torch", "ort", "openvino"),
-                   help="comma-separated from torch, ort, openvino, tensorrt (default: torch,ort,openvino)")
+    p.add_argument("--runtimes", default="torch,ort,openvino",
+                   help="comma-separated from torch, ort, openvino, tensorrt (aliases: pytorch, onnxruntime, ov, trt; "
+                   "default: torch,ort,openvino)")
     p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
                    "model's default)")
     p.add_argument("--threads", type=int, default=2, help="threads for every backend (default 2)")
@@ -56,42 +59,65 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _summary(result) -> str:  # noqa: ANN001 - a BenchResult
+    """Median latency per case and runtime, as the terminal shows it after the run."""
+    lines = []
+    for title, rows in (("models", result.models), ("attention modules", result.modules)):
+        if not rows:
+            continue
+        runtimes = list(dict.fromkeys(m.runtime for m in rows))
+        cases = list(dict.fromkeys((m.name, m.size) for m in rows))
+        width = max(len(f"{n} {s}") for n, s in cases)
+        lines.append(f"{title}: median ms".ljust(width + 2) + "".join(f"{rt:>12}" for rt in runtimes))
+        for n, s in cases:
+            cells = []
+            for rt in runtimes:
+                m = next((r for r in rows if (r.name, r.size, r.runtime) == (n, s, rt)), None)
+                cells.append("-" if m is None else f"{m.median_ms:.1f}" if m.median_ms is not None else m.status)
+            lines.append(f"{n} {s}".ljust(width + 2) + "".join(f"{c:>12}" for c in cells))
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.goals_only:
         from .goals_cli import main_goals
 
         return main_goals(args)
-    try:
+
+    def body() -> int:
         from .harness import SWEEP_SIZES, BenchConfig, run
-        from .report import write_reports
+        from .report import targets, write_reports
+        from .runners import KNOWN_RUNTIMES
 
         if args.ceiling_size < 16:
             raise InvalidOptionError(f"--ceiling-size must be >= 16, got {args.ceiling_size}")
-        config = BenchConfig(models=args.models, runtimes=args.runtimes, sizes=args.sizes, threads=args.threads,
+        config = BenchConfig(models=args.models, runtimes=parse_runtimes(args.runtimes, KNOWN_RUNTIMES),
+                             sizes=args.sizes, threads=args.threads,
                              warmup=args.warmup, iters=args.iters, budget_s=args.budget or None, output=args.output,
                              run_models=not args.no_models, sweep=not args.no_sweep, modules=args.modules,
                              sweep_sizes=args.sweep_sizes or SWEEP_SIZES, channels=args.channels,
                              ceiling_n=args.ceiling_size, plots=not args.no_plots)
         check_writable_dir(args.output)
-        # results.json is rewritten after every case: an interrupted run keeps what it measured.
+        # results.json/md are rewritten after every case: an interrupted run keeps what it measured.
         result = run(config, on_update=lambda partial: write_reports(partial, args.output, plots=False))
         paths = write_reports(result, args.output, plots=config.plots)
-    except EdgeAttnError as exc:
-        print(f"edgeattn.bench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.bench: interrupted; no report written", file=sys.stderr)
-        return 130
-    from .report import targets
+        print(_summary(result))
+        for t in targets(result):
+            value = "-" if t["value"] is None else f"{t['value']:.2f}"
+            verdict = {None: "", True: " met", False: " MISSED"}[t["met"]]
+            note = f" ({t['note']})" if t.get("note") else ""
+            print(f"{t['target']}: {value} (goal {t['goal']}){verdict}{note}")
+        print("reports: " + ", ".join(str(p) for p in paths))
+        return 0
 
-    for t in targets(result):
-        value = "-" if t["value"] is None else f"{t['value']:.2f}"
-        verdict = "" if t["met"] is None else ("met" if t["met"] else "MISSED")
-        print(f"{t['target']}: {value} (goal {t['goal']}) {verdict}")
-    print("reports: " + ", ".join(str(p) for p in paths))
-    return 0
+    def interrupted() -> str:
+        if (args.output / "results.json").exists():
+            return f"the cases measured so far are in {args.output / 'results.json'} and results.md, marked incomplete"
+        return "no report written"
 
+    return run_cli("bench", body, interrupted=interrupted)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The `--goals-only` part of `python -m edgeattn.bench`: issue 14's ratios of edgeattn's export paths over the
+"""The `--goals-only` part of `python -m edgeattn.bench`: the ratios of edgeattn's export paths over the
 routes a user could take instead (see bench/goals.py), printed and written to goals.json / goals.md."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from .._atomic import atomic_write_text, check_writable_dir
-from ..errors import EdgeAttnError, InvalidOptionError, unknown
+from ..cli import parse_runtimes, run_cli
+from ..errors import InvalidOptionError, unknown
 
 __all__ = ["add_goal_arguments", "main_goals"]
 
@@ -19,7 +20,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def add_goal_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("goal ratios (issue 14)")
+    g = p.add_argument_group("goal ratios of the export paths against the routes a user could take instead")
     g.add_argument("--goals-only", action="store_true", help="measure only the goal ratios: export paths vs "
                    "CCNet-style routes, LGA scaling and conv-pair anchor, flow models vs eager/torch.compile, "
                    "custom-op vs standard-op graphs (candidates interleaved in one process)")
@@ -29,7 +30,7 @@ def add_goal_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _markdown(rows: list[dict], meta: dict) -> str:
-    out = ["# edgeattn goal ratios (issue 14)", "",
+    out = ["# edgeattn goal ratios", "",
            f"Machine: {meta['cpu']}, {meta['logical_cpus']} logical CPUs; {meta['threads']} threads; "
            f"{meta['rounds']} interleaved rounds per group; tools: "
            + ", ".join(f"{k} {v}" for k, v in meta["tools"].items()) + ".", "",
@@ -43,16 +44,17 @@ def _markdown(rows: list[dict], meta: dict) -> str:
 
 
 def main_goals(args: argparse.Namespace) -> int:
-    try:
+    def body() -> int:
         from .goals import GROUPS, GoalConfig, format_goals, run_goals
         from .harness import BenchConfig, _meta
+        from .runners import KNOWN_RUNTIMES
 
         for g in args.goal_groups:
             if g not in GROUPS:
                 raise unknown("goal group", g, tuple(GROUPS))
         if args.goal_rounds < 3 or args.threads < 1 or args.warmup < 0:
             raise InvalidOptionError("--goal-rounds must be >= 3, --threads >= 1 and --warmup >= 0")
-        runtimes = tuple(r for r in args.runtimes if r in ("ort", "openvino"))
+        runtimes = tuple(r for r in parse_runtimes(args.runtimes, KNOWN_RUNTIMES) if r in ("ort", "openvino"))
         if not runtimes:
             raise InvalidOptionError("--goals-only needs ort and/or openvino in --runtimes")
         check_writable_dir(args.output)
@@ -60,16 +62,12 @@ def main_goals(args: argparse.Namespace) -> int:
                             channels=args.channels)
         meta = {**_meta(BenchConfig(threads=args.threads, channels=args.channels)), "rounds": args.goal_rounds}
         rows = run_goals(config, args.goal_groups, log=lambda s: print(s, file=sys.stderr, flush=True))
-    except EdgeAttnError as exc:
-        print(f"edgeattn.bench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.bench: interrupted; no report written", file=sys.stderr)
-        return 130
-    out = Path(args.output)
-    atomic_write_text(out / "goals.json", json.dumps({"meta": meta, "goals": rows}, indent=2) + "\n")
-    atomic_write_text(out / "goals.md", _markdown(rows, meta))
-    for line in format_goals(rows):
-        print(line)
-    print(f"reports: {out / 'goals.json'}, {out / 'goals.md'}")
-    return 0
+        out = Path(args.output)
+        atomic_write_text(out / "goals.json", json.dumps({"meta": meta, "goals": rows}, indent=2) + "\n")
+        atomic_write_text(out / "goals.md", _markdown(rows, meta))
+        for line in format_goals(rows):
+            print(line)
+        print(f"reports: {out / 'goals.json'}, {out / 'goals.md'}")
+        return 0
+
+    return run_cli("bench", body, interrupted="no goal report written")

@@ -38,7 +38,7 @@ from .progress import ProgressBar
 from .runners import BENCH_RUNTIMES, KNOWN_RUNTIMES, check_runtime, eager_step, load_step
 from .timer import measure
 
-__all__ = ["BenchConfig", "Measurement", "BenchResult", "validate", "run", "fit_alpha", "SWEEP_SIZES"]
+__all__ = ["BenchConfig", "Measurement", "BenchResult", "validate", "run", "fit_alpha", "case_line", "SWEEP_SIZES"]
 
 SWEEP_SIZES = ((32, 32), (64, 64), (64, 128), (128, 256))
 
@@ -210,6 +210,7 @@ def _bench_models(models: list[str], config: BenchConfig, ceilings: dict, work: 
                 _efficiency(m, ceilings)
                 out.append(m)
                 saved()
+                bar.report(case_line(m))
                 bar.advance()
 
 
@@ -270,7 +271,17 @@ def _bench_modules(modules: list[str], config: BenchConfig, ceilings: dict, work
                     _efficiency(m, ceilings)
                 out.append(m)
                 saved()
+                bar.report(case_line(m))
                 bar.advance()
+
+
+def case_line(m: Measurement) -> str:
+    """One finished case as the terminal shows it: '<name> <size> <runtime>: 12.3 ms (p90 13.0, 81 FPS)'."""
+    head = f"{m.name} {m.size} {m.runtime}"
+    if m.status != "ok" or m.median_ms is None:
+        return f"{head}: {m.status} ({m.reason})" if m.reason else f"{head}: {m.status}"
+    p90 = f"p90 {m.p90_ms:.1f}, " if m.p90_ms is not None else ""
+    return f"{head}: {m.median_ms:.1f} ms ({p90}{m.fps:.1f} FPS)" if m.fps else f"{head}: {m.median_ms:.1f} ms"
 
 
 def fit_alpha(pixels: list[int], latency_ms: list[float]) -> float | None:
@@ -288,7 +299,11 @@ def _alphas(rows: list[Measurement], min_pixels: int) -> list[dict]:
             pts = [(m.pixels, m.median_ms, m.size) for m in rows if m.name == name and m.runtime == rt
                    and m.status == "ok" and m.pixels >= min_pixels]
             alpha = fit_alpha([p for p, _, _ in pts], [t for _, t, _ in pts])
-            out.append({"module": name, "runtime": rt, "alpha": alpha, "sizes": [s for _, _, s in pts]})
+            reason = "" if alpha is not None else (
+                f"needs measurements at >= 2 feature maps of >= {min_pixels} pixels; this run has "
+                f"{len({p for p, _, _ in pts})} (add --sweep-sizes such as 64x64,128x128,256x256)")
+            out.append({"module": name, "runtime": rt, "alpha": alpha, "sizes": [s for _, _, s in pts],
+                        "reason": reason})
     return out
 
 
@@ -322,5 +337,6 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None,
         _bench_models(models, config, result.ceilings, work, bar, result.models, saved)
         _bench_modules(modules, config, result.ceilings, work, bar, result.modules, saved)
         result.meta["complete"] = True
+        bar.finish()
     result.alphas = _alphas(result.modules, config.alpha_min_pixels)
     return result

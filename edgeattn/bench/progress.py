@@ -42,6 +42,19 @@ class ProgressBar:
         if self._rich is not None:
             self._rich.advance(self._task, n)
 
+    def report(self, text: str) -> None:
+        """A finished case's result, printed above the bar (or as a plain line)."""
+        if self._rich is not None:
+            self._rich.console.print(f"  {text}")
+        else:
+            (self.callback or (lambda s: print(s, file=sys.stderr, flush=True)))(f"  {text}")
+
+    def finish(self) -> None:
+        """Say that every case has run: the count reaches N/N."""
+        if self._rich is None:
+            (self.callback or (lambda s: print(s, file=sys.stderr, flush=True)))(
+                f"[{self.done}/{self.total}] done")
+
     def __exit__(self, *exc: object) -> None:
         if self._rich is not None:
             self._rich.stop()

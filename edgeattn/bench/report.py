@@ -1,6 +1,6 @@
-"""Benchmark reports: results.json, results.md (tables + the issue's targets) and PNG plots, written atomically.
+"""Benchmark reports: results.json, results.md (tables + the goals) and PNG plots, written atomically.
 
-Targets (issue 6): ORT and OpenVINO >= 1.5x PyTorch eager on lga_mobilenet at 512x1024; LGA alpha <= 1.15;
+Targets: ORT and OpenVINO >= 1.5x PyTorch eager on lga_mobilenet at 512x1024; LGA alpha <= 1.15;
 criss-cross peak memory at a 128x256 feature map <= 1/10 of non-local's; lga_mobilenet >= 40% of the MatMul
 ceiling on the faster runtime. Each is evaluated from the measured rows; a missing measurement says so.
 """
@@ -41,7 +41,7 @@ def targets(res: BenchResult) -> list[dict]:
             goal = "<= 1.15" if a["module"] == "lga" else "~2 (reference point)"
             met = None if a["alpha"] is None or a["module"] != "lga" else a["alpha"] <= 1.15
             out.append({"target": f"alpha of {a['module']} on {a['runtime']} ({', '.join(a['sizes'])})", "goal": goal,
-                        "value": a["alpha"], "met": met, "note": ""})
+                        "value": a["alpha"], "met": met, "note": a.get("reason", "")})
     for rt in ("torch", "ort", "openvino"):
         cc, nl = _find(res.modules, "criss_cross", rt, "128x256"), _find(res.modules, "nonlocal", rt, "128x256")
         ratio = cc.peak_mib / nl.peak_mib if (cc and nl and cc.peak_mib is not None and nl.peak_mib) else None
@@ -62,9 +62,27 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
+def _note_ref(reason: str, notes: dict[str, int]) -> str:
+    """A long note becomes a numbered footnote below the table (tables stay readable; nothing is cut)."""
+    if not reason:
+        return ""
+    if len(reason) <= 40:
+        return reason
+    return f"[{notes.setdefault(reason, len(notes) + 1)}]"
+
+
+def _notes(notes: dict[str, int]) -> list[str]:
+    out = ["", *(f"[{k}] {text}  " for text, k in notes.items())] if notes else []
+    notes.clear()
+    return out
+
+
 def format_markdown(res: BenchResult) -> str:
     meta = res.meta
-    out = ["# edgeattn benchmark", "",
+    notes: dict[str, int] = {}
+    status = "" if meta.get("complete", True) else (
+        "**INCOMPLETE**: this run was interrupted; the tables hold the cases measured before it stopped.")
+    out = ["# edgeattn benchmark", "", *([status, ""] if status else []),
            f"Machine: {meta['cpu']}, {meta['logical_cpus']} logical CPUs; {meta['threads']} threads for every "
            f"backend; warm-up {meta['warmup']}, up to {meta['iters']} timed runs or {meta['budget_s']} s per case. "
            f"Tools: {', '.join(f'{k} {v}' for k, v in meta['tools'].items())}.", "",
@@ -85,28 +103,43 @@ def format_markdown(res: BenchResult) -> str:
                          _f(m.params / 1e6 if m.params else None, ".2f"),
                          _f(m.macs_onnx / 1e9 if m.macs_onnx else None, ".2f"),
                          _f(m.gflops), _f(m.ceiling_ratio * 100 if m.ceiling_ratio is not None else None, ".0f"),
-                         _f(speed, ".2f"), m.reason[:80]])
+                         _f(speed, ".2f"), _note_ref(m.reason, notes)])
         out += _table(["model", "input", "runtime", "status", "median ms", "p90 ms", "min ms", "FPS", "peak MiB",
                        "params M", "GMACs", "GFLOP/s", "% ceiling", "speed-up", "note"], rows)
+        out += _notes(notes)
     if res.modules:
         out += ["", f"## Attention modules (C={meta['channels']}, batch 1)", "",
                 "torch = PyTorch eager on the reference path (MACs by torch.utils.flop_counter); ort/openvino = the "
                 "exported export path (MACs from the ONNX graph).", ""]
         rows = [[m.name, m.size, m.runtime, m.path, m.status, _f(m.median_ms, ".2f"), _f(m.p90_ms, ".2f"),
                  _f(m.peak_mib, ".0f"), _f(m.macs_eager / 1e6 if m.macs_eager else None, ".0f"),
-                 _f(m.macs_onnx / 1e6 if m.macs_onnx else None, ".0f"), _f(m.gflops), m.reason[:80]]
+                 _f(m.macs_onnx / 1e6 if m.macs_onnx else None, ".0f"), _f(m.gflops), _note_ref(m.reason, notes)]
                 for m in res.modules]
         out += _table(["module", "feature map", "runtime", "path", "status", "median ms", "p90 ms", "peak MiB",
                        "MMACs (eager ref)", "MMACs (ONNX)", "GFLOP/s", "note"], rows)
+        out += _notes(notes)
         out += ["", "Fitted exponent alpha (latency ~ pixels^alpha):", ""]
         out += _table(["module", "runtime", "alpha", "sizes"],
-                      [[a["module"], a["runtime"], _f(a["alpha"], ".2f"), ", ".join(a["sizes"])] for a in res.alphas])
+                      [[a["module"], a["runtime"], _f(a["alpha"], ".2f") if a["alpha"] is not None
+                        else "- " + _note_ref(a.get("reason", ""), notes), ", ".join(a["sizes"])]
+                       for a in res.alphas])
+        out += _notes(notes)
     out += ["", "## Targets", ""]
     out += _table(["target", "goal", "measured", "met"],
                   [[t["target"], t["goal"], _f(t["value"], ".2f"),
                     {True: "yes", False: "**no**", None: "n/a"}[t["met"]] + (f" ({t['note']})" if t["note"] else "")]
                    for t in targets(res)])
     return "\n".join(out) + "\n"
+
+
+def _log_ticks(axis) -> None:  # noqa: ANN001 - a matplotlib Axis
+    """Label 1-2-5 steps on a log axis: with data spanning less than two decades matplotlib would show two ticks."""
+    from matplotlib.ticker import LogLocator, ScalarFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    fmt = ScalarFormatter()
+    fmt.set_scientific(False)
+    axis.set_major_formatter(fmt)
 
 
 def _png(fig) -> bytes:  # noqa: ANN001
@@ -133,9 +166,11 @@ def plot_sweep(res: BenchResult) -> bytes | None:
             if pts:
                 ax.plot(*zip(*pts), marker="o", label=name)
         ax.set(xscale="log", yscale="log", xlabel="feature-map pixels", title=f"{rt}")
+        _log_ticks(ax.yaxis)
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("median latency (ms)")
-    axes[0][-1].legend(fontsize=7)
+    # outside the axes, so the legend never covers a line
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     data = _png(fig)
     plt.close(fig)
     return data
@@ -160,7 +195,8 @@ def plot_models(res: BenchResult) -> bytes | None:
     ax.set_xticks([i + width * (len(runtimes) - 1) / 2 for i in range(len(cases))],
                   [f"{n}\n{s}" for n, s in cases], rotation=45, ha="right", fontsize=7)
     ax.set(ylabel="median latency (ms)", yscale="log")
-    ax.legend()
+    _log_ticks(ax.yaxis)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     data = _png(fig)
     plt.close(fig)
     return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ExportError, MissingDependencyError
+from ..errors import ExportError, MissingDependencyError, install_hint
 
 __all__ = ["convert_to_openvino"]
 
@@ -16,7 +16,7 @@ def convert_to_openvino(onnx_path: Path, out_dir: Path, *, fp16_weights: bool = 
     try:
         ov = import_openvino()
     except ImportError:
-        raise MissingDependencyError("--target openvino needs OpenVINO: pip install 'edgeattn[openvino]'") from None
+        raise MissingDependencyError(f"--target openvino needs OpenVINO: {install_hint('openvino')}") from None
     try:
         from ..ops import openvino_conversion_extensions
     except ImportError:

@@ -12,7 +12,7 @@ import io
 
 import onnx
 
-from ..errors import ExportError, MissingDependencyError, unknown
+from ..errors import ExportError, MissingDependencyError, install_hint, unknown
 
 __all__ = ["SIMPLIFIERS", "simplify"]
 
@@ -29,7 +29,7 @@ def simplify(model: onnx.ModelProto, method: str = "onnxslim") -> onnx.ModelProt
             import onnxslim
         except ImportError:
             raise MissingDependencyError(
-                "--simplify onnxslim needs onnxslim: pip install 'edgeattn[simplify]' (or pass --simplify none)"
+                f"--simplify onnxslim needs onnxslim: {install_hint('simplify')} (or pass --simplify none)"
             ) from None
         with contextlib.redirect_stdout(io.StringIO()):
             out = onnxslim.slim(model)
@@ -38,7 +38,7 @@ def simplify(model: onnx.ModelProto, method: str = "onnxslim") -> onnx.ModelProt
             import onnxsim
         except ImportError:
             raise MissingDependencyError(
-                "--simplify onnxsim needs onnxsim: pip install 'edgeattn[simplify]' (or pass --simplify none)"
+                f"--simplify onnxsim needs onnxsim: {install_hint('simplify')} (or pass --simplify none)"
             ) from None
         with contextlib.redirect_stdout(io.StringIO()):
             out, ok = onnxsim.simplify(model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import unknown
+from ..errors import install_hint, unknown
 
 __all__ = ["Target", "TARGETS", "get_target"]
 
@@ -31,9 +31,9 @@ TARGETS: dict[str, Target] = {
     for t in [
         Target("onnx", "plain ONNX (standard ops, opset from --opset)", ("model.onnx",), ("ort",),
                "torch, onnx (+ onnxruntime for the parity check)"),
-        Target("ort", "ONNX for ONNX Runtime", ("model.onnx",), ("ort",), "pip install 'edgeattn[ort]'"),
+        Target("ort", "ONNX for ONNX Runtime", ("model.onnx",), ("ort",), f"{install_hint('ort')}"),
         Target("openvino", "OpenVINO IR (model.xml/.bin) beside the ONNX", ("model.onnx", "model.xml", "model.bin"),
-               ("openvino",), "pip install 'edgeattn[openvino]'", ("fp32", "fp16")),
+               ("openvino",), f"{install_hint('openvino')}", ("fp32", "fp16")),
         Target("trt", "TensorRT-ready ONNX, audit against the TensorRT parser, build_engine.sh (trtexec)",
                ("model.onnx", "build_engine.sh"), ("ort",),
                "nothing to write the recipe; TensorRT + GPU to build/run the engine", ("fp32", "fp16", "int8"),

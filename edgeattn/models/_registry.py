@@ -39,6 +39,10 @@ class ModelSpec:
     output: str = "output"
     description: str = ""
     attention: str = ""  # the attention module that distinguishes this model
+    # Lowest ONNX opset whose export computes this model: 11 for every model (bilinear Resize with half-pixel
+    # coordinates arrived in opset 11; opset 9/10 export silently wrong upsampling, max abs 2.5 on lga_mobilenet),
+    # 16 where GridSample is used (flow warping).
+    min_opset: int = 11
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -54,6 +58,7 @@ def register_model(
     output: str = "output",
     description: str = "",
     attention: str = "",
+    min_opset: int = 11,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a builder under its function name. A duplicate name raises ValueError."""
 
@@ -71,6 +76,7 @@ def register_model(
             output=output,
             description=description or (fn.__doc__ or "").strip().splitlines()[0],
             attention=attention,
+            min_opset=min_opset,
         )
         return fn
 

@@ -83,14 +83,15 @@ class FlowNet(nn.Module):
         return _upsample_flow(flow, frame1, 4.0)  # (B, 2, H, W)
 
 
-@register_model(task="flow", default_size=DEFAULT_SIZE, min_size=32, inputs=INPUTS, output="flow", attention="lga",
+@register_model(task="flow", min_opset=16, default_size=DEFAULT_SIZE, min_size=32, inputs=INPUTS, output="flow",
+                attention="lga",
                 description="light PWC-style flow net, Latent Graph Attention on 1/8 context (Singh et al. 2023)")
 def lga_flow(*, depth: int = 4, latent_channels: int = 32, refine_steps: int = 2) -> nn.Module:
     """Two-frame optical flow with LGA on the context features."""
     return FlowNet(LatentGraphAttention(64, latent_channels, depth=depth), refine_steps=refine_steps)
 
 
-@register_model(task="flow", default_size=DEFAULT_SIZE, min_size=32, inputs=INPUTS, output="flow",
+@register_model(task="flow", min_opset=16, default_size=DEFAULT_SIZE, min_size=32, inputs=INPUTS, output="flow",
                 description="light PWC-style flow net without attention (the baseline of lga_flow)")
 def flow_base(*, refine_steps: int = 2) -> nn.Module:
     """Two-frame optical flow, identity in place of LGA."""

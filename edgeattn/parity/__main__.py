@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from .._atomic import check_writable_dir
-from ..errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_VERIFIED, EXIT_OK, EdgeAttnError,
-                      InvalidOptionError)
+from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, InvalidOptionError
 from ..export.config import sizes_arg
 
 EPILOG = """runtimes:
@@ -26,19 +26,16 @@ examples:
 
 checking on another host: export a bundle (python -m edgeattn.export) and run python -m edgeattn.verify BUNDLE
 there; it judges the shipped files against references computed from the exported weights.
-
-exit status: 0 PASSED (every requested runtime ran and passed); 1 a row failed; 2 bad input; 3 NOT VERIFIED
-(nothing failed, but a requested runtime could not run here); 130 interrupted.
 """
 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m edgeattn.parity",
+    p = ArgumentParser(
+        "parity",
         description="Export each model's ONNX graph (export path, static shapes, as `edgeattn.export` writes it), run "
         "it on each runtime and compare with PyTorch on deterministic inputs; localise failures to a module.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG)
     p.add_argument("--model", default="", help="a registered model, comma-separated models, or 'all' (default: all, "
                    "or the models in --load-reference)")
     p.add_argument("--runtimes", default="torch,ort,openvino", help="comma-separated (default: torch,ort,openvino)")
@@ -64,9 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def body() -> int:
         from .report import format_text, write_reports
-        from .runner import ALIASES, ParityConfig, run
+        from .runner import ParityConfig, run
 
         if args.save_reference or args.load_reference:
             raise InvalidOptionError("--save-reference/--load-reference were removed: export a bundle (python -m "
@@ -75,33 +73,28 @@ def main(argv: list[str] | None = None) -> int:
         models = tuple(m.strip() for m in args.model.split(",") if m.strip())
         if "all" in models and len(models) > 1:
             raise InvalidOptionError("--model all cannot be combined with model names")
-        runtimes = tuple(ALIASES.get(r.strip(), r.strip()) for r in args.runtimes.split(",") if r.strip())
+        runtimes = parse_runtimes(args.runtimes, ("torch", "ort", "openvino", "tensorrt", "reference"))
         config = ParityConfig(models=models, runtimes=runtimes, sizes=args.sizes, scale=args.scale,
                               precision=args.precision, threads=args.threads, batch=args.batch, seed=args.seed,
                               output=args.output, localise=not args.no_localise, opset=args.opset)
         check_writable_dir(args.output)
         plan, rows = run(config)
         json_path, md_path = write_reports(rows, config, plan, args.output)
-    except EdgeAttnError as exc:
-        print(f"edgeattn.parity: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.parity: interrupted; no report written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(format_text(rows))
-    statuses = {r.comparison.status for r in rows}
-    if "failed" in statuses:
-        print("PARITY FAILED")
-        code = EXIT_FAILED
-    elif "unavailable" in statuses:
-        print("PARITY NOT VERIFIED (a requested runtime could not run here; nothing failed)")
-        code = EXIT_NOT_VERIFIED
-    else:
-        print("PARITY PASSED")
-        code = EXIT_OK
-    print(f"reports: {json_path}, {md_path}")
-    return code
+        print(format_text(rows))
+        statuses = {r.comparison.status for r in rows}
+        if "failed" in statuses:
+            print("PARITY FAILED")
+            code = EXIT_FAILED
+        elif "unavailable" in statuses:
+            print("PARITY NOT VERIFIED (a requested runtime could not run here; nothing failed)")
+            code = EXIT_NOT_VERIFIED
+        else:
+            print("PARITY PASSED")
+            code = EXIT_OK
+        print(f"reports: {json_path}, {md_path}")
+        return code
 
+    return run_cli("parity", body, interrupted="no report written")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,8 @@ def _md_cell(text: str) -> str:
 
 def format_markdown(rows: list, meta: dict) -> str:
     out = ["# edgeattn parity report", "",
-           f"edgeattn {meta['edgeattn']}, precision {meta['precision']}, threads {meta['threads']}, "
+           f"edgeattn {meta['edgeattn']}, precision {meta['precision']}, "
+           f"threads {meta['threads'] if meta['threads'] else 'each runtime default'}, "
            f"seed {meta['seed']}, "
            f"batch {meta['batch']}; host: {meta['host']}", "",
            "Errors are absolute, against PyTorch fp32 on the same inputs. "

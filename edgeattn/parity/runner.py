@@ -67,7 +67,10 @@ class ParityRow:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"model": self.model, **self.comparison.to_dict(), "localisation": self.localisation}
+        d = {"model": self.model, **self.comparison.to_dict(), "localisation": self.localisation}
+        if self.comparison.status == "reference":
+            d["passed"] = None  # the reference row is what the others are judged against: not a pass or a fail
+        return d
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import InvalidOptionError, MissingDependencyError, unknown
+from ..errors import InvalidOptionError, MissingDependencyError, install_hint, unknown
 
 __all__ = ["RuntimeOptions", "Runtime", "register_runtime", "runtime_names", "runtime_class", "load_runtime",
            "check_available"]
@@ -50,7 +50,7 @@ class Runtime(ABC):
     def available(cls) -> tuple[bool, str]:
         missing = [m for m in cls.modules if importlib.util.find_spec(m) is None]
         if missing:
-            return False, f"{', '.join(missing)} not installed: pip install 'edgeattn[{cls.extra}]'"
+            return False, f"{', '.join(missing)} not installed: {install_hint(cls.extra)}"
         return True, ""
 
     @classmethod
@@ -100,8 +100,11 @@ def runtime_names() -> list[str]:
 
 
 def runtime_class(name: str) -> type[Runtime]:
+    """The backend registered as `name` or one of its aliases (edgeattn.cli.RUNTIME_ALIASES: trt, ov, ...)."""
+    from ..cli import canonical_runtime
+
     try:
-        return _RUNTIMES[name]
+        return _RUNTIMES[canonical_runtime(name)]
     except KeyError:
         raise unknown("runtime", name, _RUNTIMES) from None
 

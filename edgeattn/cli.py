@@ -1,0 +1,129 @@
+"""What every edgeattn command line shares: one error format, one exit-status table, one runtime vocabulary.
+
+Every CLI (`python -m edgeattn.export|verify|parity|bench|train|serve`) builds its parser with `ArgumentParser`
+(usage errors become one line plus a hint, exit 2) and wraps its body in `run_cli` (an `EdgeAttnError` becomes
+one line with the error's exit status; Ctrl-C exits 130; running out of memory or disk says so in one line).
+Numpy-only on purpose: `edgeattn.verify` imports it on hosts without PyTorch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import sys
+from collections.abc import Callable, Iterable
+
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_VERIFIED,
+    EXIT_OK,
+    EdgeAttnError,
+    InvalidOptionError,
+    suggest,
+)
+
+__all__ = [
+    "EXIT_STATUS_HELP",
+    "RUNTIME_ALIASES",
+    "ArgumentParser",
+    "canonical_runtime",
+    "parse_runtimes",
+    "print_error",
+    "run_cli",
+]
+
+#: the one exit-status table, printed at the end of every --help
+EXIT_STATUS_HELP = f"""exit status (the same for every edgeattn command):
+  {EXIT_OK}    passed: every requested check ran and passed
+  {EXIT_FAILED}    a check ran and failed (parity, accuracy bound); what was written is kept apart and named
+  {EXIT_BAD_INPUT}    bad input or an integrity failure; one line says what and how to fix it
+  {EXIT_NOT_VERIFIED}    NOT VERIFIED: nothing failed, but a requested runtime could not run on this host
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); nothing half-written is left looking complete"""
+
+#: other spellings users type for a runtime -> the canonical name every CLI, report and manifest uses
+RUNTIME_ALIASES: dict[str, str] = {
+    "trt": "tensorrt",
+    "onnxruntime": "ort",
+    "ov": "openvino",
+    "pytorch": "torch",
+    "eager": "torch",
+    "onnx-reference": "reference",
+}
+
+
+def canonical_runtime(name: str) -> str:
+    """'trt' -> 'tensorrt', 'ov' -> 'openvino', ...; a canonical name is returned unchanged."""
+    name = name.strip().lower()
+    return RUNTIME_ALIASES.get(name, name)
+
+
+def parse_runtimes(text: str | Iterable[str], allowed: Iterable[str], flag: str = "--runtimes") -> tuple[str, ...]:
+    """Split a comma-separated runtime list, map aliases, drop duplicates (keeping order), reject unknown names.
+
+    `allowed` are the canonical names this command accepts; the error names the aliases too.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text)
+    allowed = tuple(allowed)
+    out: list[str] = []
+    for raw in items:
+        if not raw.strip():
+            continue
+        name = canonical_runtime(raw)
+        if name not in allowed:
+            spelled = sorted({*allowed, *(a for a, c in RUNTIME_ALIASES.items() if c in allowed)})
+            raise InvalidOptionError(
+                f"{flag}: unknown runtime {raw.strip()!r}.{suggest(raw.strip(), spelled)} "
+                f"Available: {', '.join(allowed)} (aliases: "
+                f"{', '.join(f'{a}={c}' for a, c in RUNTIME_ALIASES.items() if c in allowed)})"
+            )
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise InvalidOptionError(f"{flag} is empty: name at least one of {', '.join(allowed)}")
+    return tuple(out)
+
+
+def print_error(tool: str, message: str) -> None:
+    """The one error format: `edgeattn.TOOL: error: MESSAGE` on one line of stderr."""
+    text = " ".join(str(message).split())  # one line, whatever the message held
+    print(f"edgeattn.{tool}: error: {text}", file=sys.stderr, flush=True)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with edgeattn's conventions: `prog` from the tool name, the exit table in the epilog, and usage
+    errors as one line plus a hint instead of the whole usage block."""
+
+    def __init__(self, tool: str, *, description: str, epilog: str = "", **kwargs) -> None:
+        self.tool = tool
+        epilog = f"{epilog.rstrip()}\n\n{EXIT_STATUS_HELP}\n" if epilog else f"{EXIT_STATUS_HELP}\n"
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(prog=f"python -m edgeattn.{tool}", description=description, epilog=epilog, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]  # argparse's NoReturn hook
+        print_error(self.tool, f"{message} (see python -m edgeattn.{self.tool} --help)")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], str] = "nothing was written") -> int:
+    """Run a CLI body; user-facing failures become one line and their exit status, never a traceback.
+
+    `interrupted` says what Ctrl-C left behind (a callable is asked at that moment)."""
+    try:
+        return body()
+    except EdgeAttnError as exc:
+        print_error(tool, str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print_error(tool, f"interrupted; {interrupted() if callable(interrupted) else interrupted}")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print_error(tool, "out of memory: use a smaller --input-size/--batch (or fewer --parity-size cases)")
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print_error(tool, f"no space left on the device writing {exc.filename or 'the output'}; free some space "
+                        "or pass --output on another disk (nothing half-written was left in place)")
+            return EXIT_BAD_INPUT
+        raise
