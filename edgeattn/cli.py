@@ -105,6 +105,19 @@ class ArgumentParser(argparse.ArgumentParser):
         print_error(self.tool, f"{message} (see python -m edgeattn.{self.tool} --help)")
         sys.exit(EXIT_BAD_INPUT)
 
+    def add_subparsers(self, **kwargs):  # noqa: ANN201 - argparse's own return type
+        """Sub-commands (`serve export|check`) report usage errors the same way, naming their own --help."""
+        tool = self.tool
+
+        class _Sub(argparse.ArgumentParser):
+            def error(self, message: str) -> None:  # type: ignore[override]
+                command = self.prog.split()[-1]
+                print_error(tool, f"{message} (see python -m edgeattn.{tool} {command} --help)")
+                sys.exit(EXIT_BAD_INPUT)
+
+        kwargs.setdefault("parser_class", _Sub)
+        return super().add_subparsers(**kwargs)
+
 
 def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], str] = "nothing was written") -> int:
     """Run a CLI body; user-facing failures become one line and their exit status, never a traceback.

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import EXIT_INTERRUPTED, EdgeAttnError
+from ..cli import ArgumentParser, run_cli
 
 EPILOG = """commands:
   export BUNDLE --server triton|ovms --output REPO
@@ -18,12 +18,9 @@ EPILOG = """commands:
       send the bundle's reference inputs to a running KServe v2 server (Triton or OpenVINO Model Server) and
       compare the answers with the bundle's reference outputs under the bundle's stored tolerance.
 
-exit status (as python -m edgeattn.verify):
-  0  PASSED        every answer within the stored tolerance (export: the repository was written)
-  1  FAILED        an answer outside the tolerance, or the server answered an error
-  2  bad input     not a bundle, integrity failure, bad option, a config Triton would reject, a mismatched pair
-  3  NOT VERIFIED  no server answered, or the model is not ready: nothing was checked
-  130 interrupted
+verdicts (as python -m edgeattn.verify): check PASSED (0) when every answer is within the stored tolerance, FAILED (1)
+when one is not or the server answered an error, NOT VERIFIED (3) when no server answered or the model is not
+ready; bad input (2) also covers an integrity failure, a config Triton would reject and a mismatched bundle/repository.
 
 examples:
   python -m edgeattn.serve export artifacts/lga_mobilenet --server triton --output model_repository
@@ -35,9 +32,8 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m edgeattn.serve", epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                description="Serve an edgeattn bundle behind Triton or OpenVINO Model Server.")
+    p = ArgumentParser("serve", epilog=EPILOG,
+                       description="Serve an edgeattn bundle behind Triton or OpenVINO Model Server.")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export", help="write a Triton / OVMS model repository from a bundle")
     e.add_argument("bundle", type=Path, help="bundle folder (with manifest.json)")
@@ -107,14 +103,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _export(args) if args.command == "export" else _check(args)
-    except EdgeAttnError as exc:
-        print(f"edgeattn.serve: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.serve: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_cli("serve", lambda: _export(args) if args.command == "export" else _check(args),
+                   interrupted="nothing was published")
 
 
 if __name__ == "__main__":
