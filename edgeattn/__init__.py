@@ -1,15 +1,23 @@
 """edgeattn: efficient-attention vision models with export paths proven equivalent across runtimes.
 
 Public API (small on purpose): create_model, list_models, export, load_runtime, compare.
-Importing edgeattn needs only torch and onnx; runtimes are imported when used.
+Importing edgeattn imports neither torch nor a runtime: the names below load their modules on first use, so the
+device side (verify, the TensorRT build, runner and bench) runs where torch is not installed.
 """
 
 __version__ = "0.1.0"
 
 from .errors import EdgeAttnError  # noqa: E402
-from .models import create_model, list_models  # noqa: E402
-from .parity import compare  # noqa: E402
-from .runtimes import load_runtime  # noqa: E402
+
+_LAZY = {"create_model": "models", "list_models": "models", "compare": "parity", "load_runtime": "runtimes"}
+
+
+def __getattr__(name: str):  # PEP 562: resolve the public API lazily
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def export(config):  # noqa: ANN001, ANN201 - thin lazy wrapper, see edgeattn.export.export

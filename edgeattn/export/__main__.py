@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"TensorRT engine: {engine}")
         else:
             print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so build it on "
-                  f"the device with {result.folder / 'build_engine.sh'} or python -m edgeattn.export.trt_build")
+                  f"the device with {result.folder / 'build_engine.sh'} or python -m edgeattn.tensorrt.build")
     if result.parity:
         print(format_table(result.parity, title=f"parity vs PyTorch: {config.model} -> {config.target}"))
         print("PARITY PASSED" if result.parity_passed else "PARITY FAILED")

@@ -17,7 +17,7 @@ import onnx
 import torch
 
 from .. import __version__
-from .._atomic import atomic_write_text, check_writable_dir, sha256_file, staging_dir
+from .._atomic import atomic_write_bytes, atomic_write_text, check_writable_dir, sha256_file, staging_dir
 from ..errors import ExportError, InvalidOptionError, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
 from ..parity import Comparison, compare, make_inputs, unavailable
@@ -151,7 +151,15 @@ def _check_trt_options(config: ExportConfig, spec: ModelSpec, size: tuple[int, i
     for s in (config.min_size, config.max_size):
         if s is not None:
             check_input_size(spec, s)
-    _trt_recipe(config, spec, size, custom_ops=())
+    for lib in config.trt_plugins:
+        if not Path(lib).is_file():
+            raise InvalidOptionError(f"--trt-plugin {lib}: no such file; the plugin library ships in the bundle "
+                                     "(hashed in its manifest), so it must exist where you export")
+    # the graph each precision writes (fp16: float16 with float32 islands, int8: Q/DQ); checked again on the
+    # written model.onnx, whose kind the recipe records
+    expected = {"fp32": "fp32", "fp16": "fp16", "int8": "qdq"}[config.precision]
+    plugins = tuple(Path(lib).name for lib in config.trt_plugins)
+    _trt_recipe(config, spec, size, expected, (), plugins)
 
 
 def _build_model(config: ExportConfig) -> torch.nn.Module:
@@ -298,8 +306,9 @@ def _target_artefacts(
     return []
 
 
-def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], custom_ops: tuple[str, ...]):
-    from .tensorrt import recipe_for_export
+def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], graph: str,
+                custom_ops: tuple[str, ...], plugins: tuple[str, ...]):
+    from ..tensorrt.recipe import recipe_for_export
 
     return recipe_for_export(
         model=spec.name,
@@ -315,8 +324,8 @@ def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], cu
         max_batch=config.max_batch,
         workspace_mib=config.workspace_mib,
         dla_core=config.dla_core,
-        calib_batches=config.calib_batches,
-        plugins=config.trt_plugins,
+        graph=graph,
+        plugins=plugins,
         custom_ops=custom_ops,
     )
 
@@ -324,17 +333,23 @@ def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], cu
 def _trt_artefacts(
     config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path, onnx_path: Path
 ) -> list[Path]:
-    """trt_recipe.json + build_engine.sh always; model.engine too where TensorRT and a GPU are present."""
-    from .tensorrt import write_build_script, write_recipe
+    """trt_recipe.json + build_engine.sh (+ the plugin libraries, copied into the bundle so that they are hashed
+    with it); model.engine too where TensorRT and a GPU are present."""
+    from ..tensorrt.commands import write_build_script
+    from ..tensorrt.recipe import graph_kind, write_recipe
 
-    graph = onnx.load(str(onnx_path), load_external_data=False).graph
-    custom_ops = tuple(sorted({n.op_type for n in graph.node if n.domain not in ("", "ai.onnx")}))
-    recipe = _trt_recipe(config, spec, size, custom_ops)
-    files = [write_recipe(recipe, stage), write_build_script(recipe, stage)]
+    proto = onnx.load(str(onnx_path), load_external_data=False)
+    custom_ops = tuple(sorted({n.op_type for n in proto.graph.node if n.domain not in ("", "ai.onnx")}))
+    plugin_files = []
+    for lib in config.trt_plugins:
+        src = Path(lib)
+        plugin_files.append(atomic_write_bytes(stage / src.name, src.read_bytes()))
+    recipe = _trt_recipe(config, spec, size, graph_kind(proto), custom_ops, tuple(p.name for p in plugin_files))
+    files = [*plugin_files, write_recipe(recipe, stage), write_build_script(recipe, stage)]
     if runtime_class("tensorrt").available()[0]:
-        from .trt_build import build_engine
+        from ..tensorrt.build import build_engine
 
-        files.append(build_engine(stage, recipe))  # UNVERIFIED path: needs TensorRT + GPU
+        files.append(build_engine(stage, recipe, check_hashes=False))  # UNVERIFIED path: needs TensorRT + GPU
     return files
 
 
