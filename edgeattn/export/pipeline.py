@@ -288,10 +288,19 @@ def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
             progress(f"[{next(step)}/{steps}] parity against PyTorch ({', '.join(runtimes)})")
             sizes = [size, *config.parity_sizes]
             rows = run_parity(model, spec, stage, runtimes, config, sizes, progress)
-        manifest = _manifest(config, spec, size, proto, report, rows, [onnx_path, *extra], extra_info={})
+        manifest = _manifest(config, spec, size, proto, report, rows, [onnx_path, *extra],
+                             extra_info=_notes(stage) if config.target == "openvino" else {})
         atomic_write_text(stage / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     progress(f"[{steps}/{steps}] wrote {final}")
     return ExportResult(folder=final, manifest=manifest, audit=report, parity=rows)
+
+
+def _notes(stage: Path) -> dict:
+    """Manifest notes a user of the files needs (how to load a custom-op IR)."""
+    from .openvino import custom_op_note
+
+    note = custom_op_note(stage / "model.xml") if (stage / "model.xml").is_file() else None
+    return {"notes": [note]} if note else {}
 
 
 def _target_artefacts(

@@ -34,7 +34,18 @@ class OpenVinoRuntime(Runtime):
         config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[options.precision]}
         if options.threads:
             config["INFERENCE_NUM_THREADS"] = options.threads
-        model = core.read_model(str(self.path))
+        try:
+            model = core.read_model(str(self.path))
+        except RuntimeError as exc:
+            if "extension" not in str(exc):
+                raise
+            from ..errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"{self.path} has edgeattn custom-op layers (e.g. EdgeAttnCrissCross) that OpenVINO cannot create "
+                "without edgeattn's extension, which could not be registered in this process: install edgeattn with "
+                "its ops (pip install 'edgeattn[openvino]', or pip install -e '.[openvino]' in a checkout), or call "
+                "edgeattn.ops.register_openvino_extensions(core) before core.read_model") from None
         self.compiled = core.compile_model(model, options.device.upper(), config)
         self.request = self.compiled.create_infer_request()
 
