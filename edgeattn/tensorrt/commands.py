@@ -11,6 +11,7 @@ found) and never needs anything on disk.
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from pathlib import Path
 
@@ -24,6 +25,10 @@ __all__ = ["trtexec_command", "write_build_script", "build_script", "SCRIPT_NAME
 SCRIPT_NAME = "build_engine.sh"
 #: the version each branch of build_engine.sh is generated for (the flags depend only on the major version)
 _BRANCHES = {10: TrtVersion(10, 3), 11: TrtVersion(11, 0)}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _shape_flag(shapes: dict[str, ProfileShapes], which: str) -> str:
@@ -61,8 +66,31 @@ def _branch(recipe: TrtRecipe, major: int) -> str:
     return f"  NOTE={shlex.quote(note)}\n  ARGS=(\n{args}\n  )\n"
 
 
-def build_script(recipe: TrtRecipe) -> str:
-    """The text of build_engine.sh for `recipe`."""
+def _hash_check(hashes: dict[str, str]) -> str:
+    """Bash that checks the files trtexec will read (model.onnx, plugin libraries) against their export-time
+    SHA-256 before anything is parsed or dlopened; the manifest hashes this script, so the chain holds."""
+    if not hashes:
+        return ""
+    lines = "\n".join(f"{sha}  {name}" for name, sha in sorted(hashes.items()))
+    return f"""if [ "$DRY_RUN" -eq 0 ]; then
+  if ! command -v sha256sum >/dev/null; then
+    echo "build_engine.sh: sha256sum (coreutils) is needed to check the bundle's files" >&2
+    exit 2
+  fi
+  if ! sha256sum --check --quiet --strict >/dev/null 2>&1 <<'HASHES'
+{lines}
+HASHES
+  then
+    echo "build_engine.sh: {', '.join(sorted(hashes))}: a file differs from its export-time SHA-256 (changed after" \\
+         "export?); copy the bundle again (python -m edgeattn.verify names the file)" >&2
+    exit 2
+  fi
+fi
+"""
+
+
+def build_script(recipe: TrtRecipe, hashes: dict[str, str] | None = None) -> str:
+    """The text of build_engine.sh for `recipe`; `hashes` ({file: sha256}) are checked before trtexec runs."""
     lo, hi = SUPPORTED
     plugin_check = ""
     if recipe.custom_ops and not recipe.plugins:
@@ -162,7 +190,7 @@ if [ -n "$REFUSED" ]; then
   echo "build_engine.sh: $REFUSED" >&2
   exit 2
 fi
-{plugin_check}with_plugins
+{plugin_check}{_hash_check(hashes or {})}with_plugins
 if [ "$DRY_RUN" -eq 1 ]; then
   print_command "$MAJOR"
   exit 0
@@ -178,7 +206,10 @@ exec "$TRTEXEC" "${{ARGS[@]}}"
 
 
 def write_build_script(recipe: TrtRecipe, out_dir: Path) -> Path:
-    """Write `build_engine.sh` (executable) into `out_dir`, atomically."""
-    path = atomic_write_text(Path(out_dir) / SCRIPT_NAME, build_script(recipe))
+    """Write `build_engine.sh` (executable) into `out_dir`, atomically; model.onnx and the plugin libraries
+    already in `out_dir` get their SHA-256 checked by the script before trtexec reads them."""
+    out_dir = Path(out_dir)
+    hashes = {name: _sha256(out_dir / name) for name in ("model.onnx", *recipe.plugins) if (out_dir / name).is_file()}
+    path = atomic_write_text(out_dir / SCRIPT_NAME, build_script(recipe, hashes))
     path.chmod(0o755)
     return path

@@ -132,3 +132,19 @@ def test_build_script_passes_shellcheck(tmp_path, precision, graph):
     r = _recipe(dynamic=True, precision=precision, graph=graph, custom_ops=("X",))
     proc = subprocess.run([exe, "--shell=bash", str(write_build_script(r, tmp_path))], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_script_checks_onnx_and_plugin_hashes_before_trtexec(tmp_path):
+    from ._bundle import make_bundle
+
+    bundle = make_bundle(tmp_path / "b", plugins={"libp.so": b"plugin"})
+    script = bundle / "build_engine.sh"
+    proc = _run(script, EDGEATTN_TRT_VERSION="10.3")
+    assert proc.returncode == 2 and "trtexec not found" in proc.stderr  # hashes fine: it got as far as trtexec
+    for victim in ("model.onnx", "libp.so"):
+        original = (bundle / victim).read_bytes()
+        (bundle / victim).write_bytes(original + b"\0")
+        proc = _run(script, EDGEATTN_TRT_VERSION="10.3")
+        assert proc.returncode == 2 and "differs from its export-time SHA-256" in proc.stderr, proc.stderr
+        assert _run(script, "--dry-run", EDGEATTN_TRT_VERSION="10.3").returncode == 0  # dry runs read no files
+        (bundle / victim).write_bytes(original)
