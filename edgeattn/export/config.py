@@ -60,7 +60,7 @@ class ExportConfig:
     seed: int = 0
     custom_ops: bool = False  # criss-cross / PatchMatch attention as one edgeattn-domain node each (edgeattn.ops)
     model_kwargs: dict = field(default_factory=dict)
-    # TensorRT (--target trt); see export/tensorrt.py TrtRecipe
+    # TensorRT (--target trt); see tensorrt/recipe.py TrtRecipe
     workspace_mib: int = 1024  # builder workspace memory pool limit
     dla_core: int | None = None  # Jetson DLA core, None: GPU only
     min_size: tuple[int, int] | None = None  # dynamic profile minimum (H, W); None: the model's minimum input

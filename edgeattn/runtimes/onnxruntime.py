@@ -28,7 +28,8 @@ class OrtRuntime(Runtime):
             so.intra_op_num_threads = options.threads
             so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._register_custom_ops(so)
+        if options.custom_ops is not False:
+            self._register_custom_ops(so)
         self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
 
     def _register_custom_ops(self, so) -> None:

@@ -30,7 +30,8 @@ class OpenVinoRuntime(Runtime):
         import openvino as ov
 
         core = ov.Core()
-        self._add_extensions(core)
+        if options.custom_ops is not False:
+            self._add_extensions(core)
         config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[options.precision]}
         if options.threads:
             config["INFERENCE_NUM_THREADS"] = options.threads

@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import hashlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .._atomic import atomic_write_bytes, atomic_write_text
+from .._atomic import atomic_write_bytes
+from ..bundle import MANIFEST, check_integrity, read_manifest, sha256_file, write_manifest
 from ..errors import EdgeAttnError, ExportError, IntegrityError, InvalidOptionError, MissingDependencyError
 from .engine_file import write_engine
 from .modes import BuildMode, build_mode
-from .recipe import ENGINE_NAME, RECIPE_NAME, TrtRecipe, format_profile, profile_shapes, read_recipe
+from .recipe import ENGINE_NAME, TrtRecipe, format_profile, profile_shapes, read_recipe
 
-__all__ = ["build_engine", "build_plan", "verify_bundle_files", "record_device_files", "main"]
-
-MANIFEST = "manifest.json"
+__all__ = ["build_engine", "build_plan", "check_shipped_files", "record_device_files", "main"]
 
 
 def _import_trt() -> Any:
@@ -47,56 +44,27 @@ def _import_trt() -> Any:
     return trt
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _manifest(folder: Path) -> dict:
-    path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise IntegrityError(f"{path} is missing: {folder} is not a bundle (export it with --target trt)") from None
-    except (OSError, ValueError) as exc:
-        raise IntegrityError(f"{path} is not readable JSON ({exc}); export the bundle again") from None
-    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        raise IntegrityError(f"{path} has no 'files' table; export the bundle again")
-    return data
-
-
-def verify_bundle_files(folder: Path, names: list[str]) -> dict:
-    """Check each of `names` (paths relative to the bundle) against manifest.json's `files`; return the manifest.
-    IntegrityError names the first file that is missing, unlisted or changed."""
-    folder = Path(folder)
-    manifest = _manifest(folder)
-    for name in names:
-        entry = manifest["files"].get(name)
-        path = folder / name
-        if not isinstance(entry, dict) or "sha256" not in entry:
-            raise IntegrityError(f"{path} is not listed in {MANIFEST}: refusing to use a file the bundle did not ship")
-        if not path.is_file():
-            raise IntegrityError(f"{path} is missing (listed in {MANIFEST}); copy the whole bundle")
-        if _sha256(path) != entry["sha256"]:
-            raise IntegrityError(f"{path} differs from the SHA-256 in {MANIFEST}: the file was changed after export; "
-                                 "copy the bundle again")
+def check_shipped_files(folder: Path) -> dict:
+    """Integrity of every shipped file (the manifest's `files`: recipe, model.onnx, plugin libraries, scripts,
+    reference) before anything is parsed or dlopened; returns the manifest. IntegrityError (exit 2) names the file.
+    Device files are not judged here: the engine and timing cache are what this build replaces."""
+    manifest = read_manifest(Path(folder))
+    check_integrity(Path(folder), {**manifest, "device_files": {}})
     return manifest
 
 
 def record_device_files(folder: Path, paths: list[Path], built_from: str, tensorrt: str) -> dict:
-    """Add `paths` to manifest.json's `device_files` ({sha256, bytes, built_from, tensorrt}); rewrite atomically."""
+    """Add `paths` to manifest.json's `device_files` ({sha256, bytes, built_from, tensorrt}); rewrite atomically.
+    The manifest does not hash itself, so the shipped files' record is untouched."""
     folder = Path(folder)
-    manifest = _manifest(folder)
-    device = manifest.get("device_files") if isinstance(manifest.get("device_files"), dict) else {}
+    manifest = read_manifest(folder)
+    device = dict(manifest.get("device_files") or {})
     for path in paths:
         rel = Path(path).relative_to(folder).as_posix()
-        device[rel] = {"sha256": _sha256(path), "bytes": Path(path).stat().st_size, "built_from": built_from,
+        device[rel] = {"sha256": sha256_file(path), "bytes": Path(path).stat().st_size, "built_from": built_from,
                        "tensorrt": tensorrt}
     manifest["device_files"] = device
-    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_manifest(folder, manifest)
     return manifest
 
 
@@ -118,10 +86,13 @@ def build_engine(folder: Path, recipe: TrtRecipe | None = None, onnx_name: str =
     while it is still writing the bundle (the manifest does not exist yet and lists the engine itself)."""
     folder = Path(folder)
     if check_hashes:
-        verify_bundle_files(folder, [RECIPE_NAME])
+        manifest = check_shipped_files(folder)
+        recipe = recipe or read_recipe(folder)
+        unshipped = [p for p in (onnx_name, *recipe.plugins) if p not in manifest["files"]]
+        if unshipped:
+            raise IntegrityError(f"{', '.join(unshipped)} not listed in {folder / MANIFEST}: refusing to use files "
+                                 "the bundle did not ship")
     recipe = recipe or read_recipe(folder)
-    if check_hashes:
-        verify_bundle_files(folder, [onnx_name, *recipe.plugins])
     trt = _import_trt()
     mode = build_mode(recipe, trt.__version__)
     progress(f"building {folder / engine_name}: {mode.note}; profile {format_profile(profile_shapes(recipe))}")
@@ -129,7 +100,8 @@ def build_engine(folder: Path, recipe: TrtRecipe | None = None, onnx_name: str =
     engine = write_engine(folder / engine_name, plan, meta)
     if check_hashes:
         built = [engine] + ([folder / recipe.timing_cache] if recipe.timing_cache else [])
-        record_device_files(folder, [p for p in built if p.is_file()], _sha256(folder / onnx_name), trt.__version__)
+        record_device_files(folder, [p for p in built if p.is_file()], sha256_file(folder / onnx_name),
+                            trt.__version__)
     return engine
 
 

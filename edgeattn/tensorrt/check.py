@@ -5,8 +5,9 @@
 1. Without TensorRT (runs anywhere): manifest.json lists model.engine under `device_files`, its SHA-256 matches,
    it was built from the model.onnx the manifest hashes (`built_from`), its header's plan hash and precision agree,
    and every reference case of the bundle fits the engine's optimisation profile (from trt_recipe.json).
-2. Then `python -m edgeattn.verify BUNDLE --runtimes tensorrt`: integrity of every file, and parity of the engine
-   on the bundle's reference inputs under the tolerance stored at export time (needs TensorRT and a GPU).
+2. Then what `python -m edgeattn.verify BUNDLE --runtimes tensorrt` does (`verify_bundle`): integrity of every file,
+   and parity of the engine on the bundle's reference inputs under the tolerance stored at export time (needs
+   TensorRT and a GPU).
 
 Exit statuses as every edgeattn CLI (edgeattn/errors.py): 0 passed, 1 parity failed, 2 bad input or integrity,
 3 NOT VERIFIED (TensorRT or the GPU missing), 130 interrupted.
@@ -19,8 +20,9 @@ import json
 import sys
 from pathlib import Path
 
+from ..bundle import MANIFEST, sha256_file
 from ..errors import EXIT_INTERRUPTED, EdgeAttnError, IntegrityError, InvalidOptionError
-from .build import MANIFEST, _sha256, verify_bundle_files
+from .build import check_shipped_files
 from .engine_file import read_engine
 from .recipe import ENGINE_NAME, RECIPE_NAME, TrtRecipe, format_profile, profile_shapes, read_recipe
 
@@ -44,7 +46,9 @@ def cases_outside_profile(recipe: TrtRecipe, cases: list[dict]) -> list[str]:
 def check_engine_files(bundle: Path, engine_name: str = ENGINE_NAME) -> dict:
     """Step 1 above; returns the engine header. Raises IntegrityError / InvalidOptionError (exit 2)."""
     bundle = Path(bundle)
-    manifest = verify_bundle_files(bundle, [RECIPE_NAME, "model.onnx"])
+    manifest = check_shipped_files(bundle)
+    if RECIPE_NAME not in manifest["files"]:
+        raise IntegrityError(f"{bundle} ships no {RECIPE_NAME}: export it with --target trt")
     recipe = read_recipe(bundle)
     engine = bundle / engine_name
     if not engine.is_file():
@@ -54,7 +58,7 @@ def check_engine_files(bundle: Path, engine_name: str = ENGINE_NAME) -> dict:
     if not isinstance(entry, dict):
         raise IntegrityError(f"{engine} is not recorded under device_files in {bundle / MANIFEST}: build it with "
                              f"python -m edgeattn.tensorrt.build {bundle} (build_engine.sh alone does not record it)")
-    if _sha256(engine) != entry.get("sha256"):
+    if sha256_file(engine) != entry.get("sha256"):
         raise IntegrityError(f"{engine} differs from the SHA-256 recorded under device_files: rebuild it")
     onnx_sha = manifest["files"]["model.onnx"]["sha256"]
     if entry.get("built_from") != onnx_sha:
@@ -84,9 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         header = check_engine_files(args.bundle)
         print(f"{args.bundle / ENGINE_NAME}: recorded, built from this bundle's model.onnx"
               + (f" (TensorRT {header['tensorrt']}, {header.get('device') or '?'})" if header.get("tensorrt") else ""))
-        from ..verify import main as verify_main
+        from ..verify import verify_bundle
+        from ..verify.compare import format_table
 
-        return verify_main([str(args.bundle), "--runtimes", "tensorrt"])
+        result = verify_bundle(args.bundle, runtimes=["tensorrt"], progress=lambda m: print(m, file=sys.stderr))
+        print(format_table(result.rows, title=f"verify {args.bundle} on tensorrt vs the bundled PyTorch outputs"))
+        print(result.label)
+        return result.exit_code
     except EdgeAttnError as exc:
         print(f"edgeattn.tensorrt.check: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -212,7 +212,7 @@ def recipe_from_onnx(onnx_path: Path, precision: str = "fp32") -> TrtRecipe:
         if len(dims) != 4 or min(dims) <= 0:
             raise InvalidOptionError(
                 f"{onnx_path}: input {v.name} has shape {dims or '?'}; an engine built on the fly needs static NCHW "
-                "inputs (for a dynamic export, build model.engine with python -m edgeattn.export.trt_build)")
+                "inputs (for a dynamic export, build model.engine with python -m edgeattn.tensorrt.build)")
         names.append(v.name)
         channels.append(dims[1])
         shapes.append((dims[0], dims[2], dims[3]))

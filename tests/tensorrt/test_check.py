@@ -9,7 +9,7 @@ from edgeattn.tensorrt import build, check
 from edgeattn.tensorrt.engine_file import write_engine
 from edgeattn.tensorrt.recipe import TrtRecipe
 
-from ._bundle import make_bundle, sha256
+from ._bundle import sha256
 
 
 def _recipe(**kw):
@@ -31,15 +31,25 @@ def test_dynamic_engine_takes_every_shape_inside_its_profile():
     assert check.cases_outside_profile(narrow, CASES) == ["128x96", "2x64x64"]
 
 
-def _built(tmp_path, precision="fp32"):
-    bundle = make_bundle(tmp_path / "b", precision=precision)
-    engine = write_engine(bundle / "model.engine", b"not a real plan", {"precision": precision, "tensorrt": "10.3.0"})
+def _built(bundle):
+    engine = write_engine(bundle / "model.engine", b"not a real plan", {"precision": "fp32", "tensorrt": "10.3.0"})
     build.record_device_files(bundle, [engine], sha256(bundle / "model.onnx"), "10.3.0")
     return bundle
 
 
-def test_engine_files_pass_when_recorded_and_built_from_this_onnx(tmp_path):
-    assert check.check_engine_files(_built(tmp_path))["tensorrt"] == "10.3.0"
+def test_engine_files_pass_when_recorded_and_built_from_this_onnx(trt_bundle):
+    assert check.check_engine_files(_built(trt_bundle))["tensorrt"] == "10.3.0"
+
+
+def test_cli_runs_verify_after_the_engine_checks(trt_bundle, capsys):
+    from edgeattn.runtimes import runtime_class
+
+    if runtime_class("tensorrt").available()[0]:
+        pytest.skip("TensorRT is present: this stand-in engine would fail to load")
+    code = check.main([str(_built(trt_bundle))])
+    out = capsys.readouterr()
+    assert "recorded, built from this bundle's model.onnx (TensorRT 10.3.0" in out.out
+    assert code == 3 and "NOT VERIFIED" in out.out  # verify ran: integrity passed, TensorRT is missing here
 
 
 def _rewrite_manifest(bundle, fn):
@@ -56,10 +66,10 @@ def _rewrite_manifest(bundle, fn):
      "differs from the SHA-256 recorded"),
     (lambda b: _rewrite_manifest(b, lambda m: m["device_files"]["model.engine"].update(built_from="ab" * 32)),
      IntegrityError, "built from another model.onnx"),
-    (lambda b: (b / "model.onnx").write_bytes(b"changed"), IntegrityError, "model.onnx differs"),
+    (lambda b: (b / "model.onnx").write_bytes(b"changed"), IntegrityError, "model.onnx changed since export"),
 ])
-def test_engine_files_fail_with_the_reason(tmp_path, tamper, error, match, capsys):
-    bundle = _built(tmp_path)
+def test_engine_files_fail_with_the_reason(trt_bundle, tamper, error, match, capsys):
+    bundle = _built(trt_bundle)
     tamper(bundle)
     with pytest.raises(error, match=match):
         check.check_engine_files(bundle)
@@ -68,13 +78,13 @@ def test_engine_files_fail_with_the_reason(tmp_path, tamper, error, match, capsy
     assert err.startswith("edgeattn.tensorrt.check: error:") and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_reference_case_outside_the_profile_prints_the_profile_readably(tmp_path, capsys):
-    bundle = _built(tmp_path)
-    _rewrite_manifest(bundle, lambda m: m["reference"]["cases"].append({"name": "32x32", "batch": 1,
-                                                                        "size": [32, 32]}))
+def test_reference_case_outside_the_profile_prints_the_profile_readably(trt_bundle, capsys):
+    bundle = _built(trt_bundle)
+    _rewrite_manifest(bundle, lambda m: m["reference"]["cases"].append({**m["reference"]["cases"][0],
+                                                                        "name": "64x64", "size": [64, 64]}))
     assert check.main([str(bundle)]) == 2
     err = capsys.readouterr().err
-    assert "reference cases 32x32 lie outside the engine's profile (image 1x3x16x16)" in err
+    assert "reference cases 64x64 lie outside the engine's profile (image 1x3x32x32)" in err
     assert "ProfileShapes" not in err and "--load-reference" not in err
 
 

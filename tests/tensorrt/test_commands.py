@@ -134,17 +134,16 @@ def test_build_script_passes_shellcheck(tmp_path, precision, graph):
     assert proc.returncode == 0, proc.stdout
 
 
-def test_script_checks_onnx_and_plugin_hashes_before_trtexec(tmp_path):
-    from ._bundle import make_bundle
+def test_script_checks_onnx_and_plugin_hashes_before_trtexec(trt_bundle):
+    from ._bundle import PLUGIN
 
-    bundle = make_bundle(tmp_path / "b", plugins={"libp.so": b"plugin"})
-    script = bundle / "build_engine.sh"
+    script = trt_bundle / "build_engine.sh"
     proc = _run(script, EDGEATTN_TRT_VERSION="10.3")
     assert proc.returncode == 2 and "trtexec not found" in proc.stderr  # hashes fine: it got as far as trtexec
-    for victim in ("model.onnx", "libp.so"):
-        original = (bundle / victim).read_bytes()
-        (bundle / victim).write_bytes(original + b"\0")
+    for victim in ("model.onnx", PLUGIN):
+        original = (trt_bundle / victim).read_bytes()
+        (trt_bundle / victim).write_bytes(original + b"\0")
         proc = _run(script, EDGEATTN_TRT_VERSION="10.3")
         assert proc.returncode == 2 and "differs from its export-time SHA-256" in proc.stderr, proc.stderr
         assert _run(script, "--dry-run", EDGEATTN_TRT_VERSION="10.3").returncode == 0  # dry runs read no files
-        (bundle / victim).write_bytes(original)
+        (trt_bundle / victim).write_bytes(original)
