@@ -30,7 +30,8 @@ from .engine_file import write_engine
 from .modes import BuildMode, build_mode
 from .recipe import ENGINE_NAME, TrtRecipe, format_profile, profile_shapes, read_recipe
 
-__all__ = ["build_engine", "build_plan", "check_shipped_files", "record_device_files", "main"]
+__all__ = ["build_engine", "build_plan", "check_shipped_files", "record_device_files", "record_trtexec_engine",
+           "main"]
 
 
 def _import_trt() -> Any:
@@ -171,14 +172,47 @@ def _metadata(trt: Any, recipe: TrtRecipe, mode: BuildMode, shapes: dict, networ
     }
 
 
+def record_trtexec_engine(folder: Path, engine_name: str = ENGINE_NAME) -> Path:
+    """Record an engine that build_engine.sh (trtexec) wrote: shipped files checked, then `device_files` updated.
+    The TensorRT version comes from the `tensorrt` module, else EDGEATTN_TRT_VERSION, else 'unknown (trtexec)'."""
+    import importlib.util
+    import os
+
+    folder = Path(folder)
+    check_shipped_files(folder)
+    engine = folder / engine_name
+    if not engine.is_file():
+        raise InvalidOptionError(f"{engine} does not exist: run {folder / 'build_engine.sh'} first")
+    version = os.environ.get("EDGEATTN_TRT_VERSION", "") or "unknown (trtexec)"
+    if importlib.util.find_spec("tensorrt") is not None:
+        version = _import_trt().__version__
+    recipe = read_recipe(folder)
+    built = [engine] + ([folder / recipe.timing_cache] if recipe.timing_cache else [])
+    record_device_files(folder, [p for p in built if p.is_file()], sha256_file(folder / "model.onnx"), version)
+    return engine
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m edgeattn.tensorrt.build",
                                 description="Build model.engine (TensorRT Python API) in a bundle written by "
                                 "`python -m edgeattn.export --target trt`, after checking its hashes; run it on the "
                                 "target device. Records the engine under device_files in manifest.json.")
     p.add_argument("bundle", type=Path, help="bundle folder with manifest.json, model.onnx and trt_recipe.json")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check-only", action="store_true",
+                      help="only check every shipped file against manifest.json (no TensorRT needed)")
+    mode.add_argument("--record-trtexec", action="store_true",
+                      help="record the model.engine that build_engine.sh (trtexec) wrote under device_files")
     args = p.parse_args(argv)
     try:
+        if args.check_only:
+            manifest = check_shipped_files(args.bundle)
+            print(f"integrity: {len(manifest['files'])} shipped files of {args.bundle} match {MANIFEST}")
+            return 0
+        if args.record_trtexec:
+            path = record_trtexec_engine(args.bundle)
+            print(f"engine: {path} recorded in {args.bundle / MANIFEST} under device_files")
+            return 0
         path = build_engine(args.bundle)
     except EdgeAttnError as exc:
         print(f"edgeattn.tensorrt.build: error: {exc}", file=sys.stderr)

@@ -79,3 +79,20 @@ def test_device_files_record_engine_with_its_source_and_version(trt_bundle):
     build.check_shipped_files(trt_bundle)  # a stale engine never blocks a rebuild
     engine.write_bytes(b"rebuilt by trtexec, not recorded")
     build.check_shipped_files(trt_bundle)
+
+
+def test_check_only_and_record_trtexec(trt_bundle, capsys, monkeypatch):
+    assert build.main([str(trt_bundle), "--check-only"]) == 0
+    assert "shipped files of" in capsys.readouterr().out
+    assert build.main([str(trt_bundle), "--record-trtexec"]) == 2
+    err = capsys.readouterr().err
+    assert "model.engine does not exist" in err and "build_engine.sh first" in err and err.count("\n") == 1
+    (trt_bundle / "model.engine").write_bytes(b"bare trtexec plan")
+    (trt_bundle / "timing.cache").write_bytes(b"cache")
+    monkeypatch.setenv("EDGEATTN_TRT_VERSION", "10.16.0")
+    assert build.main([str(trt_bundle), "--record-trtexec"]) == 0
+    device = json.loads((trt_bundle / "manifest.json").read_text())["device_files"]
+    assert set(device) == {"model.engine", "timing.cache"} and device["model.engine"]["tensorrt"] == (
+        build._import_trt().__version__ if not NO_TRT else "10.16.0")
+    (trt_bundle / "model.onnx").write_bytes(b"x")
+    assert build.main([str(trt_bundle), "--check-only"]) == 2
