@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# edgeattn on a CPU host: export and validate on ONNX Runtime + OpenVINO, or prepare a folder for a Jetson.
+# edgeattn on a CPU host: export and validate on ONNX Runtime + OpenVINO, or export a bundle for a Jetson.
 #
 # Usage: edgeattn-cpu [--dry-run] COMMAND MODEL [extra python -m edgeattn.export arguments]
-#   validate MODEL ...  export for OpenVINO and check parity on ONNX Runtime and OpenVINO against PyTorch
-#   jetson MODEL ...    export for TensorRT (model.onnx, audit, trt_recipe.json, build_engine.sh) and save the
-#                       PyTorch reference (ref.npz) into the same folder: copy that folder to the device
+#   validate MODEL ...  export for OpenVINO and verify the bundle on ONNX Runtime and OpenVINO
+#   jetson MODEL ...    export the TensorRT bundle (model.onnx, trt_recipe.json, build_engine.sh, the reference
+#                       inputs/outputs computed from the exported weights, manifest.json): copy that folder to the
+#                       device and run the edgeattn-jetson container on it
 #   --dry-run           print the commands instead of running them
 # Environment: EDGEATTN_OUTPUT (default /work/artifacts; mount a host folder there)
 set -euo pipefail
@@ -19,7 +20,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 run() {
@@ -50,17 +51,7 @@ case "$COMMAND" in
       --output "$OUTPUT" "$@"
     ;;
   jetson)
-    run "$PYTHON" -m edgeattn.export --model "$MODEL" --target trt --no-parity --output "$OUTPUT" "$@"
-    # the reference is taken at the export size and batch, so it also fits a static engine
-    SIZE="HxW-of-trt_recipe.json"
-    BATCH="batch-of-trt_recipe.json"
-    if [ "$DRY_RUN" -eq 0 ]; then
-      RECIPE="$("$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1])); print("%dx%d %d" % (*r["size"], r["batch"]))' \
-        "$OUTPUT/$MODEL/trt_recipe.json")"
-      read -r SIZE BATCH <<< "$RECIPE"
-    fi
-    run "$PYTHON" -m edgeattn.parity --model "$MODEL" --runtimes torch --sizes "$SIZE" --batch "$BATCH" \
-      --save-reference "$OUTPUT/$MODEL/ref.npz" --output "$OUTPUT/$MODEL/reference"
+    run "$PYTHON" -m edgeattn.export --model "$MODEL" --target trt --output "$OUTPUT" "$@"
     echo "edgeattn-cpu: copy $OUTPUT/$MODEL to the Jetson and run the edgeattn-jetson container on it"
     ;;
 esac

@@ -83,11 +83,15 @@ def main(argv: list[str] | None = None) -> int:
                                 "model.onnx, then verified on TensorRT against the bundle's reference "
                                 "(python -m edgeattn.verify BUNDLE --runtimes tensorrt).")
     p.add_argument("bundle", type=Path, help="bundle folder with model.engine (built on this device)")
+    p.add_argument("--no-verify", action="store_true", help="only step 1 (no TensorRT needed); the Jetson entrypoint "
+                   "then runs python -m edgeattn.verify BUNDLE --runtimes tensorrt itself")
     args = p.parse_args(argv)
     try:
         header = check_engine_files(args.bundle)
         print(f"{args.bundle / ENGINE_NAME}: recorded, built from this bundle's model.onnx"
               + (f" (TensorRT {header['tensorrt']}, {header.get('device') or '?'})" if header.get("tensorrt") else ""))
+        if args.no_verify:
+            return 0
         from ..verify import verify_bundle
         from ..verify.compare import format_table
 

@@ -92,3 +92,9 @@ def test_cli_has_no_reference_flag_any_more(capsys):
     with pytest.raises(SystemExit) as exc:
         check.main(["b", "--reference", "ref.npz"])
     assert exc.value.code == 2 and "unrecognized arguments: --reference" in capsys.readouterr().err
+
+
+def test_no_verify_stops_after_the_engine_checks(trt_bundle, capsys):
+    assert check.main([str(_built(trt_bundle)), "--no-verify"]) == 0
+    out = capsys.readouterr().out
+    assert "recorded, built from this bundle's model.onnx" in out and "NOT VERIFIED" not in out
