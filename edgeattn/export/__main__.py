@@ -20,10 +20,14 @@ examples:
   python -m edgeattn.export --model lga_mobilenet --target ort --input-size 256x512 --dynamic --parity-size 200x328
   python -m edgeattn.export --model lga_mobilenet --target trt --precision fp16
   python -m edgeattn.export --model lga_mobilenet --target trt --dynamic --min-size 128x128 --max-size 512x1024
+  python -m edgeattn.export --model lga_mobilenet --target ort --precision int8 --checkpoint W.pt
+  python -m edgeattn.export --model lga_mobilenet --target openvino --precision int8 --keep-float auto
   python -m edgeattn.export --list-models
 
 exit status: 0 exported and parity passed (or --no-parity); 1 parity failed (artefacts are kept, the
-manifest says parity_passed=false); 2 bad input or an export that cannot be done (nothing is written).
+manifest says parity_passed=false) or a lower precision missed its accuracy bound (the bundle is kept apart
+in DIR/<model>.rejected-<precision>/, DIR/<model>/ untouched); 2 bad input or an export that cannot be done
+(nothing is written).
 """
 
 
@@ -43,9 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
-    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)}: fp16/int8 are TensorRT "
-                   "builder flags for trt (int8 calibrates on the device) and fp16 weights + f16 inference for "
-                   "openvino (default: fp32)")
+    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
+                   "ort (Q/DQ), openvino (NNCF), trt (Q/DQ ONNX); fp16: trt (float16 ONNX with float32 islands), "
+                   "openvino (what executes is read back: bf16 on CPUs without fp16); bf16, fp16-weights (fp16 "
+                   "weights, f32 compute): openvino. See README 'Precision'")
     p.add_argument("--simplify", default="onnxslim", help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
     p.add_argument("--exporter", default="torchscript", help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
                    "(default: torchscript; see README for why)")
@@ -78,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="INT8 calibration batches of deterministic inputs (default: 8)")
     trt.add_argument("--trt-plugin", action="append", default=[], metavar="LIB", dest="trt_plugins",
                      help="TensorRT plugin library for custom ops (repeatable)")
+    prec = p.add_argument_group("lower precisions (--precision int8; the accuracy flags also for trt fp16)")
+    prec.add_argument("--keep-float", default="auto", metavar="auto|none|NAMES",
+                      help="what stays in float: auto (attention-sensitive ops + blocks the sensitivity measurement "
+                      "flags), none (quantize everything), or comma-separated block names, node names or op types")
+    prec.add_argument("--calibration", default="auto", help="auto (measure minmax, entropy, percentile on the task "
+                      "metric and keep the best), minmax, entropy or percentile (default: auto)")
+    prec.add_argument("--calib-samples", type=int, default=8, metavar="N", help="calibration samples (default: 8)")
+    prec.add_argument("--eval-samples", type=int, default=8, metavar="N",
+                      help="held-out (and selection) samples for the task metric (default: 8)")
+    prec.add_argument("--max-drop", type=float, metavar="X", help="largest task-metric drop accepted against fp32 "
+                      "(default per task: mIoU 0.02, PSNR 0.5 dB, EPE +0.25 px); over it: exit 1, bundle kept apart")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-targets", action="store_true", help="list targets and exit")
     return p
@@ -115,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             custom_ops=args.custom_ops,
             workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
             max_batch=args.max_batch, calib_batches=args.calib_batches, trt_plugins=tuple(args.trt_plugins),
+            keep_float=args.keep_float, calibration=args.calibration, calib_samples=args.calib_samples,
+            eval_samples=args.eval_samples, max_drop=args.max_drop,
         )
         from ..parity import format_table
         from .pipeline import export

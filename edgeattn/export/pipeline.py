@@ -96,10 +96,31 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
         raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
     _check_trt_options(config, spec, size)
+    _check_precision_options(config)
     if config.custom_ops:
         _check_custom_ops(config, runtimes)
     check_writable_dir(Path(config.output))
     return spec, size, runtimes
+
+
+_PRECISION_FLAGS = {"keep_float": "--keep-float", "calibration": "--calibration", "calib_samples": "--calib-samples",
+                    "eval_samples": "--eval-samples", "max_drop": "--max-drop"}
+
+
+def _check_precision_options(config: ExportConfig) -> None:
+    """Quantization flags apply to --precision int8 (and the accuracy ones to fp16); never silently ignored."""
+    from ..precision import precision_config
+
+    default = ExportConfig(model=config.model)
+    used = [flag for key, flag in _PRECISION_FLAGS.items() if getattr(config, key) != getattr(default, key)]
+    allowed = {"int8": set(_PRECISION_FLAGS.values()), "fp16": {"--eval-samples", "--max-drop"}}.get(
+        config.precision if config.target == "trt" or config.precision == "int8" else "", set())
+    bad = [f for f in used if f not in allowed]
+    if bad:
+        raise InvalidOptionError(f"{', '.join(bad)} apply to --precision int8 (--eval-samples/--max-drop also to "
+                                 f"--target trt --precision fp16), not --precision {config.precision} --target "
+                                 f"{config.target}")
+    precision_config(config).check()
 
 
 def _check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
@@ -182,10 +203,13 @@ def _enable_custom_ops(model: torch.nn.Module, spec: ModelSpec) -> None:
         )
 
 
-def _runtime_precision(runtime: str, config: ExportConfig) -> str:
-    # The ONNX graph is fp32; only OpenVINO computes in the requested lower precision on this CPU.
-    # TensorRT computes in the precision its engine was built for.
-    return config.precision if runtime in ("openvino", "tensorrt") else "fp32"
+def _runtime_precision(runtime: str, config: ExportConfig, outcome=None) -> tuple[str, str]:
+    """(precision to load the artefact with, precision the comparison is judged as) for one runtime."""
+    if outcome is not None and runtime in outcome.executed:  # lower precisions: what executes (edgeattn/precision)
+        return outcome.load_precision.get(runtime, "fp32"), outcome.executed[runtime]
+    # The ONNX graph is fp32; TensorRT computes in the precision its engine was built for.
+    p = config.precision if runtime in ("openvino", "tensorrt") else "fp32"
+    return p, p
 
 
 def run_parity(
@@ -196,6 +220,7 @@ def run_parity(
     config: ExportConfig,
     sizes: list[tuple[int, int]],
     progress: Progress = _stderr,
+    outcome=None,
 ) -> list[Comparison]:
     names = [i.name for i in spec.inputs]
     torch_rt = TorchRuntime(model, names, threads=config.threads)
@@ -208,7 +233,7 @@ def run_parity(
         exact = exact_rt.infer(feeds)
         label = f"{size[0]}x{size[1]}"
         for name in runtimes:
-            precision = _runtime_precision(name, config)
+            load_as, precision = _runtime_precision(name, config, outcome)
             ok, why = runtime_class(name).available()
             if not ok:
                 row = unavailable(name, why, precision)
@@ -216,7 +241,7 @@ def run_parity(
                 if name not in loaded:
                     progress(f"  loading {name} ...")
                     loaded[name] = load_runtime(
-                        name, folder, RuntimeOptions(threads=config.threads, precision=precision)
+                        name, folder, RuntimeOptions(threads=config.threads, precision=load_as)
                     )
                 progress(f"  parity {name} at {label} ...")
                 row = compare(
@@ -275,15 +300,36 @@ def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
         onnx_path = stage / "model.onnx"
         onnx_path.write_bytes(proto.SerializeToString())
         extra = _target_artefacts(config, spec, size, stage, onnx_path)
+        outcome = None
+        if config.precision != "fp32":
+            from ..precision import apply_precision, precision_config
+
+            progress(f"  precision {config.precision} for {target.name}")
+            outcome = apply_precision(stage, onnx_path, target=target.name, task=spec.task,
+                                      input_names=[i.name for i in spec.inputs], size=size,
+                                      num_classes=_num_outputs(proto), config=precision_config(config),
+                                      progress=progress)
+            extra = list(dict.fromkeys([*extra, *outcome.files]))
         rows: list[Comparison] = []
         if runtimes:
             progress(f"[{next(step)}/{steps}] parity against PyTorch ({', '.join(runtimes)})")
             sizes = [size, *config.parity_sizes]
-            rows = run_parity(model, spec, stage, runtimes, config, sizes, progress)
-        manifest = _manifest(config, spec, size, proto, report, rows, [onnx_path, *extra], extra_info={})
+            rows = run_parity(model, spec, stage, runtimes, config, sizes, progress, outcome)
+        info = {} if outcome is None else {"precision": config.precision, "precision_report": outcome.manifest}
+        manifest = _manifest(config, spec, size, proto, report, rows, [onnx_path, *extra], extra_info=info)
         atomic_write_text(stage / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if outcome is not None and outcome.passed is False:
+            from ..precision import keep_apart
+
+            keep_apart(stage, final, outcome)  # raises AccuracyBoundError (exit 1); a good bundle stays in place
     progress(f"[{steps}/{steps}] wrote {final}")
     return ExportResult(folder=final, manifest=manifest, audit=report, parity=rows)
+
+
+def _num_outputs(proto: onnx.ModelProto) -> int:
+    """Channels of the graph's output (the class count of a segmentation model)."""
+    dims = proto.graph.output[0].type.tensor_type.shape.dim
+    return int(dims[1].dim_value) if len(dims) > 1 and dims[1].dim_value else 19
 
 
 def _target_artefacts(
@@ -292,7 +338,7 @@ def _target_artefacts(
     if config.target == "openvino":
         from .openvino import convert_to_openvino
 
-        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision == "fp16")
+        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision in ("fp16", "fp16-weights"))
     if config.target == "trt":
         return _trt_artefacts(config, spec, size, stage, onnx_path)
     return []
