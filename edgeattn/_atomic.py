@@ -1,17 +1,19 @@
-"""Atomic writes: build under a temporary name, then rename, so a crash never leaves a file or folder
-that looks complete."""
+"""Atomic file writes: build under a temporary name, then rename, so a crash never leaves a file that looks
+complete. Whole folders (bundles) are published by `edgeattn.bundle.publish` (locked, crash-recovering swap)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
-import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable_dir", "staging_dir", "sha256_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable_dir", "disk_error", "sha256_file"]
+
+# errno values that mean "this output cannot be written here" rather than a bug
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 
 def _umask() -> int:
@@ -23,48 +25,35 @@ def _umask() -> int:
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode open() would
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+            raise disk_error(exc, path) from None
         raise
     return path
 
 
+def disk_error(exc: OSError, path: Path | str) -> Exception:
+    """The one-line ResourceError for an OSError that means "cannot write here" (disk full, read-only, denied)."""
+    from .errors import ResourceError
+
+    what = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+            errno.EFBIG: "file too large for the file system"}.get(exc.errno, exc.strerror or str(exc))
+    return ResourceError(f"cannot write {str(path)!r}: {what}; free space or choose another output folder "
+                         "(nothing was published)")
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-@contextlib.contextmanager
-def staging_dir(final: Path) -> Iterator[Path]:
-    """Yield an empty sibling folder `.NAME.tmp-XXXX`; on success it replaces `final` whole.
-
-    On any exception (including KeyboardInterrupt) the staging folder is removed and `final` is left as
-    it was. The swap is two renames: the old folder moves aside, the new one moves in, the old one goes.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the mode mkdir would
-    try:
-        yield tmp
-        old = None
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_writable_dir(folder: Path, hint: str = "pass --output DIR with a writable folder") -> None:

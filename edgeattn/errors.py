@@ -18,6 +18,7 @@ __all__ = [
     "MissingDependencyError",
     "ExportError",
     "IntegrityError",
+    "ResourceError",
     "suggest",
     "EXIT_OK",
     "EXIT_FAILED",
@@ -62,6 +63,10 @@ class ExportError(EdgeAttnError):
 
 class IntegrityError(EdgeAttnError):
     """A bundle whose files do not match its manifest, or whose reference is unusable (NaN/Inf, missing keys)."""
+
+
+class ResourceError(EdgeAttnError):
+    """A job that would exceed the machine (memory estimate), a full disk, or an output that cannot be written."""
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:

@@ -29,7 +29,7 @@ from ..export.onnx import export_onnx
 from ..export.simplify import simplify
 from ..models import check_input_size, get_model_spec, list_models
 from ..nn import build_attention, get_attention, list_attention
-from ..parity.inputs import make_inputs
+from ..data.inputs import make_inputs
 from .ceiling import measure_ceiling
 from .macs import count_macs
 from .memory import peak_rss_delta

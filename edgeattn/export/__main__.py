@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import EdgeAttnError
+from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_VERIFIED, EXIT_OK, EdgeAttnError
 from .config import PRECISIONS, ExportConfig, size_arg
 from .onnx import EXPORTERS
 from .simplify import SIMPLIFIERS
@@ -24,10 +24,14 @@ examples:
   python -m edgeattn.export --model lga_mobilenet --target openvino --precision int8 --keep-float auto
   python -m edgeattn.export --list-models
 
-exit status: 0 exported and parity passed (or --no-parity); 1 parity failed (artefacts are kept, the
-manifest says parity_passed=false) or a lower precision missed its accuracy bound (the bundle is kept apart
-in DIR/<model>.rejected-<precision>/, DIR/<model>/ untouched); 2 bad input or an export that cannot be done
-(nothing is written).
+the bundle: DIR/<model>/ holds the model files, manifest.json (SHA-256 of every file, the weights' hash, the
+tolerances) and reference/ inputs and outputs computed from the exported weights (docs/bundle-format.md). After
+writing it, the CLI verifies the staged bundle exactly as `python -m edgeattn.verify DIR/<model>` would.
+
+exit status: 0 exported and PASSED (or --no-parity: reference written, not checked); 1 FAILED (the new bundle
+is kept apart in DIR/<model>.failed/, a previous DIR/<model>/ is untouched; also a lower precision over its
+--max-drop accuracy bound); 2 bad input or an export that cannot
+be done (nothing is published); 3 NOT VERIFIED (published; a requested runtime could not run here); 130 interrupted.
 """
 
 
@@ -59,11 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, metavar="FILE",
                    help="state dict to load (.pt/.pth via torch.load(weights_only=True), or .safetensors); "
                    "default: seeded random initialisation")
-    p.add_argument("--runtimes", help="comma-separated runtimes for the parity check (ort, openvino, reference, "
-                   "tensorrt); default: the target's own runtime")
+    p.add_argument("--runtimes", help="comma-separated runtimes that verify the staged bundle (ort, openvino, "
+                   "reference, tensorrt); default: the target's own runtime (ort for trt: the engine is built on "
+                   "the device)")
     p.add_argument("--parity-size", type=size_arg, action="append", default=[], metavar="HxW", dest="parity_sizes",
                    help="also check parity at this size (repeatable; needs --dynamic)")
-    p.add_argument("--no-parity", action="store_true", help="skip the parity check")
+    p.add_argument("--no-parity", action="store_true", help="skip verifying the bundle (the reference is still "
+                   "written; verify it later with python -m edgeattn.verify)")
     p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
     p.add_argument("--seed", type=int, default=0, help="seed of the random init and of the parity inputs")
     p.add_argument("--custom-ops", action="store_true", help="export criss-cross and PatchMatch attention as one "
@@ -134,16 +140,16 @@ def main(argv: list[str] | None = None) -> int:
             keep_float=args.keep_float, calibration=args.calibration, calib_samples=args.calib_samples,
             eval_samples=args.eval_samples, max_drop=args.max_drop,
         )
-        from ..parity import format_table
+        from ..verify import format_table, verify_bundle
         from .pipeline import export
 
-        result = export(config)
+        result = export(config, verifier=verify_bundle)
     except EdgeAttnError as exc:
         print(f"edgeattn.export: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("edgeattn.export: interrupted; nothing was written", file=sys.stderr)
-        return 130
+        print("edgeattn.export: interrupted; nothing was published", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(result.audit.summary())
     if config.target == "trt":
         engine = result.folder / "model.engine"
@@ -152,11 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so build it on "
                   f"the device with {result.folder / 'build_engine.sh'} or python -m edgeattn.export.trt_build")
-    if result.parity:
-        print(format_table(result.parity, title=f"parity vs PyTorch: {config.model} -> {config.target}"))
-        print("PARITY PASSED" if result.parity_passed else "PARITY FAILED")
-    print(f"artefacts: {result.folder}")
-    return 0 if result.parity_passed else 1
+    if result.verification is not None:
+        print(format_table(result.parity, title=f"verify {result.folder} vs its reference (PyTorch fp32 from the "
+                                                 f"exported weights): {config.model} -> {config.target}"))
+        print(result.verification.label)
+    else:
+        print("NOT CHECKED (--no-parity): verify the bundle with python -m edgeattn.verify " + str(result.folder))
+    print(f"bundle: {result.folder}")
+    return {"passed": EXIT_OK, "failed": EXIT_FAILED, "not_verified": EXIT_NOT_VERIFIED}.get(result.verdict, EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -1,36 +1,51 @@
-"""The export job: model -> ONNX -> simplified ONNX -> audit -> target artefacts -> parity -> manifest.
+"""The export job: model -> ONNX -> simplified ONNX -> audit -> target artefacts -> reference -> bundle.
 
-Everything is written into a staging folder beside `<output>/<model>/` and moved into place only when
-the whole job has finished, so an interrupted or failed export never leaves a folder that looks complete.
+Everything is written into a staging folder beside `<output>/<model>/` (edgeattn.bundle.publish: one writer per
+folder, locked; crash-safe swap) and published only when the whole job has finished. The reference inputs and
+outputs are computed from exactly the weights that were exported (PyTorch fp32, and fp64 for the fp32 floor), at
+the export size and every --parity-size, and always written. Tolerances are decided here, from the table and the
+measured floor, and stored in the manifest.
+
+The pipeline never imports verify or parity: a `verifier(staged_bundle, runtimes=..., threads=...)` is handed in
+by the caller (the export CLI and `edgeattn.export()` hand in `edgeattn.verify.verify_bundle`). A bundle whose
+verdict is failed is published to `<model>.failed/`, leaving a good `<model>/` untouched.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import onnx
 import torch
 
 from .. import __version__
-from .._atomic import atomic_write_text, check_writable_dir, sha256_file, staging_dir
+from .._atomic import check_writable_dir
+from .._resources import check_memory
+from ..bundle import ReferenceCase, finalize, publish, weights_sha256, write_case, write_manifest
+from ..bundle.hashing import sha256_file
+from ..bundle.layout import FORMAT, MODEL_ONNX
+from ..data.inputs import make_inputs
 from ..errors import ExportError, InvalidOptionError, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
-from ..parity import Comparison, compare, make_inputs, unavailable
-from ..runtimes import RuntimeOptions, TorchRuntime, check_available, load_runtime, runtime_class
+from ..runtimes import TorchRuntime, runtime_class, runtime_names
+from ..verify.tolerances import bundle_tolerances
 from .audit import AuditReport, audit
 from .config import PRECISIONS, ExportConfig
 from .onnx import export_onnx
 from .simplify import simplify
 from .targets import get_target
 
-__all__ = ["ExportResult", "export", "validate"]
+__all__ = ["ExportResult", "export", "validate", "Verifier", "reference_cases"]
 
 Progress = Callable[[str], None]
+#: verify_bundle's shape: (bundle folder, runtimes=, threads=, progress=) -> an object with .verdict, .rows
+Verifier = Callable[..., Any]
 
 
 def _stderr(msg: str) -> None:
@@ -39,14 +54,23 @@ def _stderr(msg: str) -> None:
 
 @dataclass
 class ExportResult:
-    folder: Path
+    folder: Path  # where the bundle was published (<output>/<model>, or <output>/<model>.failed)
     manifest: dict
     audit: AuditReport
-    parity: list[Comparison] = field(default_factory=list)
+    verification: Any = None  # the verifier's result (edgeattn.verify.VerifyResult), None with --no-parity
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def parity(self) -> list:
+        return list(self.verification.rows) if self.verification is not None else []
+
+    @property
+    def verdict(self) -> str:
+        return self.manifest.get("verdict", "skipped")
 
     @property
     def parity_passed(self) -> bool:
-        return all(c.status != "failed" for c in self.parity)
+        return self.verdict in ("passed", "skipped")
 
 
 def _tool_versions() -> dict[str, str]:
@@ -59,7 +83,6 @@ def _tool_versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return out
-
 
 
 def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
@@ -88,13 +111,23 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
     runtimes: list[str] = []
     if config.parity:
         if config.runtimes is not None:
-            for name in config.runtimes:
-                check_available(name)  # explicitly asked for: must be installed
-            runtimes = list(config.runtimes)
+            aliases = {"trt": "tensorrt", "onnxruntime": "ort", "ov": "openvino"}
+            runtimes = [aliases.get(r, r) for r in config.runtimes]
+            if not runtimes:
+                raise InvalidOptionError("--runtimes is empty: name at least one of " + ", ".join(runtime_names()))
+            if "torch" in runtimes:
+                raise InvalidOptionError("--runtimes torch: the bundle's reference outputs are PyTorch's, so PyTorch "
+                                         "has nothing to be compared with; use ort, openvino or tensorrt")
+            for name in runtimes:
+                runtime_class(name)  # unknown names are refused; an uninstalled one makes the verdict NOT VERIFIED
         else:
             runtimes = list(target.parity_runtimes)
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
         raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
+    channels = sum(i.channels for i in spec.inputs)
+    for s in (size, *config.parity_sizes):
+        check_memory("the export", config.batch, s[0], s[1], channels,
+                     "choose a smaller --input-size/--parity-size or --batch")
     _check_trt_options(config, spec, size)
     _check_precision_options(config)
     if config.custom_ops:
@@ -108,13 +141,17 @@ _PRECISION_FLAGS = {"keep_float": "--keep-float", "calibration": "--calibration"
 
 
 def _check_precision_options(config: ExportConfig) -> None:
-    """Quantization flags apply to --precision int8 (and the accuracy ones to fp16); never silently ignored."""
+    """Quantization flags apply to --precision int8 (the accuracy ones also to trt fp16); never silently ignored."""
     from ..precision import precision_config
 
     default = ExportConfig(model=config.model)
     used = [flag for key, flag in _PRECISION_FLAGS.items() if getattr(config, key) != getattr(default, key)]
-    allowed = {"int8": set(_PRECISION_FLAGS.values()), "fp16": {"--eval-samples", "--max-drop"}}.get(
-        config.precision if config.target == "trt" or config.precision == "int8" else "", set())
+    if config.precision == "int8":
+        allowed = set(_PRECISION_FLAGS.values())
+    elif config.precision == "fp16" and config.target == "trt":
+        allowed = {"--eval-samples", "--max-drop"}
+    else:
+        allowed = set()
     bad = [f for f in used if f not in allowed]
     if bad:
         raise InvalidOptionError(f"{', '.join(bad)} apply to --precision int8 (--eval-samples/--max-drop also to "
@@ -203,105 +240,83 @@ def _enable_custom_ops(model: torch.nn.Module, spec: ModelSpec) -> None:
         )
 
 
-def _runtime_precision(runtime: str, config: ExportConfig, outcome=None) -> tuple[str, str]:
-    """(precision to load the artefact with, precision the comparison is judged as) for one runtime."""
-    if outcome is not None and runtime in outcome.executed:  # lower precisions: what executes (edgeattn/precision)
-        return outcome.load_precision.get(runtime, "fp32"), outcome.executed[runtime]
-    # The ONNX graph is fp32; TensorRT computes in the precision its engine was built for.
-    p = config.precision if runtime in ("openvino", "tensorrt") else "fp32"
-    return p, p
-
-
-def run_parity(
-    model: torch.nn.Module,
-    spec: ModelSpec,
-    folder: Path,
-    runtimes: list[str],
-    config: ExportConfig,
-    sizes: list[tuple[int, int]],
-    progress: Progress = _stderr,
-    outcome=None,
-) -> list[Comparison]:
+def reference_cases(model: torch.nn.Module, spec: ModelSpec, config: ExportConfig,
+                    sizes: list[tuple[int, int]], progress: Progress = _stderr) -> list[ReferenceCase]:
+    """PyTorch fp32 outputs of exactly `model` (the exported weights) at each size, with the fp32 floor
+    |fp32 - fp64| measured on the same inputs."""
     names = [i.name for i in spec.inputs]
     torch_rt = TorchRuntime(model, names, threads=config.threads)
     exact_rt = TorchRuntime(copy.deepcopy(model).double(), names, threads=config.threads, dtype=torch.float64)
-    rows: list[Comparison] = []
-    loaded = {}
+    cases = []
     for size in sizes:
+        progress(f"  reference at {config.batch}x{size[0]}x{size[1]}: PyTorch fp32 and fp64 ...")
         feeds = make_inputs(spec, config.batch, *size, seed=config.seed)
-        expected = torch_rt.infer(feeds)
-        exact = exact_rt.infer(feeds)
-        label = f"{size[0]}x{size[1]}"
-        for name in runtimes:
-            load_as, precision = _runtime_precision(name, config, outcome)
-            ok, why = runtime_class(name).available()
-            if not ok:
-                row = unavailable(name, why, precision)
-            else:
-                if name not in loaded:
-                    progress(f"  loading {name} ...")
-                    loaded[name] = load_runtime(
-                        name, folder, RuntimeOptions(threads=config.threads, precision=load_as)
-                    )
-                progress(f"  parity {name} at {label} ...")
-                row = compare(
-                    expected, loaded[name].infer(feeds), runtime=name, precision=precision, task=spec.task, exact=exact
-                )
-            row.size = label
-            rows.append(row)
-    for rt in loaded.values():
-        rt.close()
-    return rows
+        expected = np.asarray(torch_rt.infer(feeds), dtype=np.float32)
+        exact = np.asarray(exact_rt.infer(feeds), dtype=np.float64)
+        if not (np.isfinite(expected).all() and np.isfinite(exact).all()):
+            raise ExportError(f"{spec.name} outputs NaN/Inf at {size[0]}x{size[1]} with these weights: a reference "
+                              "must be finite (check the checkpoint)")
+        floor = np.abs(expected.astype(np.float64) - exact)
+        cases.append(ReferenceCase(batch=config.batch, size=size, inputs=feeds, outputs={spec.output: expected},
+                                   floor={spec.output: {"max_abs": float(floor.max()),
+                                                        "mean_abs": float(floor.mean())}}))
+    return cases
 
 
-def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
+def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Verifier | None = None) -> ExportResult:
+    """Export, write the bundle, and (with a `verifier` and parity on) verify the staged bundle before publishing."""
     spec, size, runtimes = validate(config)
     target = get_target(config.target)
     final = Path(config.output) / spec.name
-    steps = 5 + (1 if runtimes else 0)
+    check = bool(runtimes) and verifier is not None
+    steps = 6 + (1 if check else 0)
     step = iter(range(1, steps + 1))
 
-    progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
-    model = _build_model(config)
-    if config.dynamic:
-        _check_dynamic_ok(model, spec)
-    if config.custom_ops:
-        _enable_custom_ops(model, spec)
-    feeds = make_inputs(spec, config.batch, *size, seed=config.seed)
-    example = tuple(torch.from_numpy(feeds[i.name]) for i in spec.inputs)
+    with publish(final) as pub:  # the lock is taken before any long work: a second exporter stops here
+        for note in pub.notes:
+            progress(f"  {note}")
+        stage = pub.staging
+        progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
+        model = _build_model(config)
+        weights = _weights_record(model, config)
+        if config.dynamic:
+            _check_dynamic_ok(model, spec)
+        if config.custom_ops:
+            _enable_custom_ops(model, spec)
+        feeds = make_inputs(spec, config.batch, *size, seed=config.seed)
+        example = tuple(torch.from_numpy(feeds[i.name]) for i in spec.inputs)
 
-    progress(
-        f"[{next(step)}/{steps}] exporting ONNX (opset {config.opset}, {config.exporter} exporter"
-        f"{', dynamic batch/H/W' if config.dynamic else ''})"
-    )
-    proto = export_onnx(
-        model,
-        example,
-        input_names=[i.name for i in spec.inputs],
-        output_name=spec.output,
-        opset=config.opset,
-        dynamic=config.dynamic,
-        exporter=config.exporter,
-        custom_opsets={"edgeattn": 1} if config.custom_ops else None,
-    )
+        progress(
+            f"[{next(step)}/{steps}] exporting ONNX (opset {config.opset}, {config.exporter} exporter"
+            f"{', dynamic batch/H/W' if config.dynamic else ''})"
+        )
+        proto = export_onnx(
+            model,
+            example,
+            input_names=[i.name for i in spec.inputs],
+            output_name=spec.output,
+            opset=config.opset,
+            dynamic=config.dynamic,
+            exporter=config.exporter,
+            custom_opsets={"edgeattn": 1} if config.custom_ops else None,
+        )
 
-    progress(f"[{next(step)}/{steps}] simplifying ({config.simplify})")
-    proto = simplify(proto, config.simplify)
-    _stamp_metadata(proto, spec, config)
+        progress(f"[{next(step)}/{steps}] simplifying ({config.simplify})")
+        proto = simplify(proto, config.simplify)
+        _stamp_metadata(proto, spec, config)
 
-    progress(f"[{next(step)}/{steps}] auditing ops for {target.name}")
-    report = audit(proto, target.name)
-    if report.errors:
-        lines = "; ".join(f"{f.op} {f.node}: {f.message}" for f in report.errors[:5])
-        raise ExportError(f"the graph cannot run on {target.name}: {lines}")
+        progress(f"[{next(step)}/{steps}] auditing ops for {target.name}")
+        report = audit(proto, target.name)
+        if report.errors:
+            lines = "; ".join(f"{f.op} {f.node}: {f.message}" for f in report.errors[:5])
+            raise ExportError(f"the graph cannot run on {target.name}: {lines}")
 
-    with staging_dir(final) as stage:
         progress(f"[{next(step)}/{steps}] writing {target.name} artefacts")
-        onnx_path = stage / "model.onnx"
+        onnx_path = stage / MODEL_ONNX
         onnx_path.write_bytes(proto.SerializeToString())
-        extra = _target_artefacts(config, spec, size, stage, onnx_path)
+        _target_artefacts(config, spec, size, stage, onnx_path)
         outcome = None
-        if config.precision != "fp32":
+        if config.precision != "fp32":  # the one call into edgeattn/precision (int8, fp16, bf16, fp16-weights)
             from ..precision import apply_precision, precision_config
 
             progress(f"  precision {config.precision} for {target.name}")
@@ -309,21 +324,36 @@ def export(config: ExportConfig, progress: Progress = _stderr) -> ExportResult:
                                       input_names=[i.name for i in spec.inputs], size=size,
                                       num_classes=_num_outputs(proto), config=precision_config(config),
                                       progress=progress)
-            extra = list(dict.fromkeys([*extra, *outcome.files]))
-        rows: list[Comparison] = []
-        if runtimes:
-            progress(f"[{next(step)}/{steps}] parity against PyTorch ({', '.join(runtimes)})")
-            sizes = [size, *config.parity_sizes]
-            rows = run_parity(model, spec, stage, runtimes, config, sizes, progress, outcome)
-        info = {} if outcome is None else {"precision": config.precision, "precision_report": outcome.manifest}
-        manifest = _manifest(config, spec, size, proto, report, rows, [onnx_path, *extra], extra_info=info)
-        atomic_write_text(stage / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if outcome is not None and outcome.passed is False:
-            from ..precision import keep_apart
 
-            keep_apart(stage, final, outcome)  # raises AccuracyBoundError (exit 1); a good bundle stays in place
-    progress(f"[{steps}/{steps}] wrote {final}")
-    return ExportResult(folder=final, manifest=manifest, audit=report, parity=rows)
+        sizes = [size, *config.parity_sizes]
+        progress(f"[{next(step)}/{steps}] reference inputs/outputs from the exported weights "
+                 f"({', '.join(f'{h}x{w}' for h, w in sizes)})")
+        cases = reference_cases(model, spec, config, sizes, progress)
+        entries = [write_case(stage, c) for c in cases]
+        manifest = _manifest(config, spec, size, report, entries, weights, runtimes,
+                             list(cases[0].outputs[spec.output].shape))
+        if outcome is not None:
+            manifest["precision_report"] = outcome.manifest
+            manifest["tolerances"].update(outcome.tolerances)
+        finalize(stage, manifest)
+
+        verification = None
+        if check:
+            progress(f"[{next(step)}/{steps}] verifying the staged bundle ({', '.join(runtimes)})")
+            verification = verifier(stage, runtimes=runtimes, threads=config.threads, progress=progress)
+            manifest["parity"] = [r.to_dict() for r in verification.rows]
+            manifest["verdict"] = verification.verdict
+            write_manifest(stage, manifest)  # files are unchanged; the manifest does not hash itself
+            pub.failed = verification.verdict == "failed"
+        if outcome is not None and outcome.passed is False:  # over the accuracy bound: refused, kept apart
+            manifest["verdict"] = "failed"
+            manifest["refused"] = outcome.refusal
+            write_manifest(stage, manifest)
+            pub.failed = True
+    progress(f"[{steps}/{steps}] wrote {pub.destination}"
+             + ("  (verdict FAILED: kept apart, the previous bundle is untouched)" if pub.failed else ""))
+    return ExportResult(folder=pub.destination, manifest=manifest, audit=report, verification=verification,
+                        notes=pub.notes)
 
 
 def _num_outputs(proto: onnx.ModelProto) -> int:
@@ -332,9 +362,20 @@ def _num_outputs(proto: onnx.ModelProto) -> int:
     return int(dims[1].dim_value) if len(dims) > 1 and dims[1].dim_value else 19
 
 
+def _weights_record(model: torch.nn.Module, config: ExportConfig) -> dict:
+    """The canonical hash of the weights actually exported, and where they came from."""
+    record: dict = {"sha256": weights_sha256(model.state_dict()), "seed": config.seed,
+                    "source": "checkpoint" if config.checkpoint is not None else "random-init", "checkpoint": None}
+    if config.checkpoint is not None:
+        p = Path(config.checkpoint)
+        record["checkpoint"] = {"name": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
+    return record
+
+
 def _target_artefacts(
     config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path, onnx_path: Path
 ) -> list[Path]:
+    """Write the target's files beside model.onnx (the manifest hashes whatever the folder holds)."""
     if config.target == "openvino":
         from .openvino import convert_to_openvino
 
@@ -398,42 +439,59 @@ def _stamp_metadata(proto: onnx.ModelProto, spec: ModelSpec, config: ExportConfi
     proto.producer_version = __version__
 
 
-def _manifest(
-    config: ExportConfig,
-    spec: ModelSpec,
-    size: tuple[int, int],
-    proto: onnx.ModelProto,
-    report: AuditReport,
-    rows: list[Comparison],
-    files: list[Path],
-    extra_info: dict,
-) -> dict:
+_SEMANTICS = {
+    "image": "RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
+    "hazy": "hazy RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
+    "frame1": "first frame, RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
+    "frame2": "second frame, RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
+    "mask": "hole mask float32: 1 = hole, 0 = known pixel; no normalisation",
+}
+_OUTPUT_SEMANTICS = {
+    "segmentation": "class logits (N, K, H, W); argmax over K is the label map",
+    "dehazing": "dehazed RGB float32 in [0, 1] (N, 3, H, W)",
+    "flow": "optical flow (N, 2, H, W) in pixels of the input, (dx, dy) from frame1 to frame2",
+    "inpainting": "inpainted RGB float32 in [0, 1] (N, 3, H, W); known pixels are passed through",
+}
+
+
+def _dynamic_ranges(config: ExportConfig, spec: ModelSpec, size: tuple[int, int]) -> dict | None:
+    if not config.dynamic:
+        return None
+    lo = config.min_size or (spec.min_size, spec.min_size)
+    hi = config.max_size if config.target == "trt" else None
+    hi = hi or ((2 * size[0], 2 * size[1]) if config.target == "trt" else (None, None))
+    max_batch = (config.max_batch or config.batch) if config.target == "trt" else None
+    return {"batch": [1, max_batch], "height": [lo[0], hi[0]], "width": [lo[1], hi[1]]}
+
+
+def _manifest(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], report: AuditReport, cases: list[dict],
+              weights: dict, runtimes: list[str], output_shape: list[int]) -> dict:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-    shape = [config.batch, None, *size]
-    dims = ["batch", None, "height", "width"] if config.dynamic else None
+    dynamic = _dynamic_ranges(config, spec, size)
+    target = get_target(config.target)
     return {
+        "format": FORMAT,
         "model": spec.name,
         "task": spec.task,
         "target": config.target,
+        "precision": config.precision,
         "inputs": [
-            {
-                "name": i.name,
-                "shape": [shape[0], i.channels, *size],
-                "dynamic_axes": dims,
-                "dtype": "float32",
-                "layout": "NCHW",
-                "range": [0.0, 1.0],
-                "normalisation": "inside the graph (ImageNet mean/std)",
-            }
+            {"name": i.name, "dtype": "float32", "shape": [config.batch, i.channels, *size], "dynamic": dynamic,
+             "layout": "NCHW", "range": [0.0, 1.0], "semantics": _SEMANTICS.get(i.kind, "float32 NCHW")}
             for i in spec.inputs
         ],
-        "output": spec.output,
+        "outputs": [{"name": spec.output, "dtype": "float32", "shape": output_shape,
+                     "semantics": _OUTPUT_SEMANTICS.get(spec.task, "")}],
+        "weights": weights,
+        "files": {},
+        "reference": {"cases": cases, "seed": config.seed},
+        "tolerances": bundle_tolerances(spec.task, config.precision),
+        "runtimes": list(target.verify_runtimes),
+        "export_runtimes": runtimes,
+        "parity": [],
+        "verdict": "skipped",
         "opset": config.opset,
         "options": options,
         "tools": _tool_versions(),
-        "files": {p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files},
         "audit": report.to_dict(),
-        "parity": [r.to_dict() for r in rows],
-        "parity_passed": all(r.status != "failed" for r in rows) if rows else None,
-        **extra_info,
     }

@@ -17,6 +17,13 @@ class Target:
     parity_runtimes: tuple[str, ...]  # runtimes that check it when --runtimes is not given
     needs: str  # what must be installed to build the artefacts
     precisions: tuple[str, ...] = ("fp32",)
+    #: runtimes `python -m edgeattn.verify` checks the bundle with by default (stored in the manifest);
+    #: empty: the same as parity_runtimes
+    verify_runtimes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.verify_runtimes:
+            object.__setattr__(self, "verify_runtimes", self.parity_runtimes)
 
 
 TARGETS: dict[str, Target] = {
@@ -30,8 +37,11 @@ TARGETS: dict[str, Target] = {
                ("openvino",), "pip install 'edgeattn[openvino]'",
                ("fp32", "fp16", "bf16", "fp16-weights", "int8")),
         Target("trt", "TensorRT-ready ONNX, audit against the TensorRT parser, build_engine.sh (trtexec)",
-               ("model.onnx", "build_engine.sh"), ("tensorrt", "ort"),
-               "nothing to write the recipe; TensorRT + GPU to build/run the engine", ("fp32", "fp16", "int8")),
+               ("model.onnx", "build_engine.sh"), ("ort",),
+               "nothing to write the recipe; TensorRT + GPU to build/run the engine", ("fp32", "fp16", "int8"),
+               # at export the engine does not exist yet (it is built on the device): ORT checks the ONNX it is
+               # built from; on the device, verify checks model.engine on TensorRT
+               verify_runtimes=("tensorrt",)),
     ]
 }
 

@@ -44,7 +44,7 @@ def _import_trt() -> Any:
 def calibration_batches(recipe: TrtRecipe) -> list[dict[str, np.ndarray]]:
     """The INT8 calibration set: `calib_batches` deterministic input batches at the export batch and size."""
     from ..models import get_model_spec
-    from ..parity.inputs import make_inputs
+    from ..data.inputs import make_inputs
 
     spec = get_model_spec(recipe.model)
     return [make_inputs(spec, recipe.batch, *recipe.size, seed=i) for i in range(recipe.calib_batches)]

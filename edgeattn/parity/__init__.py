@@ -1,8 +1,12 @@
-"""Parity: deterministic inputs, the tolerance table, and comparisons against PyTorch."""
+"""Parity: in-process comparisons against PyTorch during development.
 
-from .compare import Comparison, compare, format_table, unavailable
-from .inputs import make_inputs
-from .tolerances import TASK_THRESHOLDS, TOLERANCES, Tolerance, tolerance_for
+The tolerance table and the numpy comparison live in `edgeattn.verify` (which must not import torch); they are
+re-exported here for the parity CLI, bench and older imports. Deterministic inputs live in `edgeattn.data.inputs`.
+"""
+
+from ..data.inputs import make_inputs
+from ..verify.compare import Comparison, compare, format_table, unavailable
+from ..verify.tolerances import TASK_THRESHOLDS, TOLERANCES, Tolerance, tolerance_for
 
 __all__ = ["Comparison", "compare", "format_table", "unavailable", "make_inputs", "TASK_THRESHOLDS", "TOLERANCES",
            "Tolerance", "tolerance_for"]

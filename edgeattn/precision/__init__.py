@@ -4,14 +4,13 @@ the task-metric bound against fp32 on held-out data."""
 
 from __future__ import annotations
 
-from .apply import SUPPORTED, AccuracyBoundError, PrecisionOutcome, apply_precision, check_supported
+from .apply import SUPPORTED, PrecisionOutcome, apply_precision, check_supported
 from .bounds import MAX_DROP, AccuracyReport, default_max_drop, judge, task_metric
 from .config import CALIBRATION_METHODS, PrecisionConfig, parse_keep_float
-from .refuse import keep_apart, rejected_folder
 
-__all__ = ["SUPPORTED", "AccuracyBoundError", "PrecisionOutcome", "apply_precision", "check_supported", "MAX_DROP",
+__all__ = ["SUPPORTED", "PrecisionOutcome", "apply_precision", "check_supported", "MAX_DROP",
            "AccuracyReport", "default_max_drop", "judge", "task_metric", "CALIBRATION_METHODS", "PrecisionConfig",
-           "parse_keep_float", "keep_apart", "rejected_folder", "precision_config"]
+           "parse_keep_float", "precision_config"]
 
 
 def precision_config(export_config) -> PrecisionConfig:

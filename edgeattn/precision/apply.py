@@ -14,10 +14,10 @@ from pathlib import Path
 
 import onnx
 
-from ..errors import EdgeAttnError, InvalidOptionError
+from ..errors import InvalidOptionError
 from .config import PrecisionConfig
 
-__all__ = ["PrecisionOutcome", "apply_precision", "AccuracyBoundError", "SUPPORTED", "check_supported"]
+__all__ = ["PrecisionOutcome", "apply_precision", "SUPPORTED", "check_supported"]
 
 SUPPORTED: dict[str, tuple[str, ...]] = {
     "onnx": ("fp32",),
@@ -25,12 +25,6 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "openvino": ("fp32", "fp16", "bf16", "fp16-weights", "int8"),
     "trt": ("fp32", "fp16", "int8"),
 }
-
-
-class AccuracyBoundError(EdgeAttnError):
-    """The task metric dropped more than --max-drop: the export is refused (exit 1), the bundle kept apart."""
-
-    exit_code = 1
 
 
 @dataclass
@@ -42,6 +36,17 @@ class PrecisionOutcome:
     manifest: dict = field(default_factory=dict)
     passed: bool | None = None  # the accuracy bound; None when not judged
     lines: list[str] = field(default_factory=list)
+    tolerances: dict[str, dict] = field(default_factory=dict)  # extra manifest tolerances (verify/tolerances.py keys)
+
+    @property
+    def refusal(self) -> str:
+        acc = self.manifest.get("accuracy") or {}
+        if not acc:
+            return ""
+        return (f"{acc['metric']} dropped by {acc['drop']:.4f} (fp32 {acc['fp32']:.4f} -> {self.precision} "
+                f"{acc['value']:.4f}) on {acc['samples']} held-out samples, over the bound {acc['max_drop']:g}. "
+                "Keep more in float (--keep-float auto, or names from the sensitivity table), try another "
+                "--calibration, or pass --max-drop if the loss is acceptable")
 
 
 def check_supported(target: str, precision: str) -> None:
@@ -62,7 +67,7 @@ def apply_precision(stage: Path, onnx_path: Path, *, target: str, task: str, inp
     if target == "trt" and p == "fp16":
         return _trt_fp16(onnx_path, task, input_names, size, num_classes, config, progress)
     if target == "openvino":
-        return _openvino_float(stage, onnx_path, p, progress)
+        return _openvino_float(stage, onnx_path, p, task, progress)
     return PrecisionOutcome(p, {}, {})
 
 
@@ -117,13 +122,19 @@ def _trt_fp16(onnx_path, task, input_names, size, num_classes, config, progress)
                              "accuracy_note": note}, report.passed, [report.line(), note])
 
 
-def _openvino_float(stage, onnx_path, p, progress) -> PrecisionOutcome:
+def _openvino_float(stage, onnx_path, p, task, progress) -> PrecisionOutcome:
     from .openvino_fp16 import executed_precision
 
     xml = Path(stage) / "model.xml"
     info = executed_precision(str(xml) if xml.exists() else str(onnx_path), p)
     progress(f"  openvino: {info.note}")
     load = {"fp16": "fp16", "bf16": "bf16", "fp16-weights": "fp32", "fp32": "fp32"}[p]
+    tolerances = {}
+    if info.substituted and info.executed != p:  # verify judges what executes: store that precision's bar too
+        from ..verify.tolerances import bundle_tolerances
+
+        tolerances = {k: v for k, v in bundle_tolerances(task, info.executed).items() if k.endswith("/openvino")}
     return PrecisionOutcome(p, {"openvino": info.executed if p != "fp16-weights" else "fp16-weights"},
                             {"openvino": load}, [], {"precision": p, "target": "openvino",
-                                                     "openvino_executed": info.to_dict()}, None, [info.note])
+                                                     "openvino_executed": info.to_dict()}, None, [info.note],
+                            tolerances)

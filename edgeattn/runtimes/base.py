@@ -26,6 +26,9 @@ class RuntimeOptions:
     threads: int | None = None  # None: the backend's default
     precision: str = "fp32"  # fp32 | fp16 | bf16: the precision the backend computes in
     device: str = "cpu"
+    # edgeattn custom-op kernels (edgeattn.ops, needs torch): None registers them when importable; False never
+    # (verify passes the bundle's own answer, so a standard graph never pulls torch in)
+    custom_ops: bool | None = None
 
 
 class Runtime(ABC):

@@ -17,6 +17,9 @@ class OrtRuntime(Runtime):
     extra = "ort"
     modules = ("onnxruntime",)
     artefacts = ("model.onnx",)
+    # The graph carries its precision: an int8 bundle's ONNX is Q/DQ, a trt fp16 bundle's is float16 (ORT's CPU
+    # provider computes most float16 ops through float32 casts; edgeattn/precision/fp16_islands.py).
+    precisions = ("fp32", "int8", "fp16")
 
     def __init__(self, path: Path, options: RuntimeOptions) -> None:
         super().__init__(path, options)
@@ -28,7 +31,8 @@ class OrtRuntime(Runtime):
             so.intra_op_num_threads = options.threads
             so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._register_custom_ops(so)
+        if options.custom_ops is not False:
+            self._register_custom_ops(so)
         self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
 
     def _register_custom_ops(self, so) -> None:

@@ -22,12 +22,14 @@ class ReferenceRuntime(Runtime):
         super().__init__(path, options)
         from onnx.reference import ReferenceEvaluator
 
-        try:
-            from ..ops import reference_ops
-        except ImportError:
-            new_ops = []
-        else:
-            new_ops = reference_ops()
+        new_ops = []
+        if options.custom_ops is not False:
+            try:
+                from ..ops import reference_ops
+            except ImportError:
+                pass
+            else:
+                new_ops = reference_ops()
         self.evaluator = ReferenceEvaluator(str(self.path), new_ops=new_ops or None)
 
     @property

@@ -1,0 +1,77 @@
+"""python -m edgeattn.verify BUNDLE: integrity, then parity of the shipped files (numpy + a runtime, no torch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import EXIT_INTERRUPTED, EdgeAttnError, InvalidOptionError
+
+EPILOG = """checks, in order:
+  1. every file's SHA-256 and size against manifest.json (one changed byte: exit 2, naming the file)
+  2. the reference cases (readable, complete, float32, finite)
+  3. each runtime loads the SHIPPED artefact (model.onnx; model.xml+bin; model.engine), runs every case and is
+     compared with the bundled PyTorch outputs under the tolerance stored at export time
+
+exit status:
+  0  PASSED        every requested runtime ran every case and passed
+  1  FAILED        a runtime's output is outside the stored tolerance (or it could not run the file)
+  2  bad input     not a bundle, malformed manifest, integrity failure, NaN/Inf or broken reference
+  3  NOT VERIFIED  nothing failed, but a requested runtime could not run here (e.g. TensorRT on a CPU host)
+  130 interrupted
+
+examples:
+  python -m edgeattn.verify artifacts/lga_mobilenet
+  python -m edgeattn.verify artifacts/lga_mobilenet --runtimes ort,openvino --threads 2 --json verify.json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m edgeattn.verify", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="Verify an edgeattn bundle: integrity of every file, then parity of the "
+                                "shipped model files against the bundled reference outputs.")
+    p.add_argument("bundle", type=Path, help="bundle folder (with manifest.json), as python -m edgeattn.export wrote")
+    p.add_argument("--runtimes", help="comma-separated: ort, openvino, tensorrt, reference (default: the target's own)")
+    p.add_argument("--threads", type=int, help="threads for the runtimes (default: each one's own)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from .._atomic import atomic_write_text, check_writable_dir
+        from .bundle import _stderr, verify_bundle
+        from .compare import format_table
+
+        if args.json is not None:
+            if args.json.is_dir():
+                raise InvalidOptionError(
+                    f"--json {str(args.json)!r} is a folder; pass a file path")
+            check_writable_dir(args.json.parent if str(args.json.parent) else Path("."),
+                               hint="pass --json with a file in a writable folder")
+        runtimes = args.runtimes.split(",") if args.runtimes is not None else None
+        result = verify_bundle(args.bundle, runtimes=runtimes, threads=args.threads,
+                               progress=None if args.quiet else _stderr)
+        print(format_table(result.rows, title=f"verify {args.bundle} ({result.model}, target {result.target}, "
+                                              f"precision {result.precision}) vs the bundled PyTorch outputs"))
+        if result.integrity.unlisted:
+            print(f"files not in the manifest (not used): {', '.join(result.integrity.unlisted)}")
+        print(result.label)
+        if args.json is not None:
+            atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
+        return result.exit_code
+    except EdgeAttnError as exc:
+        print(f"edgeattn.verify: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgeattn.verify: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""verify_bundle: integrity first, then parity of the SHIPPED files on each requested runtime.
+
+numpy + the runtime only: nothing here imports torch (tested with torch made unimportable).
+
+1. manifest.json is read and validated; every file listed in `files` / `device_files` is compared with its SHA-256
+   and size (one changed byte: IntegrityError, exit status 2, naming the file); files in neither are reported.
+2. Every reference case is read (zero-byte, missing arrays, non-float32, NaN/Inf: IntegrityError).
+3. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
+   model.engine for TensorRT) and runs every case; outputs are compared with the bundled PyTorch outputs under the
+   tolerance stored at export time, raised only by the fp32 floor stored per case (never from the data judged).
+4. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
+   (nothing failed, but a requested runtime could not run here).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..bundle import (IntegrityReport, check_integrity, input_names, output_names, read_case, read_manifest)
+from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
+from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
+from .compare import Comparison, compare, unavailable
+from .tolerances import Tolerance, runtime_precision, tolerance_key
+
+__all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
+
+Progress = Callable[[str], None]
+
+#: the runtimes that check a bundle of each target when none are requested: the target's own
+DEFAULT_RUNTIMES = {"onnx": ("ort",), "ort": ("ort",), "openvino": ("openvino",), "trt": ("tensorrt",)}
+ALIASES = {"trt": "tensorrt", "onnxruntime": "ort", "ov": "openvino"}
+VERDICTS = {"passed": EXIT_OK, "failed": EXIT_FAILED, "not_verified": EXIT_NOT_VERIFIED}
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class VerifyResult:
+    bundle: Path
+    verdict: str  # passed | failed | not_verified
+    runtimes: list[str]
+    rows: list[Comparison] = field(default_factory=list)
+    integrity: IntegrityReport = field(default_factory=IntegrityReport)
+    model: str = ""
+    target: str = ""
+    precision: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "passed"
+
+    @property
+    def exit_code(self) -> int:
+        return VERDICTS.get(self.verdict, EXIT_BAD_INPUT)
+
+    @property
+    def label(self) -> str:
+        return {"passed": "PASSED", "failed": "FAILED", "not_verified": "NOT VERIFIED"}[self.verdict]
+
+    def to_dict(self) -> dict:
+        return {"bundle": str(self.bundle), "verdict": self.verdict, "exit_status": self.exit_code,
+                "model": self.model, "target": self.target, "precision": self.precision, "runtimes": self.runtimes,
+                "integrity": self.integrity.to_dict(), "rows": [r.to_dict() for r in self.rows]}
+
+
+def resolve_runtimes(manifest: dict, runtimes: Sequence[str] | None) -> list[str]:
+    """The runtimes to check with; `torch` is refused (verify judges shipped files; torch ships none)."""
+    from ..runtimes import runtime_names
+    from ..errors import unknown
+
+    if runtimes is None:
+        chosen = list(manifest.get("runtimes") or DEFAULT_RUNTIMES.get(manifest["target"], ("ort",)))
+    else:
+        chosen = [ALIASES.get(r.strip(), r.strip()) for r in runtimes if r.strip()]
+        if not chosen:
+            raise InvalidOptionError("--runtimes is empty: name at least one of " + ", ".join(runtime_names()))
+    if "torch" in chosen:
+        raise InvalidOptionError("--runtimes torch: verify judges the shipped files, and PyTorch runs none of them; "
+                                 "the bundle's reference outputs already are PyTorch's. Use ort, openvino or tensorrt")
+    for r in chosen:
+        if r not in runtime_names():
+            raise unknown("runtime", r, [n for n in runtime_names()])
+    return list(dict.fromkeys(chosen))
+
+
+def _artefact(folder: Path, manifest: dict, runtime: str) -> Path | None:
+    listed = {**manifest["files"], **(manifest.get("device_files") or {})}
+    if runtime == "tensorrt":
+        names = [MODEL_ENGINE]
+    elif runtime == "openvino":
+        names = [MODEL_XML, MODEL_ONNX]
+    else:
+        names = [MODEL_ONNX]
+    for n in names:
+        if n in listed:  # only hashed files are ever loaded
+            return folder / n
+    return None
+
+
+def _run(rt, feeds: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
+    if len(outputs) == 1:
+        return {outputs[0]: np.asarray(rt.infer(feeds))}
+    got = rt.infer_all(feeds)
+    return {n: np.asarray(got[n]) for n in outputs}
+
+
+def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threads: int | None = None,
+                  progress: Progress | None = None) -> VerifyResult:
+    """Verify the bundle at `path` on `runtimes` (default: the target's own). Raises IntegrityError (exit 2)
+    for a bundle that fails the integrity check, InvalidOptionError for bad options; else returns the verdict."""
+    from ..runtimes import RuntimeOptions, load_runtime, runtime_class
+
+    say = progress or _quiet
+    if threads is not None and threads < 1:
+        raise InvalidOptionError(f"--threads must be >= 1, got {threads}")
+    folder = Path(path)
+    manifest = read_manifest(folder)
+    chosen = resolve_runtimes(manifest, runtimes)
+    integrity = check_integrity(folder, manifest)
+    say(f"integrity: {integrity.checked} files match manifest.json"
+        + (f"; not in the manifest: {', '.join(integrity.unlisted)}" if integrity.unlisted else ""))
+    ins, outs = input_names(manifest), output_names(manifest)
+    cases = [read_case(folder, entry, ins, outs) for entry in manifest["reference"]["cases"]]
+    if not cases:
+        raise IntegrityError(f"bundle {str(folder)!r} has no reference case to verify against (re-export it)")
+    task, precision = manifest["task"], manifest["precision"]
+    custom_ops = bool((manifest.get("options") or {}).get("custom_ops", False))
+    rows: list[Comparison] = []
+    for name in chosen:
+        rt_precision = runtime_precision(name, precision)
+        key = tolerance_key(rt_precision, name)
+        stored = manifest["tolerances"].get(key)
+        if stored is None:
+            raise InvalidOptionError(f"bundle {str(folder)!r} stores no tolerance for {key} (it was exported for "
+                                     f"{', '.join(sorted(manifest['tolerances'])) or 'no runtime'}); verify with one "
+                                     "of those runtimes")
+        try:
+            tol = Tolerance.from_dict(stored)
+            bar = (stored["task_metric"], float(stored["task_threshold"])) if stored.get("task_metric") else None
+        except (KeyError, TypeError, ValueError):
+            raise IntegrityError(f"{folder}/manifest.json: tolerances[{key!r}] is malformed") from None
+        ok, why = runtime_class(name).available()
+        artefact = _artefact(folder, manifest, name)
+        if ok and artefact is None:
+            ok, why = False, (f"the bundle holds no {MODEL_ENGINE} yet: build it on the device (build_engine.sh or "
+                              "python -m edgeattn.export.trt_build), then verify" if name == "tensorrt"
+                              else f"the bundle ships no artefact {name} can load")
+        if not ok:
+            for c in cases:
+                row = unavailable(name, why, rt_precision)
+                row.size = c.name
+                rows.append(row)
+            continue
+        say(f"  loading {artefact.name} in {name} ({rt_precision}) ...")
+        try:
+            rt = load_runtime(name, artefact, RuntimeOptions(threads=threads, precision=rt_precision,
+                                                            custom_ops=custom_ops))
+        except Exception as exc:  # noqa: BLE001 - a runtime that cannot load the shipped file is a failed row
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            for c in cases:
+                rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
+                                       reason=f"{name} could not load {artefact.name}: {first}"))
+            continue
+        executed = getattr(rt, "executed_precision", rt_precision)
+        if executed != rt_precision:  # OpenVINO substituted (fp16 -> bf16 here): judge what ran, say so
+            say(f"  {name}: requested {rt_precision}, executes {executed}: judged as {executed}")
+            key, rt_precision = tolerance_key(executed, name), executed
+            stored = manifest["tolerances"].get(key)
+            if stored is None:
+                rt.close()
+                raise InvalidOptionError(f"{name} executes {executed} here (not the bundle's {precision}) and the "
+                                         f"bundle stores no tolerance for {key}; re-export it on this machine")
+            tol = Tolerance.from_dict(stored)
+            bar = (stored["task_metric"], float(stored["task_threshold"])) if stored.get("task_metric") else None
+        try:
+            for c in cases:
+                say(f"  {name}: case {c.name} ...")
+                try:
+                    got = _run(rt, c.inputs, outs)
+                except Exception as exc:  # noqa: BLE001
+                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                    rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
+                                           reason=f"{name} could not run case {c.name}: {first}"))
+                    continue
+                for out in outs:
+                    fl = c.floor.get(out)
+                    floor = (fl["max_abs"], fl["mean_abs"]) if isinstance(fl, dict) and "max_abs" in fl else None
+                    row = compare(c.outputs[out], got[out], runtime=name, precision=rt_precision, task=task,
+                                  floor=floor, tolerance=tol, task_threshold=bar)
+                    row.size = c.name if len(outs) == 1 else f"{c.name}:{out}"
+                    rows.append(row)
+        finally:
+            rt.close()
+    statuses = {r.status for r in rows}
+    verdict = "failed" if "failed" in statuses else "not_verified" if statuses - {"passed"} else "passed"
+    return VerifyResult(bundle=folder, verdict=verdict, runtimes=chosen, rows=rows, integrity=integrity,
+                        model=manifest["model"], target=manifest["target"], precision=precision)
