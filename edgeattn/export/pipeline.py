@@ -129,10 +129,35 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
         check_memory("the export", config.batch, s[0], s[1], channels,
                      "choose a smaller --input-size/--parity-size or --batch")
     _check_trt_options(config, spec, size)
+    _check_precision_options(config)
     if config.custom_ops:
         _check_custom_ops(config, runtimes)
     check_writable_dir(Path(config.output))
     return spec, size, runtimes
+
+
+_PRECISION_FLAGS = {"keep_float": "--keep-float", "calibration": "--calibration", "calib_samples": "--calib-samples",
+                    "eval_samples": "--eval-samples", "max_drop": "--max-drop"}
+
+
+def _check_precision_options(config: ExportConfig) -> None:
+    """Quantization flags apply to --precision int8 (the accuracy ones also to trt fp16); never silently ignored."""
+    from ..precision import precision_config
+
+    default = ExportConfig(model=config.model)
+    used = [flag for key, flag in _PRECISION_FLAGS.items() if getattr(config, key) != getattr(default, key)]
+    if config.precision == "int8":
+        allowed = set(_PRECISION_FLAGS.values())
+    elif config.precision == "fp16" and config.target == "trt":
+        allowed = {"--eval-samples", "--max-drop"}
+    else:
+        allowed = set()
+    bad = [f for f in used if f not in allowed]
+    if bad:
+        raise InvalidOptionError(f"{', '.join(bad)} apply to --precision int8 (--eval-samples/--max-drop also to "
+                                 f"--target trt --precision fp16), not --precision {config.precision} --target "
+                                 f"{config.target}")
+    precision_config(config).check()
 
 
 def _check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
@@ -168,7 +193,6 @@ _TRT_FLAGS = {
     "min_size": "--min-size",
     "max_size": "--max-size",
     "max_batch": "--max-batch",
-    "calib_batches": "--calib-batches",
     "trt_plugins": "--trt-plugin",
 }
 
@@ -297,7 +321,19 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         progress(f"[{next(step)}/{steps}] writing {target.name} artefacts")
         onnx_path = stage / MODEL_ONNX
         onnx_path.write_bytes(proto.SerializeToString())
-        _target_artefacts(config, spec, size, stage, onnx_path)
+        if config.target != "trt":
+            _target_artefacts(config, spec, size, stage, onnx_path)
+        outcome = None
+        if config.precision != "fp32":  # the one call into edgeattn/precision (int8, fp16, bf16, fp16-weights)
+            from ..precision import apply_precision, precision_config
+
+            progress(f"  precision {config.precision} for {target.name}")
+            outcome = apply_precision(stage, onnx_path, target=target.name, task=spec.task,
+                                      input_names=[i.name for i in spec.inputs], size=size,
+                                      num_classes=_num_outputs(proto), config=precision_config(config),
+                                      progress=progress)
+        if config.target == "trt":  # after the precision step: the recipe records (and build_engine.sh hashes)
+            _target_artefacts(config, spec, size, stage, onnx_path)  # the final model.onnx (Q/DQ, float16)
 
         sizes = [size, *config.parity_sizes]
         progress(f"[{next(step)}/{steps}] reference inputs/outputs from the exported weights "
@@ -308,6 +344,9 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
                              list(cases[0].outputs[spec.output].shape))
         if config.target == "openvino":
             manifest.update(_notes(stage))
+        if outcome is not None:
+            manifest["precision_report"] = outcome.manifest
+            manifest["tolerances"].update(outcome.tolerances)
         finalize(stage, manifest)
 
         verification = None
@@ -318,10 +357,21 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
             manifest["verdict"] = verification.verdict
             write_manifest(stage, manifest)  # files are unchanged; the manifest does not hash itself
             pub.failed = verification.verdict == "failed"
+        if outcome is not None and outcome.passed is False:  # over the accuracy bound: refused, kept apart
+            manifest["verdict"] = "failed"
+            manifest["refused"] = outcome.refusal
+            write_manifest(stage, manifest)
+            pub.failed = True
     progress(f"[{steps}/{steps}] wrote {pub.destination}"
              + ("  (verdict FAILED: kept apart, the previous bundle is untouched)" if pub.failed else ""))
     return ExportResult(folder=pub.destination, manifest=manifest, audit=report, verification=verification,
                         notes=pub.notes)
+
+
+def _num_outputs(proto: onnx.ModelProto) -> int:
+    """Channels of the graph's output (the class count of a segmentation model)."""
+    dims = proto.graph.output[0].type.tensor_type.shape.dim
+    return int(dims[1].dim_value) if len(dims) > 1 and dims[1].dim_value else 19
 
 
 def _weights_record(model: torch.nn.Module, config: ExportConfig) -> dict:
@@ -349,7 +399,7 @@ def _target_artefacts(
     if config.target == "openvino":
         from .openvino import convert_to_openvino
 
-        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision == "fp16")
+        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision in ("fp16", "fp16-weights"))
     if config.target == "trt":
         return _trt_artefacts(config, spec, size, stage, onnx_path)
     return []

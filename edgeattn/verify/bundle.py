@@ -172,6 +172,17 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
                 rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
                                        reason=f"{name} could not load {artefact.name}: {first}"))
             continue
+        executed = getattr(rt, "executed_precision", rt_precision)
+        if executed != rt_precision:  # OpenVINO substituted (fp16 -> bf16 here): judge what ran, say so
+            say(f"  {name}: requested {rt_precision}, executes {executed}: judged as {executed}")
+            key, rt_precision = tolerance_key(executed, name), executed
+            stored = manifest["tolerances"].get(key)
+            if stored is None:
+                rt.close()
+                raise InvalidOptionError(f"{name} executes {executed} here (not the bundle's {precision}) and the "
+                                         f"bundle stores no tolerance for {key}; re-export it on this machine")
+            tol = Tolerance.from_dict(stored)
+            bar = (stored["task_metric"], float(stored["task_threshold"])) if stored.get("task_metric") else None
         try:
             for c in cases:
                 say(f"  {name}: case {c.name} ...")
