@@ -54,6 +54,10 @@ def check_engine_files(bundle: Path, engine_name: str = ENGINE_NAME) -> dict:
     if not engine.is_file():
         raise InvalidOptionError(f"{engine} does not exist: build it on the device first "
                                  f"(python -m edgeattn.tensorrt.build {bundle})")
+    if engine_name in manifest["files"]:  # built at export time (TensorRT was there): shipped, hash checked above
+        header = read_engine(engine).metadata
+        _check_precision_and_profile(bundle, engine, header, recipe, manifest)
+        return header
     entry = (manifest.get("device_files") or {}).get(engine_name)
     if not isinstance(entry, dict):
         raise IntegrityError(f"{engine} is not recorded under device_files in {bundle / MANIFEST}: build it with "
@@ -65,6 +69,11 @@ def check_engine_files(bundle: Path, engine_name: str = ENGINE_NAME) -> dict:
         raise IntegrityError(f"{engine} was built from another model.onnx (sha256 {str(entry.get('built_from'))[:12]}"
                              f"..., this bundle's is {onnx_sha[:12]}...): rebuild it")
     header = read_engine(engine).metadata  # checks the plan's own hash when the file has edgeattn's header
+    _check_precision_and_profile(bundle, engine, header, recipe, manifest)
+    return header
+
+
+def _check_precision_and_profile(bundle: Path, engine: Path, header: dict, recipe: TrtRecipe, manifest: dict) -> None:
     if header.get("precision") and header["precision"] != recipe.precision:
         raise IntegrityError(f"{engine} was built for {header['precision']}, the bundle is {recipe.precision}: "
                              "rebuild it")
@@ -74,7 +83,6 @@ def check_engine_files(bundle: Path, engine_name: str = ENGINE_NAME) -> dict:
         raise InvalidOptionError(f"reference cases {', '.join(outside)} lie outside the engine's profile "
                                  f"({format_profile(profile_shapes(recipe))}); export with --dynamic and a "
                                  "--max-size that covers every --parity-size")
-    return header
 
 
 def main(argv: list[str] | None = None) -> int:

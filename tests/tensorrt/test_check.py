@@ -98,3 +98,15 @@ def test_no_verify_stops_after_the_engine_checks(trt_bundle, capsys):
     assert check.main([str(_built(trt_bundle)), "--no-verify"]) == 0
     out = capsys.readouterr().out
     assert "recorded, built from this bundle's model.onnx" in out and "NOT VERIFIED" not in out
+
+
+def test_engine_built_at_export_time_is_a_shipped_file(trt_bundle):
+    # where TensorRT is present at export, model.engine is written before the manifest and hashed under `files`
+    from edgeattn.bundle import finalize, read_manifest
+
+    write_engine(trt_bundle / "model.engine", b"plan", {"precision": "fp32", "tensorrt": "10.16.0"})
+    finalize(trt_bundle, read_manifest(trt_bundle))
+    assert check.check_engine_files(trt_bundle)["tensorrt"] == "10.16.0"
+    (trt_bundle / "model.engine").write_bytes(b"changed")
+    with pytest.raises(IntegrityError, match="model.engine changed since export"):
+        check.check_engine_files(trt_bundle)
