@@ -1,8 +1,9 @@
 """TensorRT runner and engine builder: what can be checked without TensorRT here, and the device tests.
 
 The device tests carry the `tensorrt` and `gpu` marks; tests/conftest.py skips them where TensorRT or a CUDA
-device is missing. Run them on a Jetson inside docker/jetson (see docker/README.md):
-    python -m pytest -q tests/runtimes/test_tensorrt.py
+device is missing. Run them on a GPU machine with TensorRT, cuda-python and the dev requirements (they export with
+PyTorch, which the Jetson images do not have; see docker/README.md):
+    python -m pytest -q tests/runtimes/test_tensorrt.py tests/tensorrt/test_cuda.py
 """
 
 import numpy as np
