@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# edgeattn on a CPU host: export and validate on ONNX Runtime + OpenVINO, or export a bundle for a Jetson.
+# edgeattn on a CPU host: export and validate on ONNX Runtime + OpenVINO, or prepare a folder for a Jetson.
 #
 # Usage: edgeattn-cpu [--dry-run] COMMAND MODEL [extra python -m edgeattn.export arguments]
-#   validate MODEL ...  export for OpenVINO and verify the bundle on ONNX Runtime and OpenVINO
-#   jetson MODEL ...    export the TensorRT bundle (model.onnx, trt_recipe.json, build_engine.sh, the reference
-#                       inputs/outputs computed from the exported weights, manifest.json): copy that folder to the
-#                       device and run the edgeattn-jetson container on it
+#   validate MODEL ...  export an OpenVINO bundle and verify it on ONNX Runtime and OpenVINO
+#   jetson MODEL ...    export a TensorRT bundle (model.onnx, audit, trt_recipe.json, build_engine.sh, reference/
+#                       from the exported weights, manifest.json) and verify its files on ONNX Runtime here:
+#                       copy that folder to the device
 #   --dry-run           print the commands instead of running them
 # Environment: EDGEATTN_OUTPUT (default /work/artifacts; mount a host folder there)
 set -euo pipefail
@@ -20,7 +20,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 run() {
@@ -51,7 +51,9 @@ case "$COMMAND" in
       --output "$OUTPUT" "$@"
     ;;
   jetson)
-    run "$PYTHON" -m edgeattn.export --model "$MODEL" --target trt --output "$OUTPUT" "$@"
+    # The bundle's reference is computed from the exported weights (--checkpoint if given) at the export size and
+    # batch, so it also fits a static engine; export verifies the staged bundle's model.onnx on ONNX Runtime.
+    run "$PYTHON" -m edgeattn.export --model "$MODEL" --target trt --runtimes ort --output "$OUTPUT" "$@"
     echo "edgeattn-cpu: copy $OUTPUT/$MODEL to the Jetson and run the edgeattn-jetson container on it"
     ;;
 esac

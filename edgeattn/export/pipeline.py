@@ -34,7 +34,7 @@ from ..data.inputs import make_inputs
 from ..errors import ExportError, InvalidOptionError, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
 from ..runtimes import TorchRuntime, runtime_class, runtime_names
-from ..verify.tolerances import bundle_tolerances
+from ..bundle.tolerances import bundle_tolerances
 from .audit import AuditReport, audit
 from .config import PRECISIONS, ExportConfig
 from .onnx import export_onnx

@@ -198,7 +198,8 @@ def test_cpu_entrypoint_dry_run_and_bad_input(tmp_path):
                 env={"EDGEATTN_OUTPUT": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
-    assert len(lines) == 1 and "--target trt --output" in lines[0] and lines[0].endswith("--input-size 64x64")
+    assert len(lines) == 1 and "--target trt --runtimes ort --output" in lines[0]
+    assert lines[0].endswith("--input-size 64x64")
     assert "--no-parity" not in lines[0] and "parity" not in lines[0]  # one command: the bundle has its reference
     assert _run([ENTRYPOINTS[1], "frobnicate", "x"]).returncode == 2
     assert "needs a model name" in _run([ENTRYPOINTS[1], "validate"]).stderr

@@ -55,8 +55,7 @@ def test_builder_validates_the_recipe_before_importing_tensorrt(tmp_path):
 @pytest.mark.gpu
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_engine_build_and_parity_on_device(tmp_path, precision):
-    # fp16 here is the float32 graph with TensorRT 10.x's FP16 flag (11.x refuses it); the float16 graph comes
-    # from the precision work
+    # fp16: the float16 graph with float32 islands (edgeattn/precision), built strongly typed on 10.x and 11.x
     from edgeattn.export import ExportConfig
     from edgeattn.export.pipeline import export
     from edgeattn.tensorrt import check
