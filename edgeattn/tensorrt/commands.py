@@ -89,6 +89,17 @@ fi
 """
 
 
+def _command_comments(recipe: TrtRecipe) -> str:
+    lines = []
+    for major, version in _BRANCHES.items():
+        try:
+            argv = trtexec_command(recipe, version)
+            lines.append(f"#   TensorRT {major}.x: " + " ".join(shlex.quote(a) for a in argv))
+        except InvalidOptionError:
+            lines.append(f"#   TensorRT {major}.x: cannot build this bundle (./build_engine.sh --dry-run says why)")
+    return "\n".join(lines) + "\n"
+
+
 def build_script(recipe: TrtRecipe, hashes: dict[str, str] | None = None) -> str:
     """The text of build_engine.sh for `recipe`; `hashes` ({file: sha256}) are checked before trtexec runs."""
     lo, hi = SUPPORTED
@@ -103,10 +114,11 @@ fi
     return f"""#!/usr/bin/env bash
 # Build the TensorRT engine on the target device (engines are specific to the GPU and TensorRT version).
 # Written by edgeattn from {RECIPE_NAME}; the flags depend on the TensorRT major version found on the device:
-# 10.x builds weakly typed with builder flags where the graph needs them, 11.x strongly typed (it has no
-# --fp16/--int8/--calib). `python -m edgeattn.tensorrt.build .` builds the same engine with the Python API,
-# checks the bundle's hashes first and records the engine in manifest.json.
-# Usage: ./build_engine.sh [--dry-run]    (--dry-run prints the command; with no TensorRT found, both commands)
+# 10.x builds weakly typed with builder flags where the graph needs them, 11.x strongly typed (it has none of
+# the precision flags). `python -m edgeattn.tensorrt.build .` builds the same engine with the Python API,
+# checks the bundle's hashes first and records the engine in manifest.json. The commands:
+{_command_comments(recipe)}# Usage: ./build_engine.sh [--dry-run]
+#   --dry-run prints the command for the installed TensorRT (with no TensorRT found, both commands)
 # Environment: EDGEATTN_TRT_VERSION (e.g. 10.3; default: read from the tensorrt module or trtexec),
 #              {PLUGIN_ENV} (extra plugin libraries, colon-separated)
 set -euo pipefail
