@@ -1,7 +1,8 @@
 """Skips for optional backends are decided here, in one place, from marks.
 
 - @pytest.mark.tensorrt: needs the TensorRT Python package (and a GPU). Enable: pip install
-  'edgeattn[tensorrt]' on a machine that reaches NVIDIA's package index, e.g. a Jetson (docker/jetson).
+  'edgeattn[tensorrt]' on a GPU machine that reaches NVIDIA's package index (the Jetson images have no PyTorch,
+  so they run the entrypoint's device steps instead of pytest).
 - @pytest.mark.gpu: needs a CUDA device visible to PyTorch. Enable: run on a machine with an NVIDIA GPU and
   a CUDA build of torch.
 - @pytest.mark.triton: starts a real Triton server from the separate test environment. Enable: `make triton-env`
@@ -34,8 +35,8 @@ def triton_python() -> Path | None:
 def _skip_reasons() -> dict[str, str]:
     reasons = {}
     if importlib.util.find_spec("tensorrt") is None:
-        reasons["tensorrt"] = ("TensorRT is not installed: pip install 'edgeattn[tensorrt]' on a machine with "
-                               "NVIDIA's package index (e.g. the Jetson container in docker/jetson)")
+        reasons["tensorrt"] = ("TensorRT is not installed: pip install 'edgeattn[tensorrt]' on a GPU machine with "
+                               "NVIDIA's package index (the Jetson images run the device steps, not pytest)")
     if not torch.cuda.is_available():
         reasons["gpu"] = "no CUDA GPU visible to PyTorch: run on a machine with an NVIDIA GPU and CUDA torch"
     if triton_python() is None:
@@ -51,7 +52,8 @@ _REASONS = _skip_reasons()
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         for mark, reason in _REASONS.items():
-            if mark in item.keywords:
+            # a marker, not `mark in item.keywords`: keywords also hold folder names (tests/tensorrt/)
+            if item.get_closest_marker(mark) is not None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 

@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
-# edgeattn on Jetson: build the TensorRT engine from a shipped export folder, check parity against the saved
-# PyTorch reference, run the benchmark. The export folder comes from the host:
-#   python -m edgeattn.export --model NAME --target trt            -> model.onnx, trt_recipe.json, build_engine.sh
-#   python -m edgeattn.parity --model NAME --save-reference ref.npz -> ref.npz (inputs + PyTorch outputs)
+# edgeattn on Jetson: check a shipped bundle, build its TensorRT engine, verify the engine against the bundle's own
+# reference, run a small benchmark. No PyTorch on this side. The bundle comes from the host:
+#   python -m edgeattn.export --model NAME --target trt   (or: edgeattn-cpu jetson NAME) -> artifacts/NAME/
 #
-# Usage: edgeattn-jetson [all|build|check|parity|bench|shell] [--dry-run]
-#   all      build, check, parity, bench (default)
-#   build    model.engine via the TensorRT Python API (EDGEATTN_BUILDER=python, default; calibrates INT8) or
-#            via trtexec (EDGEATTN_BUILDER=trtexec: runs the folder's build_engine.sh)
-#   check    the built model.engine against the reference (python -m edgeattn.export.trt_check; exit 1 if it fails)
-#   parity   python -m edgeattn.parity --load-reference --runtimes tensorrt (re-exports the model on the device and
-#            builds its own engine from that ONNX; exit 1 if parity fails)
-#   bench    python -m edgeattn.bench --runtimes tensorrt
-#   shell    an interactive shell
+# Usage: edgeattn-jetson [all|integrity|build|verify|bench|shell] [--dry-run]
+#   all        integrity, build, verify, bench (default)
+#   integrity  every shipped file against manifest.json: python -m edgeattn.tensorrt.build BUNDLE --check-only
+#   build      model.engine, recorded under device_files in manifest.json:
+#              EDGEATTN_BUILDER=python (default): python -m edgeattn.tensorrt.build BUNDLE (checks hashes, then
+#              dlopens the bundle's plugin libraries and builds with the installed TensorRT, 10.x or 11.x);
+#              EDGEATTN_BUILDER=trtexec: BUNDLE/build_engine.sh, then python -m edgeattn.tensorrt.build --record-trtexec
+#   verify     the engine was built from this bundle (python -m edgeattn.tensorrt.check BUNDLE --no-verify), then
+#              python -m edgeattn.verify BUNDLE --runtimes tensorrt (exit 1 failed, 3 NOT VERIFIED)
+#   bench      python -m edgeattn.tensorrt.bench BUNDLE: the engine on the bundle's reference cases
+#              (10 warm-up + 50 timed runs per case; the full sweep is python -m edgeattn.bench on a host)
+#   shell      an interactive shell
 #   --dry-run  print the commands instead of running them
 # Environment:
-#   EDGEATTN_MODEL_DIR   export folder (default /models/model, i.e. mount it at /models/model)
-#   EDGEATTN_REFERENCE   saved reference (default $EDGEATTN_MODEL_DIR/ref.npz)
-#   EDGEATTN_OUTPUT      where reports go (default $EDGEATTN_MODEL_DIR/results)
-#   EDGEATTN_PARITY_ARGS, EDGEATTN_BENCH_ARGS  extra arguments for the parity and bench CLIs
+#   EDGEATTN_BUNDLE      the bundle folder (default /models/model: mount it there)
+#   EDGEATTN_OUTPUT      where verify.json and bench results go (default /models/results; outside the bundle)
+#   EDGEATTN_BUILDER     python | trtexec
+#   EDGEATTN_BENCH_ARGS  extra arguments for the bench (e.g. "--iters 200")
+# Exit status: that of the first step that fails (0 passed, 1 failed, 2 bad input/integrity, 3 NOT VERIFIED).
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
-MODEL_DIR="${EDGEATTN_MODEL_DIR:-/models/model}"
-REFERENCE="${EDGEATTN_REFERENCE:-$MODEL_DIR/ref.npz}"
-OUTPUT="${EDGEATTN_OUTPUT:-$MODEL_DIR/results}"
+BUNDLE="${EDGEATTN_BUNDLE:-/models/model}"
+OUTPUT="${EDGEATTN_OUTPUT:-/models/results}"
 BUILDER="${EDGEATTN_BUILDER:-python}"
 DRY_RUN=0
 STEP=all
@@ -35,15 +37,15 @@ die() {
 }
 
 usage() {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY_RUN=1 ;;
     -h | --help) usage; exit 0 ;;
-    all | build | check | parity | bench | shell) STEP="$arg" ;;
-    *) die "unknown argument '$arg' (expected all, build, check, parity, bench, shell or --dry-run; see --help)" ;;
+    all | integrity | build | verify | bench | shell) STEP="$arg" ;;
+    *) die "unknown argument '$arg' (expected all, integrity, build, verify, bench, shell or --dry-run; see --help)" ;;
   esac
 done
 
@@ -56,62 +58,51 @@ run() {
   fi
 }
 
-recipe_field() {
-  "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
-    "$MODEL_DIR/trt_recipe.json" "$1"
+check_bundle() {
+  [ -d "$BUNDLE" ] || die "bundle $BUNDLE does not exist: mount it (-v /host/artifacts/NAME:$BUNDLE)"
+  for f in manifest.json model.onnx trt_recipe.json build_engine.sh; do
+    [ -f "$BUNDLE/$f" ] || die "$BUNDLE/$f is missing: export on the host with --target trt and copy the whole folder"
+  done
 }
 
-check_folder() {
-  [ -d "$MODEL_DIR" ] || die "export folder $MODEL_DIR does not exist: mount it (-v /host/artifacts/NAME:$MODEL_DIR)"
-  for f in model.onnx trt_recipe.json build_engine.sh; do
-    [ -f "$MODEL_DIR/$f" ] || die "$MODEL_DIR/$f is missing: export on the host with --target trt and copy the folder"
-  done
+step_integrity() {
+  run "$PYTHON" -m edgeattn.tensorrt.build "$BUNDLE" --check-only
 }
 
 step_build() {
   case "$BUILDER" in
-    python) run "$PYTHON" -m edgeattn.export.trt_build "$MODEL_DIR" ;;
-    trtexec) run "$MODEL_DIR/build_engine.sh" ;;
+    python) run "$PYTHON" -m edgeattn.tensorrt.build "$BUNDLE" ;;
+    trtexec)
+      run "$BUNDLE/build_engine.sh"
+      run "$PYTHON" -m edgeattn.tensorrt.build "$BUNDLE" --record-trtexec
+      ;;
     *) die "EDGEATTN_BUILDER must be python or trtexec, got '$BUILDER'" ;;
   esac
 }
 
-check_reference() {
-  [ -f "$REFERENCE" ] || [ "$DRY_RUN" -eq 1 ] || die "reference $REFERENCE is missing: save it on the host with" \
-    "python -m edgeattn.parity --model $MODEL --save-reference ref.npz and copy it into the export folder"
-}
-
-step_check() {
-  check_reference
-  run "$PYTHON" -m edgeattn.export.trt_check "$MODEL_DIR" --reference "$REFERENCE"
-}
-
-step_parity() {
-  check_reference
-  local extra=()
-  read -r -a extra <<< "${EDGEATTN_PARITY_ARGS:-}"
-  run "$PYTHON" -m edgeattn.parity --model "$MODEL" --runtimes tensorrt --precision "$PRECISION" \
-    --load-reference "$REFERENCE" --output "$OUTPUT/parity" "${extra[@]+"${extra[@]}"}"
+step_verify() {
+  run mkdir -p "$OUTPUT"
+  run "$PYTHON" -m edgeattn.tensorrt.check "$BUNDLE" --no-verify
+  run "$PYTHON" -m edgeattn.verify "$BUNDLE" --runtimes tensorrt --json "$OUTPUT/verify.json"
 }
 
 step_bench() {
   local extra=()
   read -r -a extra <<< "${EDGEATTN_BENCH_ARGS:-}"
-  run "$PYTHON" -m edgeattn.bench --models "$MODEL" --runtimes tensorrt --output "$OUTPUT/bench" \
-    "${extra[@]+"${extra[@]}"}"
+  run "$PYTHON" -m edgeattn.tensorrt.bench "$BUNDLE" --runtime tensorrt --warmup 10 --iters 50 \
+    --output "$OUTPUT/bench" "${extra[@]+"${extra[@]}"}"
 }
 
 if [ "$STEP" = shell ]; then
   exec bash
 fi
-check_folder
-MODEL="$(recipe_field model)"
-PRECISION="$(recipe_field precision)"
-echo "edgeattn-jetson: $STEP for $MODEL ($PRECISION) in $MODEL_DIR"
+[ "$BUILDER" = python ] || [ "$BUILDER" = trtexec ] || die "EDGEATTN_BUILDER must be python or trtexec, got '$BUILDER'"
+check_bundle
+echo "edgeattn-jetson: $STEP for $BUNDLE"
 case "$STEP" in
+  integrity) step_integrity ;;
   build) step_build ;;
-  check) step_check ;;
-  parity) step_parity ;;
+  verify) step_verify ;;
   bench) step_bench ;;
-  all) step_build; step_check; step_parity; step_bench ;;
+  all) step_integrity; step_build; step_verify; step_bench ;;
 esac

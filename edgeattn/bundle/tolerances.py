@@ -56,6 +56,14 @@ _FP32_CPU = (
     "models at large sizes), the measured floor sets the bar (see Tolerance)."
 )
 
+_INT8 = (
+    "INT8 post-training quantization (per-channel weights, per-tensor activations, attention-sensitive ops kept "
+    "in float): an 8-bit step of range/255 per activation compounded over ~60 layers. Measured on lga_mobilenet "
+    "logits (|logit| up to ~15) trained 1500 steps, 128x256: max abs 1.02, mean abs 0.123 (200-step weights, "
+    "64x128: 0.61 / 0.093); the bar leaves 4x / 3x for other inputs and weights."
+)
+INT8_MAX_ABS, INT8_MEAN_ABS = 4.0, 0.4
+
 TOLERANCES: dict[tuple[str, str], Tolerance] = {
     ("fp32", "ort"): Tolerance(1e-4, 1e-5, _FP32_CPU),
     ("fp32", "openvino"): Tolerance(1e-4, 1e-5, _FP32_CPU + " OpenVINO is compiled with INFERENCE_PRECISION_HINT=f32."),
@@ -74,6 +82,25 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
         5e-2, 5e-3, "fp16 keeps 11 mantissa bits (2^-11 = 4.9e-4 relative); accumulated over ~60 layers."),
     ("fp16", "tensorrt"): Tolerance(
         5e-2, 5e-3, "fp16 keeps 11 mantissa bits (2^-11 = 4.9e-4 relative); accumulated over ~60 layers."),
+    # Lower precisions made by edgeattn/precision. Their real bar is the task metric against ground truth on
+    # held-out data (precision/bounds.py MAX_DROP, judged at export); these tensor bars against PyTorch fp32 only
+    # catch a broken artefact (wrong scales, a lost island), so they sit above the errors measured here on trained
+    # weights (README "Precision", figures below) with room for other inputs.
+    ("int8", "ort"): Tolerance(INT8_MAX_ABS, INT8_MEAN_ABS, _INT8, floor_factor=0),
+    ("int8", "openvino"): Tolerance(INT8_MAX_ABS, INT8_MEAN_ABS, _INT8 + " OpenVINO: NNCF FakeQuantize, float "
+                                    "parts compiled f32.", floor_factor=0),
+    ("fp16", "ort"): Tolerance(0.15, 0.03, "the trt fp16 bundle's float16 ONNX (float32 islands) on ORT's CPU "
+                               "provider: weights and the tensors between ops are rounded to fp16 (11 mantissa "
+                               "bits), most kernels compute in float32 after casts; bar as for the reference "
+                               "evaluator, which rounds more.", floor_factor=0),
+    ("fp16", "reference"): Tolerance(0.15, 0.03, "onnx.reference on numpy float16 (real fp16 rounding per op) with "
+                                     "float32 islands: measured max 0.045, mean 0.010 on lga_mobilenet logits "
+                                     "(|logit| <= ~9, realistic init) at 32x64 (tests/precision); 3x margin. The "
+                                     "first a-priori guess (0.05/0.005) was below the measured mean.",
+                                     floor_factor=0),
+    ("fp16-weights", "openvino"): Tolerance(2e-2, 2e-3, "float16 weights (relative rounding 2^-11 = 4.9e-4 per "
+                                            "weight), f32 compute: the error is that of rounded weights only.",
+                                            floor_factor=0),
     ("int8", "tensorrt"): Tolerance(
         5e-1, 5e-2, "A PRIORI, NOT YET MEASURED (no TensorRT machine so far): INT8 post-training quantisation "
         "with per-tensor entropy-calibrated scales has a step of ~range/254 per activation (~1e-2 of a unit-range "
@@ -88,8 +115,23 @@ TASK_THRESHOLDS: dict[tuple[str, str], tuple[str, float, str]] = {
     ("segmentation", "fp32"): ("argmax_agreement", 0.999, "fp32 errors of ~1e-5 flip only near-tied pixels"),
     ("segmentation", "fp16"): ("argmax_agreement", 0.99, "fp16 rounding flips near-tied pixels"),
     ("segmentation", "bf16"): ("argmax_agreement", 0.98, "bf16 rounding flips near-tied pixels"),
-    ("segmentation", "int8"): ("argmax_agreement", 0.95, "A PRIORI, NOT YET MEASURED: INT8 steps of ~1e-2 "
-                               "relative flip pixels whose top-2 logits are that close; set from the first device run"),
+    ("segmentation", "int8"): ("argmax_agreement", 0.85, "MEASURED (ORT Q/DQ, --keep-float auto) on the bundle's "
+                               "reference input (a generic procedural scene, where logits are less decided than "
+                               "on task scenes): 0.923 for lga_mobilenet trained 1500 steps (held-out mIoU 0.51) at "
+                               "128x256 and 0.946 (200 steps) at 64x128, while the held-out mIoU did not drop "
+                               "(-0.005). The accuracy bar is the task metric (precision/bounds.py, at export); this "
+                               "one catches a broken artefact (wrong scales fall far below). The first, a-priori "
+                               "0.95 failed the measured 0.923 on unchanged task accuracy"),
+    ("segmentation", "fp16-weights"): ("argmax_agreement", 0.995, "only the weights are rounded (to fp16)"),
+    ("dehazing", "int8"): ("psnr_db", 30.0, "8-bit activations bound a [0, 1] image near 48 dB; 30 dB (RMS 0.03) "
+                           "leaves room for compounding while catching a broken artefact"),
+    ("dehazing", "fp16"): ("psnr_db", 45.0, "fp16 rounding of a [0, 1] image alone is ~66 dB; 45 dB over ~20 layers"),
+    ("dehazing", "bf16"): ("psnr_db", 35.0, "bf16 (8 mantissa bits) rounding of a [0, 1] image alone is ~50 dB"),
+    ("dehazing", "fp16-weights"): ("psnr_db", 50.0, "only the weights are rounded (to fp16)"),
+    ("flow", "int8"): ("epe_px", 0.5, "half a pixel of mean end-point difference to fp32"),
+    ("flow", "fp16"): ("epe_px", 0.05, "fp16 rounding of flows of a few px (2^-11 relative) over ~20 layers"),
+    ("flow", "bf16"): ("epe_px", 0.2, "bf16 rounding (2^-8 relative) over ~20 layers"),
+    ("flow", "fp16-weights"): ("epe_px", 0.02, "only the weights are rounded (to fp16)"),
     ("dehazing", "fp32"): ("psnr_db", 60.0, "images in [0, 1]: 60 dB is an RMS difference of 1e-3, 10x the 1e-4 "
                            "max-abs fp32 tolerance; far below anything visible (8-bit quantisation is ~59 dB)"),
     ("flow", "fp32"): ("epe_px", 0.01, "mean end-point difference of 0.01 px: 100x below the ~1 px EPE of good flow "
@@ -114,8 +156,13 @@ def tolerance_for(precision: str, runtime: str) -> Tolerance:
 
 
 def runtime_precision(runtime: str, precision: str) -> str:
-    """The precision `runtime` computes a bundle of `precision` in: its ONNX graph is fp32 (ORT and the reference
-    evaluator run it so); OpenVINO and TensorRT compute in the precision the bundle was made for."""
+    """The precision `runtime` computes a bundle of `precision` in. An fp32 or OpenVINO-only precision's ONNX graph
+    is fp32 (ORT and the reference evaluator run it so); OpenVINO and TensorRT compute in the precision the bundle
+    was made for. An int8 bundle's graphs are Q/DQ (ONNX) or FakeQuantize (IR) and a trt fp16 bundle's ONNX is
+    float16 (edgeattn/precision): every runtime computes those in that precision. OpenVINO may substitute (fp16 ->
+    bf16 on CPUs without fp16): verify reads back what executed and judges that (verify/bundle.py)."""
+    if precision in ("int8", "fp16") and runtime in ("ort", "reference", "openvino", "tensorrt"):
+        return precision
     return precision if runtime in ("openvino", "tensorrt") else "fp32"
 
 

@@ -22,6 +22,8 @@ examples:
   python -m edgeattn.export --model lga_mobilenet --target trt --dynamic --min-size 128x128 --max-size 512x1024
   python -m edgeattn.export --model my_pkg.nets:build_ccnet --checkpoint ccnet.pth --input-size 512x1024 --target trt
   python -m edgeattn.export --model path/to/nets.py:build_ccnet --input-size 257x513 --target openvino
+  python -m edgeattn.export --model lga_mobilenet --target ort --precision int8 --checkpoint W.pt
+  python -m edgeattn.export --model lga_mobilenet --target openvino --precision int8 --keep-float auto
   python -m edgeattn.export --list-models
 
 the bundle: DIR/<model>/ holds the model files, manifest.json (SHA-256 of every file, the weights' hash, the
@@ -29,10 +31,11 @@ tolerances) and reference/ inputs and outputs computed from the exported weights
 writing it, the CLI verifies the staged bundle exactly as `python -m edgeattn.verify DIR/<model>` would.
 
 exit status: 0 exported and PASSED (or --no-parity: reference written, not checked); 1 FAILED (the new bundle
-is kept apart in DIR/<model>.failed/, a previous DIR/<model>/ is untouched); 2 bad input or an export that cannot
-be done (nothing is published); 3 NOT VERIFIED (published; a requested runtime could not run here); 130
-interrupted. User models (--model pkg.mod:factory): 1 also when the converted model does not reproduce the
-original on the export-size input (the message names the module; nothing is written).
+is kept apart in DIR/<model>.failed/, a previous DIR/<model>/ is untouched; also a lower precision over its
+--max-drop accuracy bound); 2 bad input or an export that cannot be done (nothing is published); 3 NOT VERIFIED
+(published; a requested runtime could not run here); 130 interrupted. User models (--model pkg.mod:factory): 1 also
+when the converted model does not reproduce the original on the export-size input (the message names the module;
+nothing is written).
 """
 
 
@@ -55,9 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
-    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)}: fp16/int8 are TensorRT "
-                   "builder flags for trt (int8 calibrates on the device) and fp16 weights + f16 inference for "
-                   "openvino (default: fp32)")
+    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
+                   "ort (Q/DQ), openvino (NNCF), trt (Q/DQ ONNX); fp16: trt (float16 ONNX with float32 islands), "
+                   "openvino (what executes is read back: bf16 on CPUs without fp16); bf16, fp16-weights (fp16 "
+                   "weights, f32 compute): openvino. See README 'Precision'")
     p.add_argument("--simplify", default="onnxslim", help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
     p.add_argument("--exporter", default="torchscript", help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
                    "(default: torchscript; see README for why)")
@@ -88,10 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     trt.add_argument("--max-size", type=size_arg, metavar="HxW", help="dynamic profile maximum (needs --dynamic; "
                      "default: twice --input-size)")
     trt.add_argument("--max-batch", type=int, metavar="N", help="dynamic profile maximum batch (default: --batch)")
-    trt.add_argument("--calib-batches", type=int, default=8, metavar="N",
-                     help="INT8 calibration batches of deterministic inputs (default: 8)")
     trt.add_argument("--trt-plugin", action="append", default=[], metavar="LIB", dest="trt_plugins",
-                     help="TensorRT plugin library for custom ops (repeatable)")
+                     help="TensorRT plugin library for custom ops (repeatable; copied into the bundle, hashed there)")
+    prec = p.add_argument_group("lower precisions (--precision int8; the accuracy flags also for trt fp16)")
+    prec.add_argument("--keep-float", default="auto", metavar="auto|none|NAMES",
+                      help="what stays in float: auto (attention-sensitive ops + blocks the sensitivity measurement "
+                      "flags), none (quantize everything), or comma-separated block names, node names or op types")
+    prec.add_argument("--calibration", default="auto", help="auto (measure minmax, entropy, percentile on the task "
+                      "metric and keep the best), minmax, entropy or percentile (default: auto)")
+    prec.add_argument("--calib-samples", type=int, default=8, metavar="N", help="calibration samples (default: 8)")
+    prec.add_argument("--eval-samples", type=int, default=8, metavar="N",
+                      help="held-out (and selection) samples for the task metric (default: 8)")
+    prec.add_argument("--max-drop", type=float, metavar="X", help="largest task-metric drop accepted against fp32 "
+                      "(default per task: mIoU 0.02, PSNR 0.5 dB, EPE +0.25 px); over it: exit 1, bundle kept apart")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-targets", action="store_true", help="list targets and exit")
     return p
@@ -129,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
             custom_ops=args.custom_ops,
             workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
-            max_batch=args.max_batch, calib_batches=args.calib_batches, trt_plugins=tuple(args.trt_plugins),
+            max_batch=args.max_batch, trt_plugins=tuple(args.trt_plugins),
+            keep_float=args.keep_float, calibration=args.calibration, calib_samples=args.calib_samples,
+            eval_samples=args.eval_samples, max_drop=args.max_drop,
         )
         from ..verify import format_table, verify_bundle
         from .pipeline import export
@@ -148,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"TensorRT engine: {engine}")
         else:
             print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so build it on "
-                  f"the device with {result.folder / 'build_engine.sh'} or python -m edgeattn.export.trt_build")
+                  f"the device with {result.folder / 'build_engine.sh'} or python -m edgeattn.tensorrt.build")
     if result.verification is not None:
         print(format_table(result.parity, title=f"verify {result.folder} vs its reference (PyTorch fp32 from the "
                                                  f"exported weights): {config.model} -> {config.target}"))

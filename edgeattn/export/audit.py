@@ -13,8 +13,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .trt_audit import CHECKED_OPS as TRT_CHECKED_OPS
-from .trt_audit import trt_issues
+from ..tensorrt.audit import CHECKED_OPS as TRT_CHECKED_OPS
+from ..tensorrt.audit import trt_issues
 from .support_tables import HOSTILE_OPS, HOSTILE_PREFIXES, OPSET_RANGE, RESTRICTED, SOURCES, UNSUPPORTED
 
 __all__ = ["Finding", "AuditReport", "audit", "MAX_RANK"]

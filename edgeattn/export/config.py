@@ -10,7 +10,7 @@ from ..errors import InvalidOptionError
 
 __all__ = ["ExportConfig", "parse_size", "size_arg", "sizes_arg", "PRECISIONS"]
 
-PRECISIONS = ("fp32", "fp16", "int8")  # int8: TensorRT only (calibrated on the device)
+PRECISIONS = ("fp32", "fp16", "bf16", "fp16-weights", "int8")  # which target takes which: precision/apply.py
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -63,11 +63,16 @@ class ExportConfig:
     # user factories (--model pkg.mod:factory or path/file.py:factory): the one image input
     input_name: str = "image"
     input_channels: int = 3
-    # TensorRT (--target trt); see export/tensorrt.py TrtRecipe
+    # TensorRT (--target trt); see tensorrt/recipe.py TrtRecipe
     workspace_mib: int = 1024  # builder workspace memory pool limit
     dla_core: int | None = None  # Jetson DLA core, None: GPU only
     min_size: tuple[int, int] | None = None  # dynamic profile minimum (H, W); None: the model's minimum input
     max_size: tuple[int, int] | None = None  # dynamic profile maximum (H, W); None: twice the export size
     max_batch: int | None = None  # dynamic profile maximum batch; None: --batch
-    calib_batches: int = 8  # INT8 calibration batches of deterministic inputs
     trt_plugins: tuple[str, ...] = ()  # TensorRT plugin libraries (custom ops)
+    # Lower precisions (edgeattn/precision; --precision int8/fp16): see precision/config.py PrecisionConfig
+    keep_float: str = "auto"  # auto | none | comma-separated block names, node names or op types
+    calibration: str = "auto"  # auto (measured) | minmax | entropy | percentile
+    calib_samples: int = 8
+    eval_samples: int = 8
+    max_drop: float | None = None  # None: the task's default (precision/bounds.py MAX_DROP)

@@ -6,7 +6,31 @@ from pathlib import Path
 
 from ..errors import ExportError, MissingDependencyError, install_hint
 
-__all__ = ["convert_to_openvino"]
+__all__ = ["convert_to_openvino", "CUSTOM_OP_LOAD_HINT", "custom_op_layers", "custom_op_note"]
+
+#: how to load an IR whose layers are edgeattn custom ops (plain openvino.Core.read_model cannot create them)
+CUSTOM_OP_LOAD_HINT = (
+    "load it with edgeattn's runtime (edgeattn.load_runtime('openvino', 'model.xml') or python -m edgeattn.verify "
+    "BUNDLE --runtimes openvino), or register edgeattn's OpenVINO extension on your own Core first: "
+    "`from edgeattn.ops import register_openvino_extensions; register_openvino_extensions(core)` "
+    "(needs edgeattn installed)")
+
+
+def custom_op_layers(xml_path: Path) -> list[str]:
+    """Types of the IR's layers that come from an extension (version="extension"), e.g. EdgeAttnCrissCross."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(str(xml_path)).getroot()
+    return sorted({layer.get("type", "?") for layer in root.iter("layer") if layer.get("version") == "extension"})
+
+
+def custom_op_note(xml_path: Path) -> str | None:
+    """The manifest note for an IR with custom-op layers, or None for a plain IR."""
+    layers = custom_op_layers(xml_path)
+    if not layers:
+        return None
+    return (f"model.xml has edgeattn custom-op layers ({', '.join(layers)}) that plain OpenVINO cannot create "
+            f"(\"unsupported opset: extension\"): {CUSTOM_OP_LOAD_HINT}")
 
 
 def convert_to_openvino(onnx_path: Path, out_dir: Path, *, fp16_weights: bool = False) -> list[Path]:

@@ -25,7 +25,7 @@ import onnx
 import torch
 
 from .. import __version__
-from .._atomic import check_writable_dir
+from .._atomic import atomic_write_bytes, check_writable_dir
 from .._resources import check_memory
 from ..bundle import ReferenceCase, finalize, publish, weights_sha256, write_case, write_manifest
 from ..bundle.hashing import sha256_file
@@ -130,10 +130,35 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
         check_memory("the export", config.batch, s[0], s[1], channels,
                      "choose a smaller --input-size/--parity-size or --batch")
     _check_trt_options(config, spec, size)
+    _check_precision_options(config)
     if config.custom_ops:
         _check_custom_ops(config, runtimes)
     check_writable_dir(Path(config.output))
     return spec, size, runtimes
+
+
+_PRECISION_FLAGS = {"keep_float": "--keep-float", "calibration": "--calibration", "calib_samples": "--calib-samples",
+                    "eval_samples": "--eval-samples", "max_drop": "--max-drop"}
+
+
+def _check_precision_options(config: ExportConfig) -> None:
+    """Quantization flags apply to --precision int8 (the accuracy ones also to trt fp16); never silently ignored."""
+    from ..precision import precision_config
+
+    default = ExportConfig(model=config.model)
+    used = [flag for key, flag in _PRECISION_FLAGS.items() if getattr(config, key) != getattr(default, key)]
+    if config.precision == "int8":
+        allowed = set(_PRECISION_FLAGS.values())
+    elif config.precision == "fp16" and config.target == "trt":
+        allowed = {"--eval-samples", "--max-drop"}
+    else:
+        allowed = set()
+    bad = [f for f in used if f not in allowed]
+    if bad:
+        raise InvalidOptionError(f"{', '.join(bad)} apply to --precision int8 (--eval-samples/--max-drop also to "
+                                 f"--target trt --precision fp16), not --precision {config.precision} --target "
+                                 f"{config.target}")
+    precision_config(config).check()
 
 
 def _check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
@@ -169,7 +194,6 @@ _TRT_FLAGS = {
     "min_size": "--min-size",
     "max_size": "--max-size",
     "max_batch": "--max-batch",
-    "calib_batches": "--calib-batches",
     "trt_plugins": "--trt-plugin",
 }
 
@@ -185,7 +209,15 @@ def _check_trt_options(config: ExportConfig, spec: ModelSpec, size: tuple[int, i
     for s in (config.min_size, config.max_size):
         if s is not None:
             check_input_size(spec, s)
-    _trt_recipe(config, spec, size, custom_ops=())
+    for lib in config.trt_plugins:
+        if not Path(lib).is_file():
+            raise InvalidOptionError(f"--trt-plugin {lib}: no such file; the plugin library ships in the bundle "
+                                     "(hashed in its manifest), so it must exist where you export")
+    # the graph each precision writes (fp16: float16 with float32 islands, int8: Q/DQ); checked again on the
+    # written model.onnx, whose kind the recipe records
+    expected = {"fp32": "fp32", "fp16": "fp16", "int8": "qdq"}[config.precision]
+    plugins = tuple(Path(lib).name for lib in config.trt_plugins)
+    _trt_recipe(config, spec, size, expected, (), plugins)
 
 
 def _build_for_export(config: ExportConfig, spec: ModelSpec, progress: Progress
@@ -298,7 +330,19 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         progress(f"[{next(step)}/{steps}] writing {target.name} artefacts")
         onnx_path = stage / MODEL_ONNX
         onnx_path.write_bytes(proto.SerializeToString())
-        _target_artefacts(config, spec, size, stage, onnx_path)
+        if config.target != "trt":
+            _target_artefacts(config, spec, size, stage, onnx_path)
+        outcome = None
+        if config.precision != "fp32":  # the one call into edgeattn/precision (int8, fp16, bf16, fp16-weights)
+            from ..precision import apply_precision, precision_config
+
+            progress(f"  precision {config.precision} for {target.name}")
+            outcome = apply_precision(stage, onnx_path, target=target.name, task=spec.task,
+                                      input_names=[i.name for i in spec.inputs], size=size,
+                                      num_classes=_num_outputs(proto), config=precision_config(config),
+                                      progress=progress)
+        if config.target == "trt":  # after the precision step: the recipe records (and build_engine.sh hashes)
+            _target_artefacts(config, spec, size, stage, onnx_path)  # the final model.onnx (Q/DQ, float16)
 
         sizes = [size, *config.parity_sizes]
         progress(f"[{next(step)}/{steps}] reference inputs/outputs from the exported weights "
@@ -309,6 +353,11 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
                              list(cases[0].outputs[spec.output].shape))
         if conversion is not None:
             manifest["model"], manifest["conversion"] = config.model, conversion
+        if config.target == "openvino":
+            manifest.update(_notes(stage))
+        if outcome is not None:
+            manifest["precision_report"] = outcome.manifest
+            manifest["tolerances"].update(outcome.tolerances)
         finalize(stage, manifest)
 
         verification = None
@@ -319,10 +368,21 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
             manifest["verdict"] = verification.verdict
             write_manifest(stage, manifest)  # files are unchanged; the manifest does not hash itself
             pub.failed = verification.verdict == "failed"
+        if outcome is not None and outcome.passed is False:  # over the accuracy bound: refused, kept apart
+            manifest["verdict"] = "failed"
+            manifest["refused"] = outcome.refusal
+            write_manifest(stage, manifest)
+            pub.failed = True
     progress(f"[{steps}/{steps}] wrote {pub.destination}"
              + ("  (verdict FAILED: kept apart, the previous bundle is untouched)" if pub.failed else ""))
     return ExportResult(folder=pub.destination, manifest=manifest, audit=report, verification=verification,
                         notes=pub.notes)
+
+
+def _num_outputs(proto: onnx.ModelProto) -> int:
+    """Channels of the graph's output (the class count of a segmentation model)."""
+    dims = proto.graph.output[0].type.tensor_type.shape.dim
+    return int(dims[1].dim_value) if len(dims) > 1 and dims[1].dim_value else 19
 
 
 def _weights_record(model: torch.nn.Module, config: ExportConfig) -> dict:
@@ -335,6 +395,14 @@ def _weights_record(model: torch.nn.Module, config: ExportConfig) -> dict:
     return record
 
 
+def _notes(stage: Path) -> dict:
+    """Manifest notes a user of the files needs (how to load a custom-op IR)."""
+    from .openvino import custom_op_note
+
+    note = custom_op_note(stage / "model.xml") if (stage / "model.xml").is_file() else None
+    return {"notes": [note]} if note else {}
+
+
 def _target_artefacts(
     config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path, onnx_path: Path
 ) -> list[Path]:
@@ -342,14 +410,15 @@ def _target_artefacts(
     if config.target == "openvino":
         from .openvino import convert_to_openvino
 
-        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision == "fp16")
+        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision in ("fp16", "fp16-weights"))
     if config.target == "trt":
         return _trt_artefacts(config, spec, size, stage, onnx_path)
     return []
 
 
-def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], custom_ops: tuple[str, ...]):
-    from .tensorrt import recipe_for_export
+def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], graph: str,
+                custom_ops: tuple[str, ...], plugins: tuple[str, ...]):
+    from ..tensorrt.recipe import recipe_for_export
 
     return recipe_for_export(
         model=spec.name,
@@ -365,8 +434,8 @@ def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], cu
         max_batch=config.max_batch,
         workspace_mib=config.workspace_mib,
         dla_core=config.dla_core,
-        calib_batches=config.calib_batches,
-        plugins=config.trt_plugins,
+        graph=graph,
+        plugins=plugins,
         custom_ops=custom_ops,
     )
 
@@ -374,17 +443,23 @@ def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], cu
 def _trt_artefacts(
     config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path, onnx_path: Path
 ) -> list[Path]:
-    """trt_recipe.json + build_engine.sh always; model.engine too where TensorRT and a GPU are present."""
-    from .tensorrt import write_build_script, write_recipe
+    """trt_recipe.json + build_engine.sh (+ the plugin libraries, copied into the bundle so that they are hashed
+    with it); model.engine too where TensorRT and a GPU are present."""
+    from ..tensorrt.commands import write_build_script
+    from ..tensorrt.recipe import graph_kind, write_recipe
 
-    graph = onnx.load(str(onnx_path), load_external_data=False).graph
-    custom_ops = tuple(sorted({n.op_type for n in graph.node if n.domain not in ("", "ai.onnx")}))
-    recipe = _trt_recipe(config, spec, size, custom_ops)
-    files = [write_recipe(recipe, stage), write_build_script(recipe, stage)]
+    proto = onnx.load(str(onnx_path), load_external_data=False)
+    custom_ops = tuple(sorted({n.op_type for n in proto.graph.node if n.domain not in ("", "ai.onnx")}))
+    plugin_files = []
+    for lib in config.trt_plugins:
+        src = Path(lib)
+        plugin_files.append(atomic_write_bytes(stage / src.name, src.read_bytes()))
+    recipe = _trt_recipe(config, spec, size, graph_kind(proto), custom_ops, tuple(p.name for p in plugin_files))
+    files = [*plugin_files, write_recipe(recipe, stage), write_build_script(recipe, stage)]
     if runtime_class("tensorrt").available()[0]:
-        from .trt_build import build_engine
+        from ..tensorrt.build import build_engine
 
-        files.append(build_engine(stage, recipe))  # UNVERIFIED path: needs TensorRT + GPU
+        files.append(build_engine(stage, recipe, check_hashes=False))  # UNVERIFIED path: needs TensorRT + GPU
     return files
 
 

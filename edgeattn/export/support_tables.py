@@ -7,7 +7,7 @@ target's ONNX importer accepts. The audit (`audit.py`) reads these; nothing else
 
 from __future__ import annotations
 
-from .trt_operators import TRT_OPSET_RANGE, TRT_RESTRICTIONS, TRT_SOURCE, TRT_UNSUPPORTED_OPS
+from ..tensorrt.operators import TRT_OPSET_RANGE, TRT_RESTRICTIONS, TRT_SOURCE, TRT_UNSUPPORTED_OPS
 
 __all__ = ["SOURCES", "UNSUPPORTED", "RESTRICTED", "OPSET_RANGE", "HOSTILE_PREFIXES", "HOSTILE_OPS"]
 
@@ -19,7 +19,7 @@ SOURCES = {
     "onnx": "plain ONNX: any default-domain op of the chosen opset",
 }
 
-# TensorRT: transcribed from onnx-tensorrt's TensorRT 10.x support matrix, kept in trt_operators.py with its source.
+# TensorRT: transcribed from onnx-tensorrt's TensorRT 10.x support matrix (tensorrt/operators.py, with its source).
 _TRT_UNSUPPORTED_OPS = list(TRT_UNSUPPORTED_OPS)
 
 UNSUPPORTED: dict[str, dict[str, str]] = {

@@ -31,9 +31,11 @@ TARGETS: dict[str, Target] = {
     for t in [
         Target("onnx", "plain ONNX (standard ops, opset from --opset)", ("model.onnx",), ("ort",),
                "torch, onnx (+ onnxruntime for the parity check)"),
-        Target("ort", "ONNX for ONNX Runtime", ("model.onnx",), ("ort",), f"{install_hint('ort')}"),
+        Target("ort", "ONNX for ONNX Runtime", ("model.onnx",), ("ort",), install_hint('ort'),
+               ("fp32", "int8")),
         Target("openvino", "OpenVINO IR (model.xml/.bin) beside the ONNX", ("model.onnx", "model.xml", "model.bin"),
-               ("openvino",), f"{install_hint('openvino')}", ("fp32", "fp16")),
+               ("openvino",), install_hint('openvino'),
+               ("fp32", "fp16", "bf16", "fp16-weights", "int8")),
         Target("trt", "TensorRT-ready ONNX, audit against the TensorRT parser, build_engine.sh (trtexec)",
                ("model.onnx", "build_engine.sh"), ("ort",),
                "nothing to write the recipe; TensorRT + GPU to build/run the engine", ("fp32", "fp16", "int8"),

@@ -17,6 +17,9 @@ class OrtRuntime(Runtime):
     extra = "ort"
     modules = ("onnxruntime",)
     artefacts = ("model.onnx",)
+    # The graph carries its precision: an int8 bundle's ONNX is Q/DQ, a trt fp16 bundle's is float16 (ORT's CPU
+    # provider computes most float16 ops through float32 casts; edgeattn/precision/fp16_islands.py).
+    precisions = ("fp32", "int8", "fp16")
 
     def __init__(self, path: Path, options: RuntimeOptions) -> None:
         super().__init__(path, options)

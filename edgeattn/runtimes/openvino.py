@@ -14,7 +14,10 @@ from .base import Runtime, RuntimeOptions, register_runtime
 
 __all__ = ["OpenVinoRuntime", "OV_PRECISION"]
 
-OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+# int8 IR (NNCF FakeQuantize): the float parts run f32, not the bf16 this CPU would pick by default.
+# fp16-weights: float16 weights in model.bin, f32 compute.
+OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32", "fp16-weights": "f32"}
+_EXECUTED = {"f32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "f16": "fp16", "float16": "fp16"}
 
 
 @register_runtime
@@ -23,7 +26,7 @@ class OpenVinoRuntime(Runtime):
     extra = "openvino"
     modules = ("openvino",)
     artefacts = ("model.xml", "model.onnx")
-    precisions = ("fp32", "bf16", "fp16")
+    precisions = ("fp32", "bf16", "fp16", "int8", "fp16-weights")
 
     def __init__(self, path: Path, options: RuntimeOptions) -> None:
         super().__init__(path, options)
@@ -37,9 +40,29 @@ class OpenVinoRuntime(Runtime):
         config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[options.precision]}
         if options.threads:
             config["INFERENCE_NUM_THREADS"] = options.threads
-        model = core.read_model(str(self.path))
+        try:
+            model = core.read_model(str(self.path))
+        except RuntimeError as exc:
+            if "extension" not in str(exc):
+                raise
+            from ..errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"{self.path} has edgeattn custom-op layers (e.g. EdgeAttnCrissCross) that OpenVINO cannot create "
+                "without edgeattn's extension, which could not be registered in this process: install edgeattn with "
+                "its ops (pip install 'edgeattn[openvino]', or pip install -e '.[openvino]' in a checkout), or call "
+                "edgeattn.ops.register_openvino_extensions(core) before core.read_model") from None
         self.compiled = core.compile_model(model, options.device.upper(), config)
         self.request = self.compiled.create_infer_request()
+
+    @property
+    def executed_precision(self) -> str:
+        """What the compiled model computes in (the hint is only a hint: f16 runs bf16 on CPUs without fp16)."""
+        if self.options.precision in ("int8", "fp16-weights"):
+            return self.options.precision
+        raw = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        name = raw.get_type_name() if hasattr(raw, "get_type_name") else str(raw)
+        return _EXECUTED.get(name, name)
 
     def _add_extensions(self, core) -> None:
         """Hook for edgeattn's custom-op mappings (registered by edgeattn.ops when present)."""

@@ -1,13 +1,14 @@
-"""TensorRT runner: loads an edgeattn engine file (or a bare trtexec plan) and runs it on CUDA.
+"""TensorRT runner: loads an edgeattn engine file (or a bare trtexec plan) and runs it, without PyTorch.
 
-UNVERIFIED: written against the TensorRT 10 Python API (Runtime.deserialize_cuda_engine, ICudaEngine
+UNVERIFIED on a GPU: written against the TensorRT 10/11 Python API (Runtime.deserialize_cuda_engine, ICudaEngine
 num_io_tensors / get_tensor_name / get_tensor_mode / get_tensor_dtype, IExecutionContext set_input_shape /
-set_tensor_address / execute_async_v3) and reviewed against its documentation, but never run: no machine of this
-project has TensorRT. Buffers are torch CUDA tensors (JetPack's PyTorch wheels are CUDA builds), so no
-pycuda/cuda-python is needed. Engines are built on the device (`edgeattn.export.trt_build` or build_engine.sh);
-handed a model.onnx (as the parity and bench harnesses do), the runner builds a static engine from it first.
+set_tensor_address / execute_async_v3, all unchanged in 11.x) and never run: no machine of this project has
+TensorRT. Device buffers and the stream come from cuda-python (`edgeattn.tensorrt.cuda`), whose calls and error
+handling are exercised here against the real bindings (which report "no driver"). Engines are built on the device
+(`python -m edgeattn.tensorrt.build` or build_engine.sh); handed a model.onnx (as the parity and bench harnesses
+do), the runner builds a static engine from it first.
 
-`available()` imports nothing heavy: it looks for the `tensorrt` module and asks torch for a CUDA device.
+`available()` imports nothing heavy: it looks for the `tensorrt` and cuda-python modules and counts CUDA devices.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidOptionError, MissingDependencyError
-from .engine_file import read_engine
+from ..tensorrt import cuda
+from ..tensorrt.engine_file import read_engine
 from .base import Runtime, RuntimeOptions, register_runtime
 
 __all__ = ["TensorRTRuntime"]
@@ -28,10 +30,8 @@ __all__ = ["TensorRTRuntime"]
 def _build_from_onnx(path: Path, precision: str) -> tuple[bytes, dict]:
     import tempfile
 
-    # export -> runtimes is the usual direction; this lazy import is the one exception, taken only when a runner
-    # is handed an ONNX file instead of an engine
-    from ..export.tensorrt import recipe_from_onnx
-    from ..export.trt_build import build_plan
+    from ..tensorrt.build import build_plan
+    from ..tensorrt.recipe import recipe_from_onnx
 
     with tempfile.TemporaryDirectory(prefix="edgeattn-trt-") as tmp:
         return build_plan(path, recipe_from_onnx(path, precision), Path(tmp))
@@ -43,7 +43,7 @@ class TensorRTRuntime(Runtime):
     extra = "tensorrt"
     modules = ("tensorrt",)
     # model.onnx: the parity and bench harnesses hand runners their own static graphs; the engine is then built
-    # on the fly (fp32/fp16, no timing cache) from the ONNX input shapes
+    # on the fly (no timing cache) from the ONNX input shapes
     artefacts = ("model.engine", "model.onnx")
     precisions = ("fp32", "fp16", "int8")
 
@@ -51,19 +51,18 @@ class TensorRTRuntime(Runtime):
     def available(cls) -> tuple[bool, str]:
         if importlib.util.find_spec("tensorrt") is None:
             return False, ("TensorRT is not installed (it needs NVIDIA's package index and a GPU; on a Jetson use "
-                           "docker/jetson, or build the engine with the exported build_engine.sh)")
-        import torch
-
-        if not torch.cuda.is_available():
-            return False, "TensorRT is installed but no CUDA device is visible to PyTorch (CUDA build of torch?)"
+                           "docker/jetson, or build the engine with the bundle's build_engine.sh)")
+        if cuda.find_cudart() is None:
+            return False, f"TensorRT is installed but cuda-python is not: {cuda.INSTALL_HINT}"
+        if cuda.device_count() == 0:
+            return False, "TensorRT is installed but no CUDA device is visible (driver, --runtime nvidia?)"
         return True, ""
 
     def __init__(self, path: Path, options: RuntimeOptions) -> None:
         super().__init__(path, options)
         import tensorrt as trt
-        import torch
 
-        self._trt, self._torch = trt, torch
+        self._trt = trt
         if self.path.suffix == ".onnx":
             plan, self.metadata = _build_from_onnx(self.path, options.precision)
         else:
@@ -88,40 +87,50 @@ class TensorRTRuntime(Runtime):
         self._outputs = [n for n in names if n not in self._inputs]
         if len(self._outputs) != 1:
             raise InvalidOptionError(f"{self.path} has outputs {self._outputs}; edgeattn models have one")
-        self._stream = torch.cuda.Stream()
+        self._stream = cuda.Stream()
+        self._buffers: dict[str, cuda.DeviceBuffer] = {}  # by tensor name, grown when a larger shape comes
 
     @property
     def input_names(self) -> list[str]:
         return list(self._inputs)
 
-    def _torch_dtype(self, name: str) -> Any:
-        np_dtype = np.dtype(self._trt.nptype(self._engine.get_tensor_dtype(name)))
-        return self._torch.from_numpy(np.zeros(0, np_dtype)).dtype
+    def _dtype(self, name: str) -> np.dtype:
+        return np.dtype(self._trt.nptype(self._engine.get_tensor_dtype(name)))
+
+    def _buffer(self, name: str, nbytes: int) -> cuda.DeviceBuffer:
+        buf = self._buffers.get(name)
+        if buf is None or buf.nbytes < nbytes:
+            if buf is not None:
+                buf.close()
+            buf = self._buffers[name] = cuda.DeviceBuffer(nbytes)
+            self._context.set_tensor_address(name, buf.ptr)
+        return buf
 
     def infer(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        torch = self._torch
         missing = sorted(set(self._inputs) - set(feeds))
         if missing:
             raise InvalidOptionError(f"missing inputs {missing} (engine inputs: {self._inputs})")
-        keep = []  # device tensors must outlive the asynchronous execution
-        with torch.cuda.stream(self._stream):
-            for name in self._inputs:
-                x = torch.from_numpy(np.ascontiguousarray(feeds[name])).to("cuda", self._torch_dtype(name))
-                if not self._context.set_input_shape(name, tuple(x.shape)):
-                    raise InvalidOptionError(f"input {name} of shape {tuple(x.shape)} is outside the engine's "
-                                             f"optimisation profile {self.metadata.get('profile', {}).get(name)}")
-                self._context.set_tensor_address(name, int(x.data_ptr()))
-                keep.append(x)
-            out_name = self._outputs[0]
-            shape = tuple(self._context.get_tensor_shape(out_name))  # resolved from the input shapes
-            out = torch.empty(shape, dtype=self._torch_dtype(out_name), device="cuda")
-            self._context.set_tensor_address(out_name, int(out.data_ptr()))
-            if not self._context.execute_async_v3(self._stream.cuda_stream):
-                raise RuntimeError("TensorRT execute_async_v3 failed (see the TensorRT log)")
-        self._stream.synchronize()
-        return out.float().cpu().numpy()
+        for name in self._inputs:
+            host = np.ascontiguousarray(feeds[name], dtype=self._dtype(name))  # e.g. a float16 graph's inputs
+            if not self._context.set_input_shape(name, tuple(host.shape)):
+                raise InvalidOptionError(f"input {name} of shape {tuple(host.shape)} is outside the engine's "
+                                         f"optimisation profile {self.metadata.get('profile', {}).get(name)}")
+            self._buffer(name, host.nbytes).upload(host, self._stream)
+        out_name = self._outputs[0]
+        shape = tuple(self._context.get_tensor_shape(out_name))  # resolved from the input shapes
+        dtype = self._dtype(out_name)
+        out = self._buffer(out_name, int(np.prod(shape)) * dtype.itemsize)
+        if not self._context.execute_async_v3(self._stream.handle):
+            raise RuntimeError("TensorRT execute_async_v3 failed (see the TensorRT log)")
+        return out.download(shape, dtype, self._stream).astype(np.float32)
 
     def close(self) -> None:
-        self._context = None
+        for buf in self._buffers.values():
+            buf.close()
+        self._buffers = {}
+        if getattr(self, "_stream", None) is not None:
+            self._stream.close()
+            self._stream = None
+        self._context: Any = None
         self._engine = None
         self._runtime = None

@@ -154,7 +154,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
         artefact = _artefact(folder, manifest, name)
         if ok and artefact is None:
             ok, why = False, (f"the bundle holds no {MODEL_ENGINE} yet: build it on the device (build_engine.sh or "
-                              "python -m edgeattn.export.trt_build), then verify" if name == "tensorrt"
+                              "python -m edgeattn.tensorrt.build), then verify" if name == "tensorrt"
                               else f"the bundle ships no artefact {name} can load")
         if not ok:
             for c in cases:
@@ -172,6 +172,17 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
                 rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
                                        reason=f"{name} could not load {artefact.name}: {first}"))
             continue
+        executed = getattr(rt, "executed_precision", rt_precision)
+        if executed != rt_precision:  # OpenVINO substituted (fp16 -> bf16 here): judge what ran, say so
+            say(f"  {name}: requested {rt_precision}, executes {executed}: judged as {executed}")
+            key, rt_precision = tolerance_key(executed, name), executed
+            stored = manifest["tolerances"].get(key)
+            if stored is None:
+                rt.close()
+                raise InvalidOptionError(f"{name} executes {executed} here (not the bundle's {precision}) and the "
+                                         f"bundle stores no tolerance for {key}; re-export it on this machine")
+            tol = Tolerance.from_dict(stored)
+            bar = (stored["task_metric"], float(stored["task_threshold"])) if stored.get("task_metric") else None
         try:
             for c in cases:
                 say(f"  {name}: case {c.name} ...")

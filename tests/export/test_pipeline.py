@@ -69,7 +69,9 @@ def test_export_twice_gives_identical_bytes(tmp_path):
 def test_trt_target_writes_recipe_checks_the_onnx_and_leaves_the_engine_to_the_device(tmp_path):
     result = export(_cfg(tmp_path, target="trt", precision="fp16", dynamic=True), **QUIET)
     script = (tmp_path / "lga_mobilenet" / "build_engine.sh").read_text()
-    assert "trtexec --onnx=model.onnx --saveEngine=model.engine" in script and "--fp16" in script
+    # fp16 is a float16 graph with float32 islands: strongly typed on TensorRT 10.x (no --fp16 flag) and 11.x
+    assert "#   TensorRT 10.x: trtexec --onnx=model.onnx --saveEngine=model.engine" in script
+    assert "--stronglyTyped" in script and "'--fp16'" not in script and "--fp16 " not in script
     assert "--minShapes=image:1x3x32x32" in script and "--optShapes=image:1x3x64x128" in script
     # The engine is built on the device: at export ORT checks the ONNX it is built from; verify's default for the
     # bundle is TensorRT (the target's own runtime).

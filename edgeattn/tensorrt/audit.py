@@ -1,6 +1,6 @@
 """TensorRT audit checks that need more than an op name: attributes, constant inputs, ranks and types.
 
-The restrictions come from `trt_operators.TRT_RESTRICTIONS` (onnx-tensorrt's support matrix). An op listed in
+The restrictions come from `operators.TRT_RESTRICTIONS` (onnx-tensorrt's support matrix). An op listed in
 `CHECKED_OPS` is checked here condition by condition, so a Slice with initializer axes gives no finding and a
 Slice with tensor axes gives one naming the node; restricted ops not listed here keep the generic warning in
 `audit.py` (the condition cannot be decided from the graph, e.g. GRU activations per direction).
@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .trt_operators import (
+from .operators import (
     TRT_IO_ONLY_TYPES,
     TRT_OP_TYPES,
     TRT_RESTRICTIONS,

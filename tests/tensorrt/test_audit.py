@@ -6,8 +6,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgeattn.export.audit import audit
 from edgeattn.export.support_tables import OPSET_RANGE, RESTRICTED, UNSUPPORTED
-from edgeattn.export.trt_audit import trt_issues
-from edgeattn.export.trt_operators import TRT_OP_TYPES, TRT_RESTRICTIONS, TRT_UNSUPPORTED_OPS
+from edgeattn.tensorrt.audit import trt_issues
+from edgeattn.tensorrt.operators import TRT_OP_TYPES, TRT_RESTRICTIONS, TRT_UNSUPPORTED_OPS
 
 F = TensorProto.FLOAT
 I64 = TensorProto.INT64

@@ -1,33 +1,32 @@
 """TensorRT recipe: engines are device-specific, so they are built on the target.
 
-Here edgeattn writes the TensorRT-ready ONNX (audited against the TensorRT parser's support table), the build
-recipe as data (`trt_recipe.json`) and `build_engine.sh`, the exact `trtexec` command that builds the engine on
-the device. `trt_build.py` builds the same engine with the TensorRT Python API from the same recipe, so both
-routes agree on precision, shapes, workspace, timing cache, DLA core, calibration cache and plugins.
-
-Flags follow `trtexec --help` of TensorRT 10.x: `--memPoolSize=workspace:<N>M`, `--timingCacheFile`,
-`--fp16`/`--int8` with `--calib=<cache>`, `--useDLACore`/`--allowGPUFallback`, `--minShapes/--optShapes/
---maxShapes` (NAME:BxCxHxW), `--staticPlugins=<lib.so>` (TensorRT 10 replaced `--plugins` by it).
+Here edgeattn writes the TensorRT-ready ONNX (audited against the TensorRT parser's support table) and the build
+recipe as data (`trt_recipe.json`): precision, the kind of graph model.onnx holds (`graph`: fp32, fp16 = float16
+with float32 islands, qdq = explicit INT8 Q/DQ), optimisation profile, workspace, timing cache, DLA core, plugins.
+How a recipe becomes builder settings depends on the TensorRT version found on the device (`modes.py`); the
+trtexec command and `build_engine.sh` are in `commands.py`, the Python API build in `build.py`.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 from .._atomic import atomic_write_text
 from ..errors import InvalidOptionError
 
-__all__ = ["TrtRecipe", "ProfileShapes", "TRT_PRECISIONS", "validate_recipe", "profile_shapes", "trtexec_command",
-           "write_build_script", "write_recipe", "read_recipe", "recipe_for_export", "recipe_from_onnx", "RECIPE_NAME",
-           "ENGINE_NAME", "CALIB_CACHE_NAME", "TIMING_CACHE_NAME", "PLUGIN_ENV"]
+__all__ = ["TrtRecipe", "ProfileShapes", "TRT_PRECISIONS", "GRAPH_KINDS", "validate_recipe", "profile_shapes",
+           "format_profile", "graph_kind", "write_recipe", "read_recipe", "recipe_for_export", "recipe_from_onnx",
+           "RECIPE_NAME", "ENGINE_NAME", "TIMING_CACHE_NAME", "PLUGIN_ENV"]
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
+#: what model.onnx holds: fp32; fp16 (float16 tensors, float32 islands); qdq (QuantizeLinear/DequantizeLinear)
+GRAPH_KINDS = ("fp32", "fp16", "qdq")
+#: the graph each precision needs (fp16 may also be an fp32 graph built with TensorRT 10.x's FP16 flag)
+_GRAPHS_FOR = {"fp32": ("fp32",), "fp16": ("fp16", "fp32"), "int8": ("qdq",)}
 RECIPE_NAME = "trt_recipe.json"
 ENGINE_NAME = "model.engine"
-CALIB_CACHE_NAME = "calibration.cache"
 TIMING_CACHE_NAME = "timing.cache"
 #: env var of build_engine.sh: colon-separated plugin libraries for graphs with edgeattn-domain nodes
 PLUGIN_ENV = "EDGEATTN_TRT_PLUGINS"
@@ -45,15 +44,14 @@ class TrtRecipe:
     min_size: tuple[int, int] = (32, 32)  # profile minimum (H, W), used with dynamic
     max_size: tuple[int, int] | None = None  # profile maximum (H, W); None: twice the export size
     max_batch: int | None = None  # profile maximum batch; None: the export batch
-    precision: str = "fp32"  # fp32 | fp16 | int8 (int8 also enables fp16 for layers INT8 cannot run)
+    precision: str = "fp32"  # fp32 | fp16 | int8: the manifest's precision
+    graph: str = "fp32"  # fp32 | fp16 | qdq: what model.onnx holds (GRAPH_KINDS)
     workspace_mib: int = 1024  # the builder's workspace memory pool limit
     timing_cache: str | None = TIMING_CACHE_NAME  # reused across builds on the same device; None: off
     dla_core: int | None = None  # Jetson DLA core (0/1 on Orin); layers DLA cannot run fall back to the GPU
-    calib_cache: str = CALIB_CACHE_NAME  # INT8 calibration cache (written by trt_build, read by both routes)
-    calib_batches: int = 8  # INT8 calibration batches of deterministic inputs (parity.make_inputs seeds 0..n-1)
-    plugins: tuple[str, ...] = ()  # plugin libraries to load (custom ops)
+    plugins: tuple[str, ...] = ()  # plugin libraries shipped in the bundle (paths relative to it, hashed there)
     custom_ops: tuple[str, ...] = ()  # edgeattn-domain op types in the graph: they need a plugin at build time
-    model: str = ""  # registered model name (the calibrator rebuilds inputs from its spec)
+    model: str = ""  # registered model name (messages and the engine header)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +60,9 @@ class TrtRecipe:
     def from_dict(cls, data: dict) -> TrtRecipe:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
+        if {"calib_cache", "calib_batches"} & set(unknown):
+            raise InvalidOptionError(f"{RECIPE_NAME} asks for INT8 calibration, which this edgeattn no longer does "
+                                     "(INT8 is a Q/DQ graph): export the bundle again")
         if unknown:
             raise InvalidOptionError(f"{RECIPE_NAME} has unknown keys {unknown}: was it written by a newer edgeattn?")
         kw = dict(data)
@@ -79,6 +80,15 @@ class ProfileShapes:
     opt: tuple[int, int, int, int]
     max: tuple[int, int, int, int]
 
+    def __str__(self) -> str:
+        dims = ["x".join(str(d) for d in s) for s in (self.min, self.opt, self.max)]
+        return dims[0] if len(set(dims)) == 1 else f"min {dims[0]}, opt {dims[1]}, max {dims[2]}"
+
+
+def format_profile(shapes: dict[str, ProfileShapes]) -> str:
+    """'image 1x3x64x64' (static) or 'image min 1x3x32x32, opt ..., max ...' per input, for messages."""
+    return "; ".join(f"{name} {p}" for name, p in shapes.items())
+
 
 def _max_size(recipe: TrtRecipe) -> tuple[int, int]:
     return recipe.max_size or (recipe.size[0] * 2, recipe.size[1] * 2)
@@ -88,6 +98,16 @@ def validate_recipe(recipe: TrtRecipe) -> TrtRecipe:
     """Check the options together; raise InvalidOptionError saying which flag to change."""
     if recipe.precision not in TRT_PRECISIONS:
         raise InvalidOptionError(f"TensorRT precision {recipe.precision!r} is not one of {', '.join(TRT_PRECISIONS)}")
+    if recipe.graph not in GRAPH_KINDS:
+        raise InvalidOptionError(f"{RECIPE_NAME}: graph {recipe.graph!r} is not one of {', '.join(GRAPH_KINDS)}")
+    if recipe.graph not in _GRAPHS_FOR[recipe.precision]:
+        if recipe.precision == "int8":
+            raise InvalidOptionError(
+                "TensorRT INT8 needs an explicitly quantized model.onnx (QuantizeLinear/DequantizeLinear nodes, "
+                "written by --precision int8); this one has none. Calibrating an fp32 graph on the device was "
+                "dropped: TensorRT 11 removed calibrators, and a Q/DQ graph is checked on ONNX Runtime before it ships")
+        raise InvalidOptionError(f"model.onnx is a {recipe.graph} graph but the bundle's precision is "
+                                 f"{recipe.precision}: export the bundle again")
     if len(recipe.input_names) != len(recipe.channels) or not recipe.input_names:
         raise InvalidOptionError("TensorRT recipe needs one channel count per input name")
     if recipe.batch < 1:
@@ -102,8 +122,6 @@ def validate_recipe(recipe: TrtRecipe) -> TrtRecipe:
         if recipe.dynamic:  # TensorRT docs, "DLA Supported Layers and Restrictions": no dynamic dimensions on DLA
             raise InvalidOptionError("--dla-core needs a static graph: DLA needs min = opt = max in the profile "
                                      "(drop --dynamic)")
-    if recipe.calib_batches < 1:
-        raise InvalidOptionError(f"--calib-batches must be >= 1, got {recipe.calib_batches}")
     if recipe.max_batch is not None and recipe.max_batch < recipe.batch:
         raise InvalidOptionError(f"--max-batch {recipe.max_batch} is below --batch {recipe.batch}")
     if not recipe.dynamic and (recipe.max_size is not None or recipe.max_batch is not None):
@@ -115,9 +133,11 @@ def validate_recipe(recipe: TrtRecipe) -> TrtRecipe:
                 raise InvalidOptionError(
                     f"profile {name}s must satisfy min <= opt <= max, got {lo[axis]} <= {opt[axis]} <= {hi[axis]}; "
                     f"fix --min-size {lo[0]}x{lo[1]}, --input-size {opt[0]}x{opt[1]} or --max-size {hi[0]}x{hi[1]}")
-    bad = [p for p in recipe.plugins if not p or any(c in p for c in "\n\0")]
+    bad = [p for p in recipe.plugins
+           if not p or any(c in p for c in "\n\0") or p.startswith("/") or ".." in p.split("/")]
     if bad:
-        raise InvalidOptionError(f"--trt-plugin {bad[0]!r} is not a usable library path")
+        raise InvalidOptionError(f"{RECIPE_NAME}: plugin {bad[0]!r} is not a path inside the bundle (plugins ship in "
+                                 "the bundle and are hashed in its manifest)")
     return recipe
 
 
@@ -134,90 +154,6 @@ def profile_shapes(recipe: TrtRecipe) -> dict[str, ProfileShapes]:
         else:
             out[name] = ProfileShapes(opt, opt, opt)
     return out
-
-
-def _shape_flag(shapes: dict[str, ProfileShapes], which: str) -> str:
-    return ",".join(f"{n}:{'x'.join(str(d) for d in getattr(p, which))}" for n, p in shapes.items())
-
-
-def trtexec_command(recipe: TrtRecipe, onnx_name: str = "model.onnx", engine_name: str = ENGINE_NAME) -> list[str]:
-    """The trtexec argv that builds the engine of `recipe` (run in the export folder)."""
-    shapes = profile_shapes(recipe)
-    cmd = [
-        "trtexec",
-        f"--onnx={onnx_name}",
-        f"--saveEngine={engine_name}",
-        f"--memPoolSize=workspace:{recipe.workspace_mib}M",
-    ]
-    if recipe.timing_cache:
-        cmd.append(f"--timingCacheFile={recipe.timing_cache}")
-    if recipe.precision in ("fp16", "int8"):
-        cmd.append("--fp16")  # int8: layers without an INT8 kernel run in fp16 rather than fp32
-    if recipe.precision == "int8":
-        cmd += ["--int8", f"--calib={recipe.calib_cache}"]
-    if recipe.dynamic:
-        cmd += [f"--minShapes={_shape_flag(shapes, 'min')}", f"--optShapes={_shape_flag(shapes, 'opt')}",
-                f"--maxShapes={_shape_flag(shapes, 'max')}"]
-    if recipe.dla_core is not None:
-        cmd += [f"--useDLACore={recipe.dla_core}", "--allowGPUFallback"]
-    cmd += [f"--staticPlugins={p}" for p in recipe.plugins]
-    return cmd
-
-
-def _script(recipe: TrtRecipe) -> str:
-    argv = trtexec_command(recipe)
-    checks = []
-    if recipe.precision == "int8":
-        checks.append(f"""if [ ! -s {shlex.quote(recipe.calib_cache)} ]; then
-  echo "build_engine.sh: {recipe.calib_cache} is missing: INT8 needs calibration; run" \\
-       "'python -m edgeattn.export.trt_build .' on the device (it calibrates on edgeattn's inputs)" >&2
-  exit 2
-fi
-""")
-    if recipe.custom_ops and not recipe.plugins:
-        checks.append(f"""if [ -z "${{{PLUGIN_ENV}:-}}" ]; then
-  echo "build_engine.sh: the graph has edgeattn custom ops ({', '.join(recipe.custom_ops)}); set" \\
-       "{PLUGIN_ENV}=/path/libplugin.so (colon-separated) to the plugin library that implements them" >&2
-  exit 2
-fi
-""")
-    args = " \\\n  ".join(shlex.quote(a) for a in argv[1:])
-    return f"""#!/usr/bin/env bash
-# Build the TensorRT engine on the target device (engines are specific to the GPU and TensorRT version).
-# Needs trtexec (JetPack: /usr/src/tensorrt/bin/trtexec). Usage: ./build_engine.sh [--dry-run]
-# Written by edgeattn from {RECIPE_NAME}; `python -m edgeattn.export.trt_build .` builds the same engine with the
-# TensorRT Python API and adds edgeattn's metadata header. The command:
-#   {" ".join(shlex.quote(a) for a in argv)}
-set -euo pipefail
-cd "$(dirname "$0")"
-{"".join(checks)}ARGS=(
-  {args}
-)
-# Extra plugin libraries (custom ops), colon-separated, from the environment.
-IFS=':' read -r -a PLUGIN_LIBS <<< "${{{PLUGIN_ENV}:-}}"
-for lib in "${{PLUGIN_LIBS[@]+"${{PLUGIN_LIBS[@]}}"}}"; do
-  if [ -n "$lib" ]; then ARGS+=("--staticPlugins=$lib"); fi
-done
-TRTEXEC="$(command -v trtexec || echo /usr/src/tensorrt/bin/trtexec)"
-if [ "${{1:-}}" = "--dry-run" ]; then
-  printf '%q ' "$TRTEXEC" "${{ARGS[@]}}"
-  echo
-  exit 0
-fi
-if [ ! -x "$TRTEXEC" ]; then
-  echo "build_engine.sh: trtexec not found (PATH or /usr/src/tensorrt/bin): run this on the device with TensorRT," \\
-       "e.g. in docker/jetson, or use 'python -m edgeattn.export.trt_build .'" >&2
-  exit 2
-fi
-exec "$TRTEXEC" "${{ARGS[@]}}"
-"""
-
-
-def write_build_script(recipe: TrtRecipe, out_dir: Path) -> Path:
-    """Write `build_engine.sh` (executable) into `out_dir`, atomically."""
-    path = atomic_write_text(Path(out_dir) / "build_engine.sh", _script(recipe))
-    path.chmod(0o755)
-    return path
 
 
 def write_recipe(recipe: TrtRecipe, out_dir: Path) -> Path:
@@ -251,8 +187,7 @@ _RECIPE_TYPES = {
     "workspace_mib": (_int, "an integer"),
     "timing_cache": (lambda v: v is None or isinstance(v, str), "null or a file name"),
     "dla_core": (lambda v: v is None or _int(v), "null or an integer"),
-    "calib_cache": (lambda v: isinstance(v, str), "a file name"),
-    "calib_batches": (_int, "an integer"),
+    "graph": (lambda v: isinstance(v, str), "a string"),
     "plugins": (_strs, "a list of paths"),
     "custom_ops": (_strs, "a list of strings"),
     "model": (lambda v: isinstance(v, str), "a string"),
@@ -270,6 +205,9 @@ def read_recipe(folder: Path) -> TrtRecipe:
     if not isinstance(data, dict):
         raise InvalidOptionError(f"{path} is not a JSON object; export again with --target trt")
     unknown_keys = sorted(set(data) - {f.name for f in fields(TrtRecipe)})
+    if {"calib_cache", "calib_batches"} & set(unknown_keys):
+        raise InvalidOptionError(f"{path} asks for INT8 calibration, which this edgeattn no longer does (INT8 is a "
+                                 "Q/DQ graph): export the bundle again")
     if unknown_keys:
         raise InvalidOptionError(f"{RECIPE_NAME} has unknown keys {unknown_keys}: was it written by a newer edgeattn?")
     required = [f.name for f in fields(TrtRecipe) if f.default is MISSING and f.default_factory is MISSING]
@@ -290,7 +228,7 @@ def recipe_for_export(*, model: str, input_names: tuple[str, ...], channels: tup
                       size: tuple[int, int], dynamic: bool, precision: str, model_min_size: int,
                       min_size: tuple[int, int] | None = None, max_size: tuple[int, int] | None = None,
                       max_batch: int | None = None, workspace_mib: int = 1024, dla_core: int | None = None,
-                      calib_batches: int = 8, plugins: tuple[str, ...] = (),
+                      graph: str = "fp32", plugins: tuple[str, ...] = (),
                       custom_ops: tuple[str, ...] = ()) -> TrtRecipe:
     """The recipe of an export: profile minimum defaults to the model's smallest input, checked together."""
     if min_size is not None and not dynamic:
@@ -302,7 +240,7 @@ def recipe_for_export(*, model: str, input_names: tuple[str, ...], channels: tup
     return validate_recipe(TrtRecipe(
         input_names=input_names, channels=channels, batch=batch, size=size, dynamic=dynamic, min_size=lo,
         max_size=max_size, max_batch=max_batch, precision=precision, workspace_mib=workspace_mib,
-        dla_core=dla_core, calib_batches=calib_batches, plugins=plugins, custom_ops=custom_ops, model=model))
+        dla_core=dla_core, graph=graph, plugins=plugins, custom_ops=custom_ops, model=model))
 
 
 def recipe_from_onnx(onnx_path: Path, precision: str = "fp32") -> TrtRecipe:
@@ -321,7 +259,7 @@ def recipe_from_onnx(onnx_path: Path, precision: str = "fp32") -> TrtRecipe:
         if len(dims) != 4 or min(dims) <= 0:
             raise InvalidOptionError(
                 f"{onnx_path}: input {v.name} has shape {dims or '?'}; an engine built on the fly needs static NCHW "
-                "inputs (for a dynamic export, build model.engine with python -m edgeattn.export.trt_build)")
+                "inputs (for a dynamic export, build model.engine with python -m edgeattn.tensorrt.build)")
         names.append(v.name)
         channels.append(dims[1])
         shapes.append((dims[0], dims[2], dims[3]))
@@ -330,4 +268,24 @@ def recipe_from_onnx(onnx_path: Path, precision: str = "fp32") -> TrtRecipe:
     meta = {p.key: p.value for p in model.metadata_props}
     batch, h, w = shapes[0]
     return validate_recipe(TrtRecipe(input_names=tuple(names), channels=tuple(channels), batch=batch, size=(h, w),
-                                     precision=precision, timing_cache=None, model=meta.get("edgeattn.model", "")))
+                                     precision=precision, graph=graph_kind(model), timing_cache=None,
+                                     model=meta.get("edgeattn.model", "")))
+
+
+def graph_kind(model) -> str:  # noqa: ANN001 - an onnx.ModelProto (onnx is imported lazily)
+    """qdq when the graph has QuantizeLinear/DequantizeLinear nodes, fp16 when any graph input, output or
+    initializer is float16 (a float16 graph with float32 islands), fp32 otherwise."""
+    from onnx import TensorProto
+
+    nodes = list(model.graph.node)
+    for fn in model.functions:
+        nodes += list(fn.node)
+    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in nodes):
+        return "qdq"
+    values = [*model.graph.input, *model.graph.output, *model.graph.value_info]
+    if any(v.type.tensor_type.elem_type == TensorProto.FLOAT16 for v in values) or any(
+            t.data_type == TensorProto.FLOAT16 for t in model.graph.initializer) or any(
+            n.op_type == "Cast" and any(a.name == "to" and a.i == TensorProto.FLOAT16 for a in n.attribute)
+            for n in nodes):
+        return "fp16"
+    return "fp32"

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from edgeattn.errors import InvalidOptionError
-from edgeattn.runtimes.engine_file import (
+from edgeattn.tensorrt.engine_file import (
     FORMAT_VERSION,
     MAGIC,
     pack_engine,

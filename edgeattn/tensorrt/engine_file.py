@@ -108,7 +108,7 @@ def read_engine(path: Path) -> EngineFile:
         blob = path.read_bytes()
     except OSError as exc:
         raise InvalidOptionError(f"cannot read engine {str(path)!r} ({exc.strerror}); build it with "
-                                 "build_engine.sh or python -m edgeattn.export.trt_build") from None
+                                 "build_engine.sh or python -m edgeattn.tensorrt.build") from None
     return unpack_engine(blob, str(path))
 
 

@@ -1,0 +1,50 @@
+"""Typed configuration of the precision step; the export CLI maps its precision flags onto it one to one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InvalidOptionError, unknown
+
+__all__ = ["PrecisionConfig", "CALIBRATION_METHODS", "KEEP_FLOAT_MODES", "parse_keep_float"]
+
+CALIBRATION_METHODS = ("auto", "minmax", "entropy", "percentile")  # auto: measure all three, keep the best
+KEEP_FLOAT_MODES = ("auto", "none")  # or a comma-separated list of block names / node names
+
+
+def parse_keep_float(text: str) -> tuple[str, ...]:
+    """'auto' -> ('auto',); 'none' -> (); 'a,b' -> ('a', 'b') (block or node names, checked against the graph)."""
+    text = (text or "").strip()
+    if text in ("", "auto"):
+        return ("auto",)
+    if text == "none":
+        return ()
+    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    if any(n in KEEP_FLOAT_MODES for n in names):
+        raise InvalidOptionError(f"--keep-float {text!r}: use 'auto', 'none' or a list of names, not a mix")
+    return names
+
+
+@dataclass(frozen=True)
+class PrecisionConfig:
+    precision: str = "int8"  # int8 | fp16
+    target: str = "ort"  # ort | openvino | trt
+    keep_float: tuple[str, ...] = ("auto",)  # ("auto",) | () = none | block/node names
+    calibration: str = "auto"  # auto | minmax | entropy | percentile
+    calib_samples: int = 8  # calibration images from the training generator (seed stream [seed, 2])
+    eval_samples: int = 8  # held-out images for the task metric (seed stream [seed, 1], as training's held-out set)
+    max_drop: float | None = None  # None: the task's default (precision/bounds.py)
+    sensitivity_share: float = 0.25  # auto keeps a block in float when quantizing it alone costs > share * max_drop
+    seed: int = 0
+    threads: int | None = None
+
+    def check(self) -> None:
+        if self.calibration not in CALIBRATION_METHODS:
+            raise unknown("calibration method", self.calibration, CALIBRATION_METHODS)
+        for name, value in (("--calib-samples", self.calib_samples), ("--eval-samples", self.eval_samples)):
+            if value < 1:
+                raise InvalidOptionError(f"{name} must be >= 1, got {value}")
+        if self.max_drop is not None and not self.max_drop >= 0:
+            raise InvalidOptionError(f"--max-drop must be a number >= 0, got {self.max_drop}")
+        if not 0 < self.sensitivity_share <= 1:
+            raise InvalidOptionError(f"sensitivity share must lie in (0, 1], got {self.sensitivity_share}")

@@ -1,0 +1,110 @@
+"""A small latency benchmark of a bundle's shipped model on the device, without PyTorch.
+
+    python -m edgeattn.tensorrt.bench BUNDLE [--runtime tensorrt] [--warmup 10] [--iters 50] [--output DIR]
+
+The Jetson entrypoint's `bench` step: it times the artefact the bundle ships (model.engine for tensorrt) on the
+bundle's own reference inputs, one row per reference case, with the harness's timer (`edgeattn.bench.timer`:
+warm-up, then median / p90 / min over the timed runs). The figure is end to end per call: host-to-device copy,
+execution, device-to-host copy. The full model x runtime x size sweep is `python -m edgeattn.bench`, which needs
+PyTorch; this needs numpy and the runtime only. Any registered runtime works (ort/openvino on a CPU host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_write_text
+from ..bench.timer import measure
+from ..errors import EXIT_INTERRUPTED, EdgeAttnError, IntegrityError, InvalidOptionError
+
+__all__ = ["bench_bundle", "format_rows", "main"]
+
+
+def _reference_inputs(bundle: Path, manifest: dict) -> list[tuple[str, dict[str, np.ndarray]]]:
+    cases = (manifest.get("reference") or {}).get("cases") or []
+    if not cases:
+        raise IntegrityError(f"{bundle / 'manifest.json'} lists no reference cases: export the bundle again")
+    out = []
+    for case in cases:
+        path = bundle / str(case.get("inputs", ""))
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                feeds = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, EOFError) as exc:  # EOFError: a zero-byte .npz
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise IntegrityError(f"reference inputs {path} are unreadable ({why}); copy the bundle again") from None
+        out.append((str(case.get("name", path.parent.name)), feeds))
+    return out
+
+
+def bench_bundle(bundle: Path, runtime: str = "tensorrt", warmup: int = 10, iters: int = 50,
+                 threads: int | None = None) -> list[dict]:
+    """One row per reference case: {case, runtime, precision, shape, median_ms, p90_ms, min_ms, mean_ms, fps, ...}."""
+    from ..runtimes import RuntimeOptions, load_runtime
+
+    if warmup < 0 or iters < 1:
+        raise InvalidOptionError(f"--warmup must be >= 0 and --iters >= 1, got {warmup} and {iters}")
+    bundle = Path(bundle)
+    try:
+        manifest = json.loads((bundle / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else f"not JSON: {exc}"
+        raise IntegrityError(f"cannot read {bundle / 'manifest.json'} ({why}): is {bundle} a bundle?") from None
+    precision = str(manifest.get("precision", "fp32"))
+    cases = _reference_inputs(bundle, manifest)
+    rows = []
+    with load_runtime(runtime, bundle, RuntimeOptions(threads=threads, precision=precision)) as rt:
+        for name, feeds in cases:
+            t = measure(lambda feeds=feeds: rt.infer(feeds), warmup=warmup, iters=iters)
+            shape = "x".join(str(d) for d in next(iter(feeds.values())).shape)
+            rows.append({"case": name, "runtime": runtime, "precision": precision, "artefact": rt.path.name,
+                         "input_shape": shape, **t.to_dict()})
+    return rows
+
+
+def format_rows(rows: list[dict]) -> str:
+    head = "| case | runtime | precision | artefact | input | median ms | p90 ms | min ms | fps | iters |"
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(f"| {r['case']} | {r['runtime']} | {r['precision']} | {r['artefact']} | {r['input_shape']} | "
+                     f"{r['median_ms']:.3f} | {r['p90_ms']:.3f} | {r['min_ms']:.3f} | {r['fps']:.1f} | {r['iters']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m edgeattn.tensorrt.bench",
+                                description="Time a bundle's shipped model on its own reference inputs (end to end "
+                                "per call, copies included); numpy and the runtime only, no PyTorch.")
+    p.add_argument("bundle", type=Path, help="bundle folder (model.engine built on this device for tensorrt)")
+    p.add_argument("--runtime", default="tensorrt", help="runtime to time (default: tensorrt)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default: 10)")
+    p.add_argument("--iters", type=int, default=50, help="timed runs per case (default: 50)")
+    p.add_argument("--threads", type=int, default=None, help="CPU runtimes' thread count (default: theirs)")
+    p.add_argument("--output", type=Path, default=None, help="write results.json and results.md here")
+    args = p.parse_args(argv)
+    try:
+        rows = bench_bundle(args.bundle, args.runtime, args.warmup, args.iters, args.threads)
+    except EdgeAttnError as exc:
+        print(f"edgeattn.tensorrt.bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgeattn.tensorrt.bench: interrupted; no results written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    table = format_rows(rows)
+    print(table)
+    if args.output is not None:
+        args.output.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.output / "results.json", json.dumps({"bundle": str(args.bundle), "rows": rows},
+                                                                   indent=2) + "\n")
+        atomic_write_text(args.output / "results.md", table + "\n")
+        print(f"wrote {args.output / 'results.json'} and results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
