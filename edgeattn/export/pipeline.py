@@ -164,9 +164,12 @@ def _check_target_tools(config: ExportConfig) -> None:
     missing only make the verdict NOT VERIFIED)."""
     import importlib.util
 
-    if config.target == "openvino" and importlib.util.find_spec("openvino") is None:
-        raise MissingDependencyError(f"--target openvino writes the IR with OpenVINO, which is not installed: "
-                                     f"{install_hint('openvino')}")
+    if config.target == "openvino":
+        try:
+            import openvino  # noqa: F401  - needed to write the IR anyway; an import proves it is usable
+        except ImportError:
+            raise MissingDependencyError(f"--target openvino writes the IR with OpenVINO, which is not installed: "
+                                         f"{install_hint('openvino')}") from None
     if config.exporter == "dynamo" and importlib.util.find_spec("onnxscript") is None:
         raise MissingDependencyError(f"--exporter dynamo needs onnxscript: {install_hint('export')}")
 
