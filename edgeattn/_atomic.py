@@ -57,17 +57,23 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 
 def check_writable_dir(folder: Path, hint: str = "pass --output DIR with a writable folder") -> None:
-    """Create `folder` if needed and prove a file can be written there, before any long work starts.
+    """Prove, before any long work starts, that `folder` can be written (or created), without creating it.
 
-    Raises InvalidOptionError naming the folder, the OS reason and `hint`. Works for root too (a file where a
-    folder must go, a read-only mount), where permission bits alone would not tell.
+    A missing folder is judged by its nearest existing ancestor, so a refused or failed job leaves no empty folder
+    behind. Raises InvalidOptionError naming the folder, the OS reason and `hint`. Works for root too (a file where
+    a folder must go, a read-only mount), where permission bits alone would not tell.
     """
     from .errors import InvalidOptionError
 
     folder = Path(folder)
+    probe_dir = folder
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise InvalidOptionError(f"{str(folder)!r} is not writable ({str(probe_dir)!r} is a file, not a folder); "
+                                 f"{hint}")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".edgeattn-write-test-", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=".edgeattn-write-test-", dir=probe_dir)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:

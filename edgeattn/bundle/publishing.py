@@ -153,6 +153,20 @@ class Publication:
 def publish(final: Path, hint: str = "pass --output DIR with a writable folder") -> Iterator[Publication]:
     final = Path(final)
     check_writable_dir(final.parent, hint)
+    created = [p for p in (final.parent, *final.parent.parents) if not p.exists()]  # made here, removed on failure
+    try:
+        with _publish_locked(final) as pub:
+            yield pub
+    except BaseException:
+        for folder in created:  # innermost first; only folders this job made and left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+@contextlib.contextmanager
+def _publish_locked(final: Path) -> Iterator[Publication]:
+    final.parent.mkdir(parents=True, exist_ok=True)
     with OutputLock(final):
         notes = recover(final)
         staging = Path(tempfile.mkdtemp(prefix=staging_prefix(final), dir=final.parent))

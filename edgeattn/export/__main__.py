@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_VERIFIED, EXIT_OK, EdgeAttnError
+from ..cli import ArgumentParser, run_cli
+from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, unknown
 from .config import PRECISIONS, ExportConfig, size_arg
 from .onnx import EXPORTERS
 from .simplify import SIMPLIFIERS
@@ -30,40 +31,63 @@ the bundle: DIR/<model>/ holds the model files, manifest.json (SHA-256 of every 
 tolerances) and reference/ inputs and outputs computed from the exported weights (docs/bundle-format.md). After
 writing it, the CLI verifies the staged bundle exactly as `python -m edgeattn.verify DIR/<model>` would.
 
-exit status: 0 exported and PASSED (or --no-parity: reference written, not checked); 1 FAILED (the new bundle
-is kept apart in DIR/<model>.failed/, a previous DIR/<model>/ is untouched; also a lower precision over its
---max-drop accuracy bound); 2 bad input or an export that cannot be done (nothing is published); 3 NOT VERIFIED
-(published; a requested runtime could not run here); 130 interrupted. User models (--model pkg.mod:factory): 1 also
-when the converted model does not reproduce the original on the export-size input (the message names the module;
-nothing is written).
+what the statuses mean for export: 0 published and PASSED (or --no-parity: reference written, not checked);
+1 FAILED: the new bundle is kept apart in DIR/<model>.failed/ and a previous DIR/<model>/ is untouched (also a
+lower precision over its --max-drop bound, or a user model whose conversion does not reproduce the original);
+2: nothing is published; 3: published, but a requested runtime could not run here.
 """
 
 
 
+def _choice(kind: str, choices) -> object:  # noqa: ANN001 - an iterable of names
+    """argparse `type=` that refuses a name outside `choices` at parse time, with close-match suggestions."""
+
+    def check(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(str(unknown(kind, text, choices)))
+        return text
+
+    check.__name__ = kind  # argparse names the type in its messages
+    return check
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0..{2**32 - 1} (numpy and torch seeds), got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     targets = "\n".join(f"  {t.name:<9} {t.description}\n            needs: {t.needs}" for t in TARGETS.values())
-    p = argparse.ArgumentParser(
-        prog="python -m edgeattn.export",
+    p = ArgumentParser(
+        "export",
         description="Export an edgeattn model (export path: standard ONNX ops) for a deployment target, audit its "
         "ops for that target, and check the deployed artefact against PyTorch on deterministic inputs.",
         epilog=EPILOG.format(targets=targets),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", help="registered model name (see --list-models), or your own model as "
                    "pkg.module:factory or path/to/file.py:factory (converted automatically; needs --input-size)")
     p.add_argument("--input-name", default="image", help="user models: name of the one image input (default: image)")
     p.add_argument("--input-channels", type=int, default=3, help="user models: channels of that input (default: 3)")
-    p.add_argument("--target", default="onnx", help=f"one of {', '.join(TARGETS)} (default: onnx)")
+    p.add_argument("--target", default="onnx", type=_choice("target", TARGETS),
+                   help=f"one of {', '.join(TARGETS)} (default: onnx)")
     p.add_argument("--input-size", type=size_arg, metavar="HxW", help="export input size (default: the model's)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
-    p.add_argument("--precision", default="fp32", help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
+    p.add_argument("--precision", default="fp32", type=_choice("precision", PRECISIONS),
+                   help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
                    "ort (Q/DQ), openvino (NNCF), trt (Q/DQ ONNX); fp16: trt (float16 ONNX with float32 islands), "
                    "openvino (what executes is read back: bf16 on CPUs without fp16); bf16, fp16-weights (fp16 "
                    "weights, f32 compute): openvino. See README 'Precision'")
-    p.add_argument("--simplify", default="onnxslim", help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
-    p.add_argument("--exporter", default="torchscript", help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
+    p.add_argument("--simplify", default="onnxslim", type=_choice("simplifier", SIMPLIFIERS),
+                   help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
+    p.add_argument("--exporter", default="torchscript", type=_choice("exporter", EXPORTERS),
+                   help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
                    "(default: torchscript; see README for why)")
     p.add_argument("--output", type=Path, default=Path("artifacts"), metavar="DIR",
                    help="artefacts go to DIR/<model>/ (default: artifacts)")
@@ -78,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-parity", action="store_true", help="skip verifying the bundle (the reference is still "
                    "written; verify it later with python -m edgeattn.verify)")
     p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random init and of the parity inputs")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random init and of the parity inputs")
     p.add_argument("--custom-ops", action="store_true", help="export criss-cross and PatchMatch attention as one "
                    "edgeattn-domain node each (runs on ort with onnxruntime-extensions, openvino, reference; "
                    "trt only with a --trt-plugin implementing it)")
@@ -121,6 +145,27 @@ def _list_models() -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
 
 
+def _report(result, config) -> str:  # noqa: ANN001 - ExportResult, ExportConfig
+    """What was written and what to run next, printed after the verdict."""
+    folder = result.folder
+    files = sorted(result.manifest.get("files", {}))
+    models = [f for f in files if not f.startswith("reference/")]
+    refs = len([f for f in files if f.startswith("reference/")])
+    lines = [f"bundle: {folder}", f"  model files: {', '.join(models)}",
+             f"  reference: {refs} files under reference/ (inputs and PyTorch outputs from the exported weights)",
+             "  manifest.json: SHA-256 of every file, the weights' hash, the tolerances, the verdict", "next:"]
+    runtime = "tensorrt" if config.target == "trt" else ("openvino" if config.target == "openvino" else "ort")
+    if config.target == "trt":
+        lines.append(f"  on the Jetson: python -m edgeattn.tensorrt.build {folder}   (or ./build_engine.sh there)")
+    lines.append(f"  on the device: python -m edgeattn.verify {folder} --runtimes {runtime}   (no PyTorch needed)")
+    if config.target != "trt":
+        lines.append(f"  serve it:      python -m edgeattn.serve export {folder} --server triton "
+                     "--output model_repository")
+        lines.append(f"  time it:       python -m edgeattn.bench --models {result.manifest.get('model', config.model)} "
+                     f"--runtimes torch,{runtime} --no-sweep")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -132,13 +177,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.model:
         parser.error("--model is required (see --list-models)")
-    try:
+
+    def body() -> int:
         config = ExportConfig(
             model=args.model, target=args.target, input_size=args.input_size, batch=args.batch, dynamic=args.dynamic,
             opset=args.opset, precision=args.precision, simplify=args.simplify, output=args.output,
             checkpoint=args.checkpoint, parity=not args.no_parity, input_name=args.input_name,
             input_channels=args.input_channels,
-            runtimes=tuple(r.strip() for r in args.runtimes.split(",") if r.strip()) if args.runtimes else None,
+            runtimes=tuple(r.strip() for r in args.runtimes.split(",")) if args.runtimes is not None else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
             custom_ops=args.custom_ops,
             workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
@@ -150,28 +196,23 @@ def main(argv: list[str] | None = None) -> int:
         from .pipeline import export
 
         result = export(config, verifier=verify_bundle)
-    except EdgeAttnError as exc:
-        print(f"edgeattn.export: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.export: interrupted; nothing was published", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(result.audit.summary())
-    if config.target == "trt":
-        engine = result.folder / "model.engine"
-        if engine.exists():
-            print(f"TensorRT engine: {engine}")
+        print(result.audit.summary())
+        if config.target == "trt" and (result.folder / "model.engine").exists():
+            print(f"TensorRT engine: {result.folder / 'model.engine'}")
+        elif config.target == "trt":
+            print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so it is built on "
+                  "the device (see next)")
+        if result.verification is not None:
+            print(format_table(result.parity, title=f"verify {result.folder} vs its reference (PyTorch fp32 from the "
+                                                     f"exported weights): {config.model} -> {config.target}"))
+            print(result.verification.label)
         else:
-            print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so build it on "
-                  f"the device with {result.folder / 'build_engine.sh'} or python -m edgeattn.tensorrt.build")
-    if result.verification is not None:
-        print(format_table(result.parity, title=f"verify {result.folder} vs its reference (PyTorch fp32 from the "
-                                                 f"exported weights): {config.model} -> {config.target}"))
-        print(result.verification.label)
-    else:
-        print("NOT CHECKED (--no-parity): verify the bundle with python -m edgeattn.verify " + str(result.folder))
-    print(f"bundle: {result.folder}")
-    return {"passed": EXIT_OK, "failed": EXIT_FAILED, "not_verified": EXIT_NOT_VERIFIED}.get(result.verdict, EXIT_OK)
+            print("NOT CHECKED (--no-parity): the reference is in the bundle; verify it with python -m edgeattn.verify")
+        print(_report(result, config))
+        return {"passed": EXIT_OK, "failed": EXIT_FAILED, "not_verified": EXIT_NOT_VERIFIED}.get(result.verdict,
+                                                                                                  EXIT_OK)
+
+    return run_cli("export", body, interrupted="nothing was published")
 
 
 if __name__ == "__main__":

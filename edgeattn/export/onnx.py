@@ -85,6 +85,11 @@ def _export_torchscript(model, inputs, input_names, output_name, opset, dynamic,
 
 
 def _export_dynamo(model, inputs, input_names, output_name, opset, dynamic) -> onnx.ModelProto:
+    # The dynamo exporter logs (as warnings, on every run) each torchvision op it cannot register; edgeattn uses no
+    # torchvision op, so that is noise before edgeattn's own messages. Errors still surface as exceptions.
+    import logging
+
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     shapes = None
     if dynamic:
         dims = {

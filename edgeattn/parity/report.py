@@ -21,7 +21,7 @@ from ..bundle.tolerances import TASK_DIRECTIONS
 __all__ = ["HEADER", "table_rows", "format_text", "format_markdown", "write_reports", "summary"]
 
 HEADER = ["model", "size", "runtime", "precision", "status", "max abs", "mean abs", "p99 abs", "tolerance",
-          "would pass at", "fp32 floor", "task check", "note"]
+          "would pass at", "fp32 floor", "vs fp64", "task check", "note"]
 
 
 def _task(c) -> str:  # noqa: ANN001 - a Comparison
@@ -36,7 +36,7 @@ def table_rows(rows: list) -> list[list[str]]:  # rows: list[ParityRow]
         c = r.comparison
         out.append([r.model, c.size or "-", c.runtime, c.precision, c.status.upper(), _fmt(c.max_abs_err),
                     _fmt(c.mean_abs_err), _fmt(c.p99_abs_err), _fmt(c.tolerance, ".1e"), _fmt(c.would_pass_at, ".1e"),
-                    _fmt(c.fp32_floor, ".1e"), _task(c), c.reason])
+                    _fmt(c.fp32_floor, ".1e"), _fmt(c.exact_abs_err, ".1e"), _task(c), c.reason])
     return out
 
 

@@ -198,7 +198,8 @@ def _runtime_row(name: str, onnx_path: Path, feeds: dict, expected: np.ndarray, 
         return unavailable(name, f"{name} on this host computes in {', '.join(cls.precisions)} only, not "
                            f"{config.precision}", config.precision), None
     if (config.precision, name) not in TOLERANCES:
-        return unavailable(name, f"no tolerance for {config.precision}/{name} in parity/tolerances.py",
+        return unavailable(name, f"no tolerance for {config.precision}/{name} in the tolerance table "
+                           "(edgeattn/bundle/tolerances.py)",
                            config.precision), None
     options = RuntimeOptions(threads=config.threads, precision=config.precision)
     progress(f"{what}: {name} ({config.precision})")

@@ -149,46 +149,44 @@ def _fmt(v: float | None, spec: str = ".2e") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def _task_value(v: float) -> str:
+    """A task metric as stored, never rounded onto its threshold: 0.99999 prints as 0.99999, not 1."""
+    text = f"{v:.6g}"
+    return text if float(text) == v or abs(float(text) - v) < 5e-7 else repr(v)
+
+
 def format_table(rows: list[Comparison], title: str = "") -> str:
-    """A plain-text parity table (one row per runtime) that reads well in a terminal and in CI logs."""
-    header = [
-        "runtime",
-        "size",
-        "precision",
-        "status",
-        "max abs",
-        "mean abs",
-        "p99 abs",
-        "tolerance",
-        "fp32 floor",
-        "vs fp64",
-        "task check",
-        "note",
-    ]
+    """A plain-text parity table (one row per runtime and case) that reads well in a terminal and in CI logs.
+
+    `would pass at` is the smallest max-abs tolerance that would have passed (= max abs); `vs fp64` is the runtime's
+    own distance to PyTorch fp64 (how exact it is, next to PyTorch fp32's `fp32 floor`), shown where fp64 outputs
+    were at hand (the parity CLI; a bundle stores only the floor). Notes longer than a few words are numbered and
+    printed below the table, so rows never wrap.
+    """
+    header = ["runtime", "size", "precision", "status", "max abs", "mean abs", "p99 abs", "tolerance",
+              "would pass at", "fp32 floor", "vs fp64", "task check", "note"]
     body = []
+    notes: dict[str, int] = {}
     for r in rows:
         task = "-"
         if r.task_metric:
-            task = f"{r.task_metric}={r.task_value:.4g} ({TASK_DIRECTIONS.get(r.task_metric, '>=')} {r.task_threshold})"
-        body.append(
-            [
-                r.runtime,
-                r.size or "-",
-                r.precision,
-                r.status.upper(),
-                _fmt(r.max_abs_err),
-                _fmt(r.mean_abs_err),
-                _fmt(r.p99_abs_err),
-                _fmt(r.tolerance, ".1e"),
-                _fmt(r.fp32_floor, ".1e"),
-                _fmt(r.exact_abs_err, ".1e"),
-                task,
-                r.reason,
-            ]
-        )
+            task = (f"{r.task_metric}={_task_value(r.task_value)} "
+                    f"({TASK_DIRECTIONS.get(r.task_metric, '>=')} {r.task_threshold})")
+        note = r.reason or ""
+        if len(note) > 40:
+            note = f"[{notes.setdefault(note, len(notes) + 1)}]"
+        body.append([r.runtime, r.size or "-", r.precision, r.status.upper(), _fmt(r.max_abs_err),
+                     _fmt(r.mean_abs_err), _fmt(r.p99_abs_err), _fmt(r.tolerance, ".1e"),
+                     _fmt(r.would_pass_at, ".1e"), _fmt(r.fp32_floor, ".1e"), _fmt(r.exact_abs_err, ".1e"), task,
+                     note])
+    if all(r.exact_abs_err is None for r in rows):  # a bundle stores the floor, not fp64 outputs: nothing to show
+        k = header.index("vs fp64")
+        header = header[:k] + header[k + 1:]
+        body = [row[:k] + row[k + 1:] for row in body]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
     line = "  ".join("-" * w for w in widths)
     out = [title] if title else []
-    out += ["  ".join(h.ljust(w) for h, w in zip(header, widths)), line]
+    out += ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), line]
     out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in body]
+    out += [f"[{k}] {text}" for text, k in notes.items()]
     return "\n".join(out)

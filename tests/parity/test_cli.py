@@ -40,15 +40,21 @@ def test_report_structure_and_not_verified_exit_3(saved_run):
     assert ort["task_metric"] == "argmax_agreement" and ort["task_value"] >= ort["task_threshold"]
     trt = next(r for r in doc["rows"] if r["runtime"] == "tensorrt")
     assert "TensorRT" in trt["reason"]
+    torch_row = next(r for r in doc["rows"] if r["runtime"] == "torch")
+    assert torch_row["passed"] is None  # the reference row is what the others are judged against
     md = (out / "report.md").read_text()
-    assert "| model | size | runtime |" in md and "would pass at" in md
+    assert "| model | size | runtime |" in md and "would pass at" in md and "vs fp64" in md
+    assert "threads 2," in md and "None" not in md.split("\n\n")[1]
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
 
 
-def test_passed_exit_0(tmp_path, capsys):
-    rc = main(["--model", MODEL, "--sizes", SIZE, "--runtimes", "torch,ort", "--threads", "2", "--output",
+def test_passed_exit_0_and_runtime_names_are_one_vocabulary(tmp_path, capsys):
+    rc = main(["--model", MODEL, "--sizes", SIZE, "--runtimes", "torch,onnxruntime,ort,ort", "--output",
                str(tmp_path)])
     assert rc == 0 and "PARITY PASSED" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert [r["runtime"] for r in doc["rows"]] == ["torch", "ort"]  # aliases and duplicates are one row
+    assert "threads each runtime default" in (tmp_path / "report.md").read_text()
 
 
 @pytest.mark.parametrize("argv, expected", [
@@ -75,7 +81,7 @@ def test_bf16_is_a_precision_of_its_own(tmp_path):
     rc = main(["--model", MODEL, "--sizes", SIZE, "--runtimes", "ort,openvino", "--precision", "bf16",
                "--no-localise", "--threads", "2", "--output", str(tmp_path)])
     rows = {r["runtime"]: r for r in json.loads((tmp_path / "report.json").read_text())["rows"]}
-    assert rows["ort"]["status"] == "unavailable" and "fp32 only" in rows["ort"]["reason"]
+    assert rows["ort"]["status"] == "unavailable" and "only, not bf16" in rows["ort"]["reason"]
     ov = rows["openvino"]
     assert ov["precision"] == "bf16" and ov["tolerance"] == tolerance_for("bf16", "openvino").max_abs
     assert ov["task_threshold"] == TASK_THRESHOLDS[("segmentation", "bf16")][1]
