@@ -95,6 +95,12 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
             runtimes = list(target.parity_runtimes)
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
         raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
+    if config.pretrained:
+        if config.checkpoint is not None:
+            raise InvalidOptionError("--pretrained and --checkpoint exclude each other: pass one of them")
+        from ..models.pretrained import weights_info
+
+        weights_info(spec.name)  # no shipped weights: one line naming the models that have them
     _check_trt_options(config, spec, size)
     if config.custom_ops:
         _check_custom_ops(config, runtimes)
@@ -158,7 +164,8 @@ def _build_model(config: ExportConfig) -> torch.nn.Module:
     # Seeded so that a random-init export is reproducible byte for byte.
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
-        return create_model(config.model, path="export", checkpoint=config.checkpoint, **config.model_kwargs)
+        return create_model(config.model, path="export", checkpoint=config.checkpoint, pretrained=config.pretrained,
+                            **config.model_kwargs)
 
 
 def _check_dynamic_ok(model: torch.nn.Module, spec: ModelSpec) -> None:
