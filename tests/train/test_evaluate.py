@@ -119,3 +119,9 @@ def test_training_leaves_a_shared_backbone_untouched():
     after = model.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and not any(k.startswith("backbone.") for k in changed)  # BN statistics included
+
+
+def test_list_weights_prints_one_row_per_shipped_model(capsys):
+    assert train_main(["--list-weights"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == pretrained_models()
