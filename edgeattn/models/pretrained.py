@@ -37,7 +37,7 @@ class WeightsInfo:
     """The JSON beside a weight file (only the fields the loader needs are typed; `raw` keeps all of it)."""
 
     model: str
-    file: str  # the .pt file name inside WEIGHTS_DIR
+    file: str  # the file name the training command wrote (shipped as <model>.pt)
     sha256: str
     storage: str  # "float16" (floating tensors stored as fp16, loaded as fp32) or "float32"
     shared_from: dict[str, Any] | None  # {"model", "prefix", "sha256"} or None
@@ -71,7 +71,7 @@ def weights_info(name: str) -> WeightsInfo:
 
 
 def _read(info: WeightsInfo) -> dict[str, torch.Tensor]:
-    path = WEIGHTS_DIR / info.file
+    path = WEIGHTS_DIR / f"{info.model}.pt"
     if sha256_file(path) != info.sha256:
         raise CheckpointError(f"weights {str(path)!r} do not match the sha256 recorded in {info.model}.json; "
                               "the file was changed or truncated: reinstall edgeattn or re-run its training command")

@@ -27,7 +27,7 @@ from torch import nn
 from ..errors import InvalidOptionError
 from .tasks import TASK_RECIPES, Batch, TaskRecipe
 
-__all__ = ["HELD_OUT_SEED", "TaskTarget", "TASK_TARGETS", "QuickEval", "QUICK_EVAL", "EvalResult", "held_out_set",
+__all__ = ["HELD_OUT_SEED", "TaskTarget", "TASK_TARGETS", "RECORDED_SCORE_TOLERANCE", "EvalResult", "held_out_set",
            "evaluate_batches",
            "evaluate", "evaluate_weights"]
 
@@ -66,17 +66,13 @@ TASK_TARGETS: dict[str, TaskTarget] = {
 }
 
 
-@dataclass(frozen=True)
-class QuickEval:
-    """What the test suite re-measures: the first `samples` of the recorded held-out set, and how far its
-    score may lie from the recorded one (a subset of 8 out of 64 samples has sampling error; each margin is
-    about 3 standard errors of the per-sample score spread measured on the shipped weights, see README)."""
-
-    samples: int
-    margin: dict[str, float]
-
-
-QUICK_EVAL = QuickEval(samples=8, margin={"segmentation": 0.08, "dehazing": 1.5, "flow": 0.1})
+# How far a re-evaluation of shipped weights on their recorded held-out set may lie from the recorded score:
+# the samples and weights are identical, so only float reordering (thread count, CPU kernels) can move it.
+# Measured: 0 on this machine with 1 and 2 threads. 2e-3 (mIoU, dB, EPE ratio) leaves room for a few argmax
+# flips at near-tied pixels on other CPUs and is still ~20x below the smallest gap between a shipped score
+# and its target. Subsets are not used instead: the mIoU of 8 held-out scenes spreads with std 0.08 across
+# subsets (few instances per class), which would make any margin meaningless.
+RECORDED_SCORE_TOLERANCE = 2e-3
 
 
 @dataclass(frozen=True)

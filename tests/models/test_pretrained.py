@@ -19,14 +19,14 @@ BUDGET_BYTES = 6 * 2**20  # "a few MB at most in total": every shipped weight fi
 
 def test_the_expected_models_have_weights_within_the_size_budget():
     assert set(EXPECTED) <= set(pretrained_models())
-    total = sum((WEIGHTS_DIR / weights_info(n).file).stat().st_size for n in pretrained_models())
+    total = sum((WEIGHTS_DIR / f"{n}.pt").stat().st_size for n in pretrained_models())
     assert total <= BUDGET_BYTES, f"{total / 2**20:.1f} MiB of weights"
 
 
 @pytest.mark.parametrize("name", pretrained_models())
 def test_shipped_weights_load_strictly_as_float32_and_match_their_record(name):
     info = weights_info(name)
-    assert info.model == name and sha256_file(WEIGHTS_DIR / info.file) == info.sha256
+    assert info.model == name and sha256_file(WEIGHTS_DIR / f"{name}.pt") == info.sha256
     assert info.storage == "float16" and info.raw["held_out"]["passed"] in (True, False)
     for key in ("command", "recipe", "train_time", "held_out"):
         assert key in info.raw, key
