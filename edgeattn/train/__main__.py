@@ -70,11 +70,16 @@ def _weights_table() -> str:
             "(wall / CPU) | file (fp16) | sha256 |", "|---|---|---|---|---|---|---|---|"]
     for name in pretrained_models():
         r = weights_info(name).raw
-        h, rec, t = r["held_out"], r["recipe"], r["train_time"]
+        h, rec, t = r["held_out"], r["recipe"], dict(r["train_time"])
+        steps, parent = str(rec["steps"]), (r.get("init_from") or {}).get("record")
+        while parent:  # a fine-tune: count the runs it started from
+            steps = f"{parent['recipe']['steps']} + {steps}"
+            t = {k: t[k] + parent["train_time"][k] for k in ("wall_s", "cpu_s")}
+            parent = (parent.get("init_from") or {}).get("record")
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in h["metrics"].items())
         shared = f" + {r['shared_from']['model']}'s backbone" if r.get("shared_from") else ""
         rows.append(f"| `{name}` | {metrics} ({h['samples']}, {h['size'][0]}x{h['size'][1]}) | {h['target']}: "
-                    f"{h['score']:.4g} | {'yes' if h['passed'] else '**no**'} | {rec['steps']} x {rec['batch']} @ "
+                    f"{h['score']:.4g} | {'yes' if h['passed'] else '**no**'} | {steps} x {rec['batch']} @ "
                     f"{rec['size'][0]}x{rec['size'][1]} | {t['wall_s'] / 60:.0f} / {t['cpu_s'] / 60:.1f} min | "
                     f"{r['bytes'] / 1e6:.2f} MB{shared} | `{r['sha256'][:12]}` |")
     return "\n".join(rows)
