@@ -37,10 +37,16 @@ def _tool_versions() -> dict[str, str]:
 
 def weights_record(model: torch.nn.Module, config: ExportConfig) -> dict:
     """The canonical hash of the weights actually exported, and where they came from."""
-    record: dict = {"sha256": weights_sha256(model.state_dict()), "seed": config.seed,
-                    "source": "checkpoint" if config.checkpoint is not None else "random-init", "checkpoint": None}
-    if config.checkpoint is not None:
-        p = Path(config.checkpoint)
+    source = "checkpoint" if config.checkpoint is not None else "pretrained" if config.pretrained else "random-init"
+    record: dict = {"sha256": weights_sha256(model.state_dict()), "seed": config.seed, "source": source,
+                    "checkpoint": None}
+    if config.checkpoint is not None or config.pretrained:
+        if config.pretrained:  # the shipped file (edgeattn/models/weights/<model>.pt, fp16 loaded as fp32)
+            from ..models.pretrained import WEIGHTS_DIR
+
+            p = WEIGHTS_DIR / f"{config.model}.pt"
+        else:
+            p = Path(config.checkpoint)
         record["checkpoint"] = {"name": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
     return record
 
