@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         config = ExportConfig(
             model=args.model, target=args.target, input_size=args.input_size, batch=args.batch, dynamic=args.dynamic,
             opset=args.opset, precision=args.precision, simplify=args.simplify, output=args.output,
-            checkpoint=args.checkpoint, pretrained=args.pretrained, parity=not args.no_parity, input_name=args.input_name,
-            input_channels=args.input_channels,
+            checkpoint=args.checkpoint, pretrained=args.pretrained, parity=not args.no_parity,
+            input_name=args.input_name, input_channels=args.input_channels,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",")) if args.runtimes is not None else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
             custom_ops=args.custom_ops,
