@@ -87,11 +87,15 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     ("int8", "ort"): Tolerance(INT8_MAX_ABS, INT8_MEAN_ABS, _INT8, floor_factor=0),
     ("int8", "openvino"): Tolerance(INT8_MAX_ABS, INT8_MEAN_ABS, _INT8 + " OpenVINO: NNCF FakeQuantize, float "
                                     "parts compiled f32.", floor_factor=0),
-    ("fp16", "ort"): Tolerance(5e-2, 5e-3, "the trt fp16 bundle's float16 ONNX (float32 islands) on ORT's CPU "
+    ("fp16", "ort"): Tolerance(0.15, 0.03, "the trt fp16 bundle's float16 ONNX (float32 islands) on ORT's CPU "
                                "provider: weights and the tensors between ops are rounded to fp16 (11 mantissa "
-                               "bits), most kernels compute in float32 after casts.", floor_factor=0),
-    ("fp16", "reference"): Tolerance(5e-2, 5e-3, "onnx.reference on numpy float16 (real fp16 rounding per op) "
-                                     "with float32 islands.", floor_factor=0),
+                               "bits), most kernels compute in float32 after casts; bar as for the reference "
+                               "evaluator, which rounds more.", floor_factor=0),
+    ("fp16", "reference"): Tolerance(0.15, 0.03, "onnx.reference on numpy float16 (real fp16 rounding per op) with "
+                                     "float32 islands: measured max 0.045, mean 0.010 on lga_mobilenet logits "
+                                     "(|logit| <= ~9, realistic init) at 32x64 (tests/precision); 3x margin. The "
+                                     "first a-priori guess (0.05/0.005) was below the measured mean.",
+                                     floor_factor=0),
     ("fp16-weights", "openvino"): Tolerance(2e-2, 2e-3, "float16 weights (relative rounding 2^-11 = 4.9e-4 per "
                                             "weight), f32 compute: the error is that of rounded weights only.",
                                             floor_factor=0),

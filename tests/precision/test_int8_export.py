@@ -1,0 +1,80 @@
+"""python -m edgeattn.export --precision int8: bundles that verify and meet the task bound; a bad quantization
+refused by the bound (exit 1, kept apart)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgeattn.export.__main__ import main
+
+SMALL = ["--input-size", "64x64", "--threads", "2", "--calib-samples", "4", "--eval-samples", "6"]
+
+
+def _export(tmp_path, checkpoint, *extra: str) -> int:
+    return main(["--model", "lga_mobilenet", "--checkpoint", str(checkpoint), "--output", str(tmp_path), *SMALL,
+                 *extra])
+
+
+@pytest.mark.slow
+def test_int8_ort_bundle_verifies_and_meets_the_bound(tmp_path, trained):
+    from edgeattn.verify import verify_bundle
+
+    rc = _export(tmp_path, trained("lga_mobilenet"), "--target", "ort", "--precision", "int8")
+    folder = tmp_path / "lga_mobilenet"
+    assert rc == 0 and folder.is_dir() and not (tmp_path / "lga_mobilenet.failed").exists()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    report = manifest["precision_report"]
+    assert report["accuracy"]["passed"] and report["accuracy"]["metric"] == "mIoU"
+    assert report["calibration"]["method"] in ("minmax", "entropy", "percentile")
+    assert set(report["calibration"]["chosen_from"]) == {"minmax", "entropy", "percentile"}
+    assert [r["block"] for r in report["sensitivity"]][-1] == "rest"  # the table is in the manifest
+    assert report["keep_float"]["mode"] == "auto" and report["keep_float"]["nodes"]
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(folder / "model.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Sigmoid", "Div"} <= ops  # Q/DQ graph, gates kept in float
+    result = verify_bundle(folder, runtimes=["ort"])  # what the user's `python -m edgeattn.verify` runs
+    assert result.verdict == "passed" and result.rows[0].precision == "int8"
+
+
+@pytest.mark.slow
+def test_int8_openvino_bundle_verifies_and_meets_the_bound(tmp_path, trained):
+    pytest.importorskip("nncf")
+    from edgeattn.verify import verify_bundle
+
+    rc = _export(tmp_path, trained("lga_mobilenet"), "--target", "openvino", "--precision", "int8",
+                 "--calibration", "minmax")
+    folder = tmp_path / "lga_mobilenet"
+    assert rc == 0
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["precision_report"]["accuracy"]["passed"]
+    assert manifest["precision_report"]["calibration"]["method"] == "nncf"
+    assert "FakeQuantize" in (folder / "model.xml").read_text()
+    result = verify_bundle(folder, runtimes=["openvino"])
+    assert result.verdict == "passed" and result.rows[0].precision == "int8"
+
+
+@pytest.mark.slow
+def test_bad_quantization_is_refused_by_the_bound(tmp_path, trained):
+    """Everything quantized (softmax included) in the dense-attention baseline: the bound refuses it."""
+    ck = trained("nonlocal_mobilenet")
+    (tmp_path / "nonlocal_mobilenet").mkdir()
+    (tmp_path / "nonlocal_mobilenet" / "keep.txt").write_text("a good bundle")  # must survive the refusal
+    rc = main(["--model", "nonlocal_mobilenet", "--checkpoint", str(ck), "--output", str(tmp_path), *SMALL,
+               "--target", "ort", "--precision", "int8", "--keep-float", "none", "--calibration", "minmax"])
+    assert rc == 1
+    assert (tmp_path / "nonlocal_mobilenet" / "keep.txt").read_text() == "a good bundle"
+    kept = tmp_path / "nonlocal_mobilenet.failed"
+    manifest = json.loads((kept / "manifest.json").read_text())
+    acc = manifest["precision_report"]["accuracy"]
+    assert not acc["passed"] and acc["drop"] > acc["max_drop"] and manifest["verdict"] == "failed"
+    assert "Softmax" in manifest["refused"] or "dropped" in manifest["refused"]
+
+
+def test_int8_flags_are_never_silently_ignored(tmp_path, capsys):
+    rc = main(["--model", "lga_mobilenet", "--target", "ort", "--keep-float", "none", "--output", str(tmp_path)])
+    assert rc == 2 and "--keep-float" in capsys.readouterr().err
+    rc = main(["--model", "lga_mobilenet", "--target", "ort", "--precision", "fp16", "--output", str(tmp_path)])
+    assert rc == 2
