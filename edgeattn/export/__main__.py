@@ -17,6 +17,7 @@ EPILOG = """targets:
 
 examples:
   python -m edgeattn.export --model lga_mobilenet --target openvino --runtimes ort,openvino
+  python -m edgeattn.export --model lga_mobilenet --pretrained --target ort
   python -m edgeattn.export --model lga_mobilenet --target ort --input-size 256x512 --dynamic --parity-size 200x328
   python -m edgeattn.export --model lga_mobilenet --target trt --precision fp16
   python -m edgeattn.export --model lga_mobilenet --target trt --dynamic --min-size 128x128 --max-size 512x1024
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, metavar="FILE",
                    help="state dict to load (.pt/.pth via torch.load(weights_only=True), or .safetensors); "
                    "default: seeded random initialisation")
+    p.add_argument("--pretrained", action="store_true", help="load the model's shipped trained weights "
+                   "(edgeattn/models/weights/; README 'Trained weights') instead of random initialisation")
     p.add_argument("--runtimes", help="comma-separated runtimes that verify the staged bundle (ort, openvino, "
                    "reference, tensorrt); default: the target's own runtime (ort for trt: the engine is built on "
                    "the device)")
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         config = ExportConfig(
             model=args.model, target=args.target, input_size=args.input_size, batch=args.batch, dynamic=args.dynamic,
             opset=args.opset, precision=args.precision, simplify=args.simplify, output=args.output,
-            checkpoint=args.checkpoint, parity=not args.no_parity,
+            checkpoint=args.checkpoint, pretrained=args.pretrained, parity=not args.no_parity,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",") if r.strip()) if args.runtimes else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
             custom_ops=args.custom_ops,

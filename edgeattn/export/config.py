@@ -52,6 +52,7 @@ class ExportConfig:
     simplify: str = "onnxslim"
     output: Path = Path("artifacts")
     checkpoint: Path | None = None
+    pretrained: bool = False  # the shipped trained weights (edgeattn/models/weights/); excludes checkpoint
     parity: bool = True
     runtimes: tuple[str, ...] | None = None  # None: the target's default parity runtimes
     parity_sizes: tuple[tuple[int, int], ...] = ()  # extra sizes to check (needs --dynamic)

@@ -128,6 +128,12 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
     for s in (size, *config.parity_sizes):
         check_memory("the export", config.batch, s[0], s[1], channels,
                      "choose a smaller --input-size/--parity-size or --batch")
+    if config.pretrained:
+        if config.checkpoint is not None:
+            raise InvalidOptionError("--pretrained and --checkpoint exclude each other: pass one of them")
+        from ..models.pretrained import weights_info
+
+        weights_info(spec.name)  # no shipped weights: one line naming the models that have them
     _check_trt_options(config, spec, size)
     _check_precision_options(config)
     if config.custom_ops:
@@ -216,7 +222,8 @@ def _build_model(config: ExportConfig) -> torch.nn.Module:
     # Seeded so that a random-init export is reproducible byte for byte.
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
-        return create_model(config.model, path="export", checkpoint=config.checkpoint, **config.model_kwargs)
+        return create_model(config.model, path="export", checkpoint=config.checkpoint, pretrained=config.pretrained,
+                            **config.model_kwargs)
 
 
 def _check_dynamic_ok(model: torch.nn.Module, spec: ModelSpec) -> None:

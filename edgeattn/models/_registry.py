@@ -105,17 +105,31 @@ def create_model(
     *,
     path: str = "export",
     checkpoint: str | FsPath | None = None,
+    pretrained: bool = False,
     **kwargs: Any,
 ) -> nn.Module:
     """Build a registered model in eval mode with the chosen attention path.
 
-    Without a checkpoint the weights are He-initialised from torch's global RNG (seed it for reproducible
+    `pretrained=True` loads the trained weights shipped in `edgeattn/models/weights/` (fp16 on disk, float32
+    in the model; see `models/pretrained.py`); a model without shipped weights raises CheckpointError naming
+    the models that have them. `checkpoint` loads a state-dict file instead; the two exclude each other.
+    Without either, the weights are He-initialised from torch's global RNG (seed it for reproducible
     weights) and BatchNorm statistics are calibrated on synthetic images (see `models/_init.py`).
     """
     spec = get_model_spec(name)
+    if pretrained and checkpoint is not None:
+        raise InvalidOptionError("pass either pretrained=True (shipped weights) or a checkpoint file, not both")
+    if pretrained:
+        from .pretrained import weights_info
+
+        weights_info(name)  # before building: a model without weights fails fast, naming those that have them
     model = spec.builder(**kwargs)
     set_path(model, path)  # type: ignore[arg-type]
-    if checkpoint is not None:
+    if pretrained:
+        from .pretrained import load_pretrained
+
+        load_pretrained(model, name)
+    elif checkpoint is not None:
         from .checkpoint import load_checkpoint
 
         load_checkpoint(model, checkpoint)

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..errors import CheckpointError
 
-__all__ = ["load_checkpoint", "read_state_dict"]
+__all__ = ["load_checkpoint", "load_state_dict_strict", "read_state_dict"]
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -47,7 +47,11 @@ def _fmt(keys: list[str], limit: int = 8) -> str:
 
 def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
     """Load a state dict strictly; any mismatch raises CheckpointError listing the keys."""
-    state = read_state_dict(path)
+    return load_state_dict_strict(model, read_state_dict(path), f"checkpoint {str(path)!r}")
+
+
+def load_state_dict_strict(model: nn.Module, state: dict[str, torch.Tensor], what: str) -> nn.Module:
+    """Load `state` strictly; any missing/unexpected key or shape mismatch raises CheckpointError naming them."""
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -65,7 +69,7 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
         problems.append(f"shape mismatches: {_fmt(shapes)}")
     if problems:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} does not match the model: "
+            f"{what} does not match the model: "
             + "; ".join(problems)
             + ". Was it saved from the same model name and options?"
         )

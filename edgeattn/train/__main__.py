@@ -1,22 +1,29 @@
-"""python -m edgeattn.train: train a registered model on synthetic task data and save a checkpoint."""
+"""python -m edgeattn.train: train a registered model on synthetic task data and save a checkpoint;
+`--eval`: the held-out task metric of shipped or given weights against the task's target."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
-from ..errors import EdgeAttnError
+from ..errors import EXIT_FAILED, EXIT_OK, EdgeAttnError
 from ..export.config import size_arg
 
 EPILOG = """examples:
   python -m edgeattn.train --model lga_mobilenet --steps 200
   python -m edgeattn.train --model lga_dehaze --steps 300 --output checkpoints/lga_dehaze.pt
   python -m edgeattn.export --model lga_mobilenet --checkpoint checkpoints/lga_mobilenet.pt --target openvino
+  python -m edgeattn.train --eval --model lga_mobilenet                 # the shipped weights, held-out set
+  python -m edgeattn.train --eval --model lga_dehaze --weights checkpoints/lga_dehaze.pt --eval-samples 32
 
-exit status: 0 trained and saved; 2 bad input (one-line error, nothing written).
+The commands that made the shipped weights are in edgeattn/models/weights/<model>.json and README
+("Trained weights").
+
+exit status: 0 trained and saved (--eval: the target was reached); 1 --eval: the target was not reached;
+2 bad input (one-line error, nothing written); 130 interrupted.
 """
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,31 +31,85 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m edgeattn.train",
         description="Train a registered model for a few minutes on CPU on seeded synthetic task data "
         "(segmentation scenes, hazy/clean pairs, frame pairs with flow), print the task metric on held-out "
-        "samples before and after, and save a state-dict checkpoint that the export CLI loads.",
+        "samples before and after, and save a state-dict checkpoint that the export CLI loads, with a JSON "
+        "record beside it. With --eval, measure the held-out metric of weights instead.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="registered model name (python -m edgeattn.export --list-models)")
+    p.add_argument("--model", help="registered model name (python -m edgeattn.export --list-models)")
     p.add_argument("--steps", type=int, default=200, help="optimiser steps (default: 200)")
     p.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
-    p.add_argument("--size", type=size_arg, metavar="HxW", help="training resolution (default: 96x96 segmentation, "
-                   "96x128 dehazing and flow)")
+    p.add_argument("--size", type=size_arg, metavar="HxW", help="training and held-out resolution (default: 96x96 "
+                   "segmentation, 96x128 dehazing and flow; --eval of shipped weights: their training size)")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (default: 1e-3)")
     p.add_argument("--edge-loss-weight", type=float, default=0.5, help="weight of LGA's edge loss (default: 0.5)")
     p.add_argument("--eval-samples", type=int, default=16, help="held-out samples for the metric (default: 16)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the init, the data and the held-out set")
-    p.add_argument("--output", type=Path, metavar="FILE", help="checkpoint file (default: checkpoints/<model>.pt)")
+    p.add_argument("--eval-seed", type=int, default=1000, help="seed of the held-out set (default: 1000; training "
+                   "data come from --seed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the init and of the training data (default: 0)")
+    p.add_argument("--output", type=Path, metavar="FILE", help="checkpoint file (default: checkpoints/<model>.pt); "
+                   "FILE with .json is written beside it")
+    p.add_argument("--fp16", action="store_true", help="store floating tensors as float16 (loaded back as float32; "
+                   "the recorded metrics are those of the stored weights)")
+    p.add_argument("--shared-backbone", metavar="MODEL", help="segmentation: start the MobileNetV2 backbone from "
+                   "MODEL's shipped weights, keep it frozen, and store only the other weights")
     p.add_argument("--threads", type=int, help="PyTorch threads")
+    p.add_argument("--eval", action="store_true", help="do not train: print the held-out metric of --weights (default: "
+                   "the shipped weights) and whether the task's target is reached")
+    p.add_argument("--weights", type=Path, metavar="FILE", help="with --eval: a checkpoint to evaluate instead of the "
+                   "shipped weights")
+    p.add_argument("--list-weights", action="store_true", help="print the shipped weights (metrics, recipe, time, "
+                   "size, sha256) as a Markdown table and exit")
     return p
 
 
+def _weights_table() -> str:
+    from ..models.pretrained import pretrained_models, weights_info
+
+    rows = ["| model | held-out metrics (samples, size) | target | reached | steps x batch @ size | train time "
+            "(wall / CPU) | file (fp16) | sha256 |", "|---|---|---|---|---|---|---|---|"]
+    for name in pretrained_models():
+        r = weights_info(name).raw
+        h, rec, t = r["held_out"], r["recipe"], r["train_time"]
+        metrics = ", ".join(f"{k} {v:.4g}" for k, v in h["metrics"].items())
+        shared = f" + {r['shared_from']['model']}'s backbone" if r.get("shared_from") else ""
+        rows.append(f"| `{name}` | {metrics} ({h['samples']}, {h['size'][0]}x{h['size'][1]}) | {h['target']}: "
+                    f"{h['score']:.4g} | {'yes' if h['passed'] else '**no**'} | {rec['steps']} x {rec['batch']} @ "
+                    f"{rec['size'][0]}x{rec['size'][1]} | {t['wall_s'] / 60:.0f} / {t['cpu_s'] / 60:.1f} min | "
+                    f"{r['bytes'] / 1e6:.2f} MB{shared} | `{r['sha256'][:12]}` |")
+    return "\n".join(rows)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_weights
+
+    result = evaluate_weights(args.model, args.weights, size=args.size, samples=args.eval_samples,
+                              seed=args.eval_seed, threads=args.threads)
+    print(result.summary())
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_weights:
+        print(_weights_table())
+        return 0
+    if not args.model:
+        parser.error("--model is required (python -m edgeattn.export --list-models lists them)")
+    if args.weights is not None and not args.eval:
+        print("edgeattn.train: error: --weights needs --eval (to train from a checkpoint is not supported)",
+              file=sys.stderr)
+        return 2
     try:
+        if args.eval:
+            return _eval(args)
         from .config import TrainConfig
         from .loop import train
 
+        command = "python -m edgeattn.train " + shlex.join(sys.argv[1:] if argv is None else argv)
         config = TrainConfig(model=args.model, steps=args.steps, batch=args.batch, size=args.size, lr=args.lr,
-                             edge_loss_weight=args.edge_loss_weight, eval_samples=args.eval_samples, seed=args.seed,
-                             output=args.output, threads=args.threads)
+                             edge_loss_weight=args.edge_loss_weight, eval_samples=args.eval_samples,
+                             eval_seed=args.eval_seed, seed=args.seed, output=args.output, threads=args.threads,
+                             fp16=args.fp16, shared_backbone=args.shared_backbone, command=command)
         result = train(config, progress=lambda msg: print(msg, flush=True))
     except EdgeAttnError as exc:
         print(f"edgeattn.train: error: {exc}", file=sys.stderr)
@@ -62,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     m = result.metric
     verdict = "improved" if result.improved else "did not improve"
     print(f"{m}: {result.before[m]:.4f} -> {result.after[m]:.4f} ({verdict}); checkpoint: {result.checkpoint}")
+    if result.held_out is not None:
+        print(result.held_out.summary().splitlines()[-1])
     return 0
 
 

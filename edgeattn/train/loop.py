@@ -1,13 +1,14 @@
 """The training loop: measure the task metric on held-out synthetic data, train, measure again, save.
 
-Held-out data come from a different seed stream than the training batches (`[seed, 1]` vs `[seed, 0]`), so
-no evaluation sample is ever trained on. The checkpoint is the model's state dict, written atomically with
-`torch.save`, loadable by `python -m edgeattn.export --checkpoint FILE` (torch.load(weights_only=True)).
+Held-out data come from a different seed and stream than the training batches (`[eval_seed, 1]` vs
+`[seed, 0]`, see `train/evaluate.py`), so no evaluation sample is ever trained on. The checkpoint is the model's
+state dict (float16 with `fp16=True`), written atomically with `torch.save`, loadable by
+`python -m edgeattn.export --checkpoint FILE` (torch.load(weights_only=True)); a JSON beside it records the
+command, seed, steps, time taken and the held-out metrics of the stored weights (`train/publish.py`).
 """
 
 from __future__ import annotations
 
-import io
 import math
 import sys
 import time
@@ -19,11 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._atomic import atomic_write_bytes, check_writable_dir
+from .._atomic import check_writable_dir
 from ..errors import InvalidOptionError
 from ..models import check_input_size, create_model, get_model_spec
-from .config import TrainConfig
-from .tasks import TASK_RECIPES, Batch, TaskRecipe
+from .config import SHARED_PREFIX, TrainConfig
+from .evaluate import TASK_TARGETS, EvalResult, evaluate_batches, held_out_set
+from .publish import stored_state_dict, write_weights
+from .tasks import TASK_RECIPES, TaskRecipe
 
 __all__ = ["TrainResult", "train", "validate"]
 
@@ -42,6 +45,7 @@ class TrainResult:
     before: dict[str, float]
     after: dict[str, float]
     seconds: float
+    held_out: EvalResult | None = None  # the stored weights on the held-out set, with the task target
 
     @property
     def improved(self) -> bool:
@@ -73,20 +77,35 @@ def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
         raise InvalidOptionError(f"--edge-loss-weight must be >= 0, got {config.edge_loss_weight}")
     if config.threads is not None and config.threads < 1:
         raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
+    if config.shared_backbone is not None:
+        base = get_model_spec(config.shared_backbone)
+        if spec.task != "segmentation" or base.task != "segmentation" or base.name == spec.name:
+            raise InvalidOptionError(f"--shared-backbone takes another segmentation model (they share the MobileNetV2 "
+                                     f"backbone); got {base.name} for {spec.name}")
+        from ..models.pretrained import weights_info
+
+        weights_info(base.name)  # its shipped weights must exist (else: one line naming those that do)
     size = check_input_size(spec, config.size or recipe.default_size)
     _check_writable(config.checkpoint_path())
     return recipe, size
 
 
-@torch.no_grad()
-def _evaluate(model: nn.Module, recipe: TaskRecipe, data: list[Batch]) -> dict[str, float]:
-    model.eval()
-    merged = {k: torch.cat([b[k] for b in data]) for k in data[0]}  # metrics over the whole held-out set
-    return recipe.evaluate(model, merged)
-
-
 def _fmt(metrics: dict[str, float]) -> str:
     return "  ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+
+
+def _share_backbone(model: nn.Module, base: str) -> dict[str, str]:
+    """Load `backbone.*` from `base`'s shipped weights into `model` and freeze it; returns the JSON reference."""
+    from ..models.pretrained import pretrained_state_dict, weights_info
+
+    borrowed = {k: v for k, v in pretrained_state_dict(base).items() if k.startswith(SHARED_PREFIX)}
+    own = {k: v for k, v in model.state_dict().items() if k.startswith(SHARED_PREFIX)}
+    if set(borrowed) != set(own) or any(borrowed[k].shape != own[k].shape for k in own):
+        raise InvalidOptionError(f"the backbone of {base}'s weights does not fit this model (keys or shapes differ)")
+    model.load_state_dict(borrowed, strict=False)
+    for p in model.backbone.parameters():
+        p.requires_grad_(False)
+    return {"model": base, "prefix": SHARED_PREFIX, "sha256": weights_info(base).sha256}
 
 
 def train(config: TrainConfig, progress: Progress = _stderr) -> TrainResult:
@@ -95,35 +114,56 @@ def train(config: TrainConfig, progress: Progress = _stderr) -> TrainResult:
     prev_threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
+    shared = None
     try:
         with torch.random.fork_rng():
             torch.manual_seed(config.seed)
             model = create_model(config.model, path="export", **config.model_kwargs)
-            held_rng = np.random.default_rng([config.seed, 1])
-            held = [recipe.make_batch(held_rng, 1, h, w, model) for _ in range(config.eval_samples)]
-            before = _evaluate(model, recipe, held)
+            if config.shared_backbone:
+                shared = _share_backbone(model, config.shared_backbone)
+            held = held_out_set(recipe, model, (h, w), config.eval_samples, config.eval_seed)
+            before = evaluate_batches(model, recipe, held)
             progress(f"{config.model} ({recipe.task}) at {h}x{w}, batch {config.batch}, {config.steps} steps")
             progress(f"before: {_fmt(before)}")
-            start = time.perf_counter()
-            _fit(model, recipe, config, h, w, progress)
-            seconds = time.perf_counter() - start
-            after = _evaluate(model, recipe, held)
+            start, cpu = time.perf_counter(), time.process_time()
+            _fit(model, recipe, config, h, w, progress, frozen_backbone=shared is not None)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            stored = stored_state_dict(model.state_dict(), config.fp16, SHARED_PREFIX if shared else None)
+            # Judge what is stored: load the (float16-rounded) tensors back before the held-out evaluation.
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in stored.items()},
+                                  strict=shared is None)
+            after = evaluate_batches(model, recipe, held)
             progress(f"after:  {_fmt(after)}  ({seconds:.0f} s)")
     finally:
         torch.set_num_threads(prev_threads)
-    buf = io.BytesIO()
-    torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, buf)
-    atomic_write_bytes(out, buf.getvalue())
-    return TrainResult(out, recipe.metric, recipe.higher_is_better, before, after, seconds)
+    result = EvalResult(recipe.task, (h, w), config.eval_samples, config.eval_seed, after, TASK_TARGETS[recipe.task])
+    record = {
+        "model": config.model, "task": recipe.task, "command": config.command,
+        "recipe": {"steps": config.steps, "batch": config.batch, "size": [h, w], "lr": config.lr,
+                   "optimizer": "AdamW(weight_decay=1e-4), linear warm-up 5%, cosine decay, grad clip 5",
+                   "edge_loss_weight": config.edge_loss_weight, "seed": config.seed,
+                   "data": "on-the-fly edgeattn.data.synthetic, numpy default_rng([seed, 0])"},
+        "train_time": {"wall_s": round(seconds, 1), "cpu_s": round(cpu, 1), "threads": torch.get_num_threads()
+                       if not config.threads else config.threads},
+        "shared_from": shared,
+        "before": {k: round(float(v), 5) for k, v in before.items()},
+        "held_out": result.to_json(),
+    }
+    write_weights(out, stored, record)
+    return TrainResult(out, recipe.metric, recipe.higher_is_better, before, after, seconds, result)
 
 
-def _fit(model: nn.Module, recipe: TaskRecipe, config: TrainConfig, h: int, w: int, progress: Progress) -> None:
+def _fit(model: nn.Module, recipe: TaskRecipe, config: TrainConfig, h: int, w: int, progress: Progress,
+         frozen_backbone: bool = False) -> None:
     rng = np.random.default_rng([config.seed, 0])
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=1e-4)
     warmup = max(1, config.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine decay to 0
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, config.steps) / config.steps)))
     model.train()
+    if frozen_backbone:
+        model.backbone.eval()  # frozen: its BatchNorm statistics stay those of the model it came from
     for step in range(1, config.steps + 1):
         batch = recipe.make_batch(rng, config.batch, h, w, model)
         loss, parts = recipe.loss(model, batch, config.edge_loss_weight)
@@ -131,8 +171,9 @@ def _fit(model: nn.Module, recipe: TaskRecipe, config: TrainConfig, h: int, w: i
             raise FloatingPointError(f"training diverged at step {step} (loss {loss.item()}); try a smaller --lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         sched.step()
         if step % config.log_every == 0 or step == config.steps:
             progress(f"  step {step}/{config.steps}  loss={loss.item():.4f}  " + _fmt(parts))
+    model.eval()

@@ -3,9 +3,10 @@
 - segmentation: `make_segmentation_scene`; cross-entropy, plus LGA's contrastive edge loss
   (`lga_edge_loss`, Singh et al. 2023) on the edge logits of every graph layer where the model has LGA;
   metric mIoU (and pixel accuracy).
-- dehazing: `make_hazy_pair`; L1 between the output and the clean image; metric PSNR (and SSIM).
+- dehazing: `make_hazy_pair`; L1 between the output and the clean image; metric PSNR (and SSIM, and the
+  PSNR of the hazy input itself, the reference of the dehazing target).
 - flow: `make_flow_pair`; mean end-point error over all pixels (occluded ones included, as in FlyingChairs
-  training); metric EPE (and EPE on non-occluded pixels).
+  training); metric EPE (and EPE on non-occluded pixels, and the EPE of zero flow, the reference of the target).
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ def _haze_loss(model: nn.Module, batch: Batch, edge_weight: float) -> tuple[torc
 
 def _haze_eval(model: nn.Module, batch: Batch) -> dict[str, float]:
     pred = model(batch["hazy"]).clamp(0, 1).numpy()  # a deployed dehazer's output is clipped to the image range
-    clean = batch["clean"].numpy()
-    return {"PSNR": psnr(pred, clean), "SSIM": ssim(pred, clean)}  # models take H, W >= 32 > the 11x11 window
+    clean, hazy = batch["clean"].numpy(), batch["hazy"].numpy()
+    # PSNR_input: the hazy input itself as the answer, the reference the dehazing target is measured against.
+    return {"PSNR": psnr(pred, clean), "SSIM": ssim(pred, clean),  # models take H, W >= 32 > the 11x11 window
+            "PSNR_input": psnr(hazy, clean)}
 
 
 # -- optical flow ---------------------------------------------------------------------------------------------
@@ -112,7 +115,8 @@ def _flow_loss(model: nn.Module, batch: Batch, edge_weight: float) -> tuple[torc
 def _flow_eval(model: nn.Module, batch: Batch) -> dict[str, float]:
     pred = model(batch["frame1"], batch["frame2"]).numpy()
     gt, valid = batch["flow"].numpy(), batch["valid"].numpy()
-    return {"EPE": epe(pred, gt), "EPE_noc": epe(pred, gt, valid)}
+    # EPE_zero: predicting no motion, the reference the flow target is measured against (= mean |flow|).
+    return {"EPE": epe(pred, gt), "EPE_noc": epe(pred, gt, valid), "EPE_zero": epe(np.zeros_like(gt), gt)}
 
 
 TASK_RECIPES: dict[str, TaskRecipe] = {
