@@ -49,3 +49,10 @@ def test_keep_float_names(lga_graph):
         resolve_names(lga_graph, ("attention.layer9",))
     with pytest.raises(InvalidOptionError):
         parse_keep_float("auto,attention.layer0")
+
+
+def test_held_out_set_is_the_training_held_out_set():
+    from edgeattn.precision.data import HELD_OUT_SEED
+    from edgeattn.train.evaluate import HELD_OUT_SEED as TRAIN_HELD_OUT
+
+    assert HELD_OUT_SEED == TRAIN_HELD_OUT
