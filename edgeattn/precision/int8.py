@@ -2,7 +2,7 @@
 quantize for the target, and judge the task metric against fp32 on held-out data.
 
 Three disjoint seed streams of the training generators (precision/data.py): calibration `[seed, 2]`, selection
-`[seed, 3]` (choosing the calibration method and the blocks kept in float), held-out `[seed, 1]` (the reported
+`[seed, 3]` (choosing the calibration method and the blocks kept in float), held-out `[1000, 1]` (the reported
 metric and the accuracy bound). Choosing on the held-out set would flatter the result it then reports.
 """
 
