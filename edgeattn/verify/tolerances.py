@@ -57,8 +57,9 @@ _FP32_CPU = (
 
 _INT8 = (
     "INT8 post-training quantization (per-channel weights, per-tensor activations, attention-sensitive ops kept "
-    "in float): an 8-bit step of range/255 per activation compounded over ~60 layers; measured on the trained "
-    "lga_mobilenet logits at 128x256 (README 'Precision') with a 2x margin."
+    "in float): an 8-bit step of range/255 per activation compounded over ~60 layers. Measured on lga_mobilenet "
+    "logits (|logit| up to ~15) trained 1500 steps, 128x256: max abs 1.02, mean abs 0.123 (200-step weights, "
+    "64x128: 0.61 / 0.093); the bar leaves 4x / 3x for other inputs and weights."
 )
 INT8_MAX_ABS, INT8_MEAN_ABS = 4.0, 0.4
 
@@ -113,8 +114,13 @@ TASK_THRESHOLDS: dict[tuple[str, str], tuple[str, float, str]] = {
     ("segmentation", "fp32"): ("argmax_agreement", 0.999, "fp32 errors of ~1e-5 flip only near-tied pixels"),
     ("segmentation", "fp16"): ("argmax_agreement", 0.99, "fp16 rounding flips near-tied pixels"),
     ("segmentation", "bf16"): ("argmax_agreement", 0.98, "bf16 rounding flips near-tied pixels"),
-    ("segmentation", "int8"): ("argmax_agreement", 0.95, "A PRIORI, NOT YET MEASURED: INT8 steps of ~1e-2 "
-                               "relative flip pixels whose top-2 logits are that close; set from the first device run"),
+    ("segmentation", "int8"): ("argmax_agreement", 0.85, "MEASURED (ORT Q/DQ, --keep-float auto) on the bundle's "
+                               "reference input (a generic procedural scene, where logits are less decided than "
+                               "on task scenes): 0.923 for lga_mobilenet trained 1500 steps (held-out mIoU 0.51) at "
+                               "128x256 and 0.946 (200 steps) at 64x128, while the held-out mIoU did not drop "
+                               "(-0.005). The accuracy bar is the task metric (precision/bounds.py, at export); this "
+                               "one catches a broken artefact (wrong scales fall far below). The first, a-priori "
+                               "0.95 failed the measured 0.923 on unchanged task accuracy"),
     ("segmentation", "fp16-weights"): ("argmax_agreement", 0.995, "only the weights are rounded (to fp16)"),
     ("dehazing", "int8"): ("psnr_db", 30.0, "8-bit activations bound a [0, 1] image near 48 dB; 30 dB (RMS 0.03) "
                            "leaves room for compounding while catching a broken artefact"),
