@@ -48,3 +48,20 @@ class PrecisionConfig:
             raise InvalidOptionError(f"--max-drop must be a number >= 0, got {self.max_drop}")
         if not 0 < self.sensitivity_share <= 1:
             raise InvalidOptionError(f"sensitivity share must lie in (0, 1], got {self.sensitivity_share}")
+        self.check_installed()
+
+    def check_installed(self) -> None:
+        """Before any long work: what the precision step will import (ORT measures every lower precision)."""
+        import importlib.util
+
+        from ..errors import MissingDependencyError
+
+        if self.precision not in ("int8", "fp16") or (self.precision == "fp16" and self.target != "trt"):
+            return
+        need = [("onnxruntime", "ort")]
+        if self.precision == "int8" and self.target == "openvino":
+            need += [("openvino", "openvino"), ("nncf", "openvino-int8")]
+        for module, extra in need:
+            if importlib.util.find_spec(module) is None:
+                raise MissingDependencyError(f"--precision {self.precision} --target {self.target} needs {module}: "
+                                             f"pip install 'edgeattn[{extra}]' (or -e '.[{extra}]' in a checkout)")
