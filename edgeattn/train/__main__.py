@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the recorded metrics are those of the stored weights)")
     p.add_argument("--shared-backbone", metavar="MODEL", help="segmentation: start the MobileNetV2 backbone from "
                    "MODEL's shipped weights, keep it frozen, and store only the other weights")
+    p.add_argument("--init-from", type=Path, metavar="FILE", help="start from this checkpoint's weights (fine-tuning); "
+                   "its sha256 and JSON record are copied into the new record")
     p.add_argument("--threads", type=int, help="PyTorch threads")
     p.add_argument("--eval", action="store_true", help="do not train: print the held-out metric of --weights (default: "
                    "the shipped weights) and whether the task's target is reached")
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig(model=args.model, steps=args.steps, batch=args.batch, size=args.size, lr=args.lr,
                              edge_loss_weight=args.edge_loss_weight, eval_samples=args.eval_samples,
                              eval_seed=args.eval_seed, seed=args.seed, output=args.output, threads=args.threads,
-                             fp16=args.fp16, shared_backbone=args.shared_backbone, command=command)
+                             fp16=args.fp16, shared_backbone=args.shared_backbone, init_from=args.init_from,
+                             command=command)
         result = train(config, progress=lambda msg: print(msg, flush=True))
     except EdgeAttnError as exc:
         print(f"edgeattn.train: error: {exc}", file=sys.stderr)

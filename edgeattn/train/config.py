@@ -26,6 +26,7 @@ class TrainConfig:
     threads: int | None = None
     fp16: bool = False  # store floating tensors as float16 (the metrics are those of the stored weights)
     shared_backbone: str | None = None  # start `backbone.*` from this model's shipped weights, frozen, not stored
+    init_from: Path | None = None  # start from this checkpoint's weights (fine-tuning); recorded with its JSON
     command: str = ""  # the command line, recorded in the JSON beside the checkpoint
     log_every: int = 25
     model_kwargs: dict = field(default_factory=dict)

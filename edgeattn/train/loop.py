@@ -85,6 +85,8 @@ def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
         from ..models.pretrained import weights_info
 
         weights_info(base.name)  # its shipped weights must exist (else: one line naming those that do)
+    if config.init_from is not None and not Path(config.init_from).is_file():
+        raise InvalidOptionError(f"--init-from {str(config.init_from)!r} does not exist")
     size = check_input_size(spec, config.size or recipe.default_size)
     _check_writable(config.checkpoint_path())
     return recipe, size
@@ -108,6 +110,21 @@ def _share_backbone(model: nn.Module, base: str) -> dict[str, str]:
     return {"model": base, "prefix": SHARED_PREFIX, "sha256": weights_info(base).sha256}
 
 
+def _init_from(model: nn.Module, path: Path) -> dict:
+    """Load a checkpoint strictly as the starting point; returns its sha256 and the JSON record beside it."""
+    import json
+
+    from .._atomic import sha256_file
+    from ..models.checkpoint import load_state_dict_strict, read_state_dict
+
+    state = read_state_dict(path)
+    load_state_dict_strict(model, {k: v.float() if v.is_floating_point() else v for k, v in state.items()},
+                           f"--init-from {str(path)!r}")
+    side = Path(path).with_suffix(".json")
+    return {"file": Path(path).name, "sha256": sha256_file(Path(path)),
+            "record": json.loads(side.read_text()) if side.is_file() else None}
+
+
 def train(config: TrainConfig, progress: Progress = _stderr) -> TrainResult:
     recipe, (h, w) = validate(config)
     out = config.checkpoint_path()
@@ -119,6 +136,7 @@ def train(config: TrainConfig, progress: Progress = _stderr) -> TrainResult:
         with torch.random.fork_rng():
             torch.manual_seed(config.seed)
             model = create_model(config.model, path="export", **config.model_kwargs)
+            init = _init_from(model, config.init_from) if config.init_from is not None else None
             if config.shared_backbone:
                 shared = _share_backbone(model, config.shared_backbone)
             held = held_out_set(recipe, model, (h, w), config.eval_samples, config.eval_seed)
@@ -146,6 +164,7 @@ def train(config: TrainConfig, progress: Progress = _stderr) -> TrainResult:
         "train_time": {"wall_s": round(seconds, 1), "cpu_s": round(cpu, 1), "threads": torch.get_num_threads()
                        if not config.threads else config.threads},
         "shared_from": shared,
+        "init_from": init,
         "before": {k: round(float(v), 5) for k, v in before.items()},
         "held_out": result.to_json(),
     }

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from edgeattn.data.synthetic import (make_flow_pair, make_hazy_pair, make_image, make_input_batch, make_mask,
-                                     make_segmentation_scene)
+from edgeattn.data.synthetic import (FLOW_TEXTURE_CONTRAST, make_flow_pair, make_hazy_pair, make_image,
+                                     make_input_batch, make_mask, make_segmentation_scene)
 
 
 def test_make_image_and_make_mask_are_unchanged():
@@ -54,16 +54,21 @@ def _backward_warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return out[0].numpy()
 
 
+@pytest.mark.parametrize("contrast", [0.12, FLOW_TEXTURE_CONTRAST])
 @pytest.mark.parametrize("occlusion", [False, True])
-def test_flow_pair_frame2_is_frame1_moved_by_the_flow(occlusion):
-    p = make_flow_pair(np.random.default_rng(1), 64, 80, occlusion=occlusion)
+def test_flow_pair_frame2_is_frame1_moved_by_the_flow(occlusion, contrast):
+    p = make_flow_pair(np.random.default_rng(1), 64, 80, occlusion=occlusion, contrast=contrast)
     assert p.frame1.shape == p.frame2.shape == (3, 64, 80) and p.flow.shape == (2, 64, 80)
     assert np.abs(p.flow).max() > 1  # something moves
     valid = p.valid[0] > 0
     err = np.abs(_backward_warp(p.frame2, p.flow) - p.frame1).mean(0)
     unwarped = np.abs(p.frame2 - p.frame1).mean(0)
-    # brightness constancy along the flow, up to bilinear resampling of smooth textures
-    assert err[valid].mean() < 0.01 < unwarped[valid].mean()
+    # brightness constancy along the flow, up to bilinear resampling of smooth textures: that error grows in
+    # proportion to the texture amplitude, so the bound (0.01 at contrast 0.12) scales with the contrast
+    bound = 0.01 * contrast / 0.12
+    assert err[valid].mean() < bound < unwarped[valid].mean()
+    wrong = np.abs(_backward_warp(p.frame2, 0.8 * p.flow) - p.frame1).mean(0)
+    assert wrong[valid].mean() > bound  # a flow 20 % short does not pass: the bound still discriminates
     if occlusion:  # objects hide background: there are occluded pixels, and the warp does not explain them
         assert 0.02 < (~valid).mean() and err[~valid].mean() > 5 * err[valid].mean()
     else:  # only pixels leaving the frame are invalid

@@ -119,3 +119,24 @@ def test_training_leaves_a_shared_backbone_untouched():
     after = model.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and not any(k.startswith("backbone.") for k in changed)  # BN statistics included
+
+
+def test_list_weights_prints_one_row_per_shipped_model(capsys):
+    assert train_main(["--list-weights"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == pretrained_models()
+
+
+def test_init_from_starts_from_a_checkpoint_and_records_its_lineage(tmp_path):
+    from edgeattn._atomic import sha256_file
+
+    first = tmp_path / "a.pt"
+    train(TrainConfig(model="dehaze_base", steps=1, batch=1, size=(32, 32), eval_samples=1, output=first,
+                      threads=2, command="first"), **QUIET)
+    second = tmp_path / "b.pt"
+    result = train(TrainConfig(model="dehaze_base", steps=1, batch=1, size=(32, 32), eval_samples=1, output=second,
+                               threads=2, init_from=first, lr=1e-12), **QUIET)
+    record = json.loads(second.with_suffix(".json").read_text())
+    assert record["init_from"]["sha256"] == sha256_file(first) and record["init_from"]["record"]["command"] == "first"
+    assert result.before == pytest.approx(json.loads(first.with_suffix(".json").read_text())["held_out"]["metrics"],
+                                          abs=1e-4)  # it started from the first run's weights
