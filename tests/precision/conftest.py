@@ -1,8 +1,9 @@
 """Fixtures of the precision tests: weights that have learned something, at small sizes.
 
-Until the shipped trained weights land (issue 11 part 1, `create_model(..., pretrained=True)`), the tests train
-their own quick checkpoints with the project's recipe (`edgeattn.train`, 64x64, a few dozen steps: well short of
-the shipped models' accuracy, but past random init, so quantization error shows up in the task metric).
+`weights(model)` gives the export flags for the shipped trained weights (`--pretrained`, edgeattn/models/weights/,
+trained at 64x64) when the model has them; otherwise a quick checkpoint trained here with the project's recipe
+(`edgeattn.train`, 64x64, a few dozen steps), which is past random init but too weak for a quantization to lose
+much: tests that need a real accuracy to lose ask for `pretrained_only=True` and skip without shipped weights.
 """
 
 from __future__ import annotations
@@ -28,3 +29,18 @@ def trained(tmp_path_factory) -> callable:
         return cache[model]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def weights(trained) -> callable:
+    def flags(model: str, pretrained_only: bool = False) -> list[str]:
+        from edgeattn.models.pretrained import pretrained_models
+
+        if model in pretrained_models():
+            return ["--pretrained"]
+        if pretrained_only:
+            pytest.skip(f"{model} has no shipped trained weights (edgeattn/models/weights/): train and publish them "
+                        "with python -m edgeattn.train (README 'Trained weights') to enable this test")
+        return ["--checkpoint", str(trained(model))]
+
+    return flags

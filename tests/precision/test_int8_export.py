@@ -12,16 +12,15 @@ from edgeattn.export.__main__ import main
 SMALL = ["--input-size", "64x64", "--threads", "2", "--calib-samples", "4", "--eval-samples", "6"]
 
 
-def _export(tmp_path, checkpoint, *extra: str) -> int:
-    return main(["--model", "lga_mobilenet", "--checkpoint", str(checkpoint), "--output", str(tmp_path), *SMALL,
-                 *extra])
+def _export(tmp_path, weight_flags, *extra: str) -> int:
+    return main(["--model", "lga_mobilenet", *weight_flags, "--output", str(tmp_path), *SMALL, *extra])
 
 
 @pytest.mark.slow
-def test_int8_ort_bundle_verifies_and_meets_the_bound(tmp_path, trained):
+def test_int8_ort_bundle_verifies_and_meets_the_bound(tmp_path, weights):
     from edgeattn.verify import verify_bundle
 
-    rc = _export(tmp_path, trained("lga_mobilenet"), "--target", "ort", "--precision", "int8")
+    rc = _export(tmp_path, weights("lga_mobilenet"), "--target", "ort", "--precision", "int8")
     folder = tmp_path / "lga_mobilenet"
     assert rc == 0 and folder.is_dir() and not (tmp_path / "lga_mobilenet.failed").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -40,11 +39,11 @@ def test_int8_ort_bundle_verifies_and_meets_the_bound(tmp_path, trained):
 
 
 @pytest.mark.slow
-def test_int8_openvino_bundle_verifies_and_meets_the_bound(tmp_path, trained):
+def test_int8_openvino_bundle_verifies_and_meets_the_bound(tmp_path, weights):
     pytest.importorskip("nncf")
     from edgeattn.verify import verify_bundle
 
-    rc = _export(tmp_path, trained("lga_mobilenet"), "--target", "openvino", "--precision", "int8",
+    rc = _export(tmp_path, weights("lga_mobilenet"), "--target", "openvino", "--precision", "int8",
                  "--calibration", "minmax")
     folder = tmp_path / "lga_mobilenet"
     assert rc == 0
@@ -57,12 +56,12 @@ def test_int8_openvino_bundle_verifies_and_meets_the_bound(tmp_path, trained):
 
 
 @pytest.mark.slow
-def test_bad_quantization_is_refused_by_the_bound(tmp_path, trained):
-    """Everything quantized (softmax included) in the dense-attention baseline: the bound refuses it."""
-    ck = trained("nonlocal_mobilenet")
+def test_bad_quantization_is_refused_by_the_bound(tmp_path, weights):
+    """Everything quantized (softmax included) in the dense-attention baseline, trained: the bound refuses it."""
+    flags = weights("nonlocal_mobilenet", pretrained_only=True)
     (tmp_path / "nonlocal_mobilenet").mkdir()
     (tmp_path / "nonlocal_mobilenet" / "keep.txt").write_text("a good bundle")  # must survive the refusal
-    rc = main(["--model", "nonlocal_mobilenet", "--checkpoint", str(ck), "--output", str(tmp_path), *SMALL,
+    rc = main(["--model", "nonlocal_mobilenet", *flags, "--output", str(tmp_path), *SMALL,
                "--target", "ort", "--precision", "int8", "--keep-float", "none", "--calibration", "minmax"])
     assert rc == 1
     assert (tmp_path / "nonlocal_mobilenet" / "keep.txt").read_text() == "a good bundle"
