@@ -143,7 +143,7 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
 
 
 _PRECISION_FLAGS = {"keep_float": "--keep-float", "calibration": "--calibration", "calib_samples": "--calib-samples",
-                    "eval_samples": "--eval-samples", "max_drop": "--max-drop"}
+                    "eval_samples": "--eval-samples", "max_drop": "--max-drop", "int8_weights": "--int8-weights"}
 
 
 def _check_precision_options(config: ExportConfig) -> None:

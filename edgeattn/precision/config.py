@@ -37,6 +37,7 @@ class PrecisionConfig:
     sensitivity_share: float = 0.25  # auto keeps a block in float when quantizing it alone costs > share * max_drop
     seed: int = 0
     threads: int | None = None
+    weights: str = "per-channel"  # per-channel | per-tensor (int8 weight scales; per-tensor only to compare)
 
     def check(self) -> None:
         if self.calibration not in CALIBRATION_METHODS:
@@ -46,6 +47,8 @@ class PrecisionConfig:
                 raise InvalidOptionError(f"{name} must be >= 1, got {value}")
         if self.max_drop is not None and not self.max_drop >= 0:
             raise InvalidOptionError(f"--max-drop must be a number >= 0, got {self.max_drop}")
+        if self.weights not in ("per-channel", "per-tensor"):
+            raise unknown("int8 weight granularity", self.weights, ("per-channel", "per-tensor"))
         if not 0 < self.sensitivity_share <= 1:
             raise InvalidOptionError(f"sensitivity share must lie in (0, 1], got {self.sensitivity_share}")
         self.check_installed()

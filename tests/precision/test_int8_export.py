@@ -56,20 +56,28 @@ def test_int8_openvino_bundle_verifies_and_meets_the_bound(tmp_path, weights):
 
 
 @pytest.mark.slow
-def test_bad_quantization_is_refused_by_the_bound(tmp_path, weights):
-    """Everything quantized (softmax included) in the dense-attention baseline, trained: the bound refuses it."""
+def test_quantization_over_the_bound_is_refused(tmp_path, weights):
+    """Everything quantized (softmax included) in the dense-attention baseline: over the bound it is refused.
+
+    Measured with the shipped weights: quantizing everything costs nonlocal_mobilenet only +0.0038 mIoU here (64x64,
+    6 held-out scenes; at 256x256 -0.0001, and per-tensor weights did not hurt either), inside the default bound of
+    0.02, so the default bound does not refuse it (README 'Precision'). The refusal is exercised with a user bound
+    below that measured, deterministic drop (seeded data, fixed calibration).
+    """
     flags = weights("nonlocal_mobilenet", pretrained_only=True)
     (tmp_path / "nonlocal_mobilenet").mkdir()
     (tmp_path / "nonlocal_mobilenet" / "keep.txt").write_text("a good bundle")  # must survive the refusal
-    rc = main(["--model", "nonlocal_mobilenet", *flags, "--output", str(tmp_path), *SMALL,
-               "--target", "ort", "--precision", "int8", "--keep-float", "none", "--calibration", "minmax"])
+    rc = main(["--model", "nonlocal_mobilenet", *flags, "--output", str(tmp_path), "--input-size", "64x64",
+               "--threads", "2", "--calib-samples", "4", "--eval-samples", "6", "--target", "ort",
+               "--precision", "int8", "--keep-float", "none", "--calibration", "minmax", "--max-drop", "0.001"])
     assert rc == 1
     assert (tmp_path / "nonlocal_mobilenet" / "keep.txt").read_text() == "a good bundle"
     kept = tmp_path / "nonlocal_mobilenet.failed"
     manifest = json.loads((kept / "manifest.json").read_text())
     acc = manifest["precision_report"]["accuracy"]
-    assert not acc["passed"] and acc["drop"] > acc["max_drop"] and manifest["verdict"] == "failed"
-    assert "Softmax" in manifest["refused"] or "dropped" in manifest["refused"]
+    assert not acc["passed"] and acc["drop"] > acc["max_drop"] == 0.001 and manifest["verdict"] == "failed"
+    assert "over the bound" in manifest["refused"]
+    assert manifest["precision_report"]["keep_float"]["mode"] == "none"
 
 
 def test_int8_flags_are_never_silently_ignored(tmp_path, capsys):
