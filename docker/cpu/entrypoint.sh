@@ -2,9 +2,10 @@
 # edgeattn on a CPU host: export and validate on ONNX Runtime + OpenVINO, or prepare a folder for a Jetson.
 #
 # Usage: edgeattn-cpu [--dry-run] COMMAND MODEL [extra python -m edgeattn.export arguments]
-#   validate MODEL ...  export for OpenVINO and check parity on ONNX Runtime and OpenVINO against PyTorch
-#   jetson MODEL ...    export for TensorRT (model.onnx, audit, trt_recipe.json, build_engine.sh) and save the
-#                       PyTorch reference (ref.npz) into the same folder: copy that folder to the device
+#   validate MODEL ...  export an OpenVINO bundle and verify it on ONNX Runtime and OpenVINO
+#   jetson MODEL ...    export a TensorRT bundle (model.onnx, audit, trt_recipe.json, build_engine.sh, reference/
+#                       from the exported weights, manifest.json) and verify its files on ONNX Runtime here:
+#                       copy that folder to the device
 #   --dry-run           print the commands instead of running them
 # Environment: EDGEATTN_OUTPUT (default /work/artifacts; mount a host folder there)
 set -euo pipefail
@@ -50,17 +51,9 @@ case "$COMMAND" in
       --output "$OUTPUT" "$@"
     ;;
   jetson)
-    run "$PYTHON" -m edgeattn.export --model "$MODEL" --target trt --no-parity --output "$OUTPUT" "$@"
-    # the reference is taken at the export size and batch, so it also fits a static engine
-    SIZE="HxW-of-trt_recipe.json"
-    BATCH="batch-of-trt_recipe.json"
-    if [ "$DRY_RUN" -eq 0 ]; then
-      RECIPE="$("$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1])); print("%dx%d %d" % (*r["size"], r["batch"]))' \
-        "$OUTPUT/$MODEL/trt_recipe.json")"
-      read -r SIZE BATCH <<< "$RECIPE"
-    fi
-    run "$PYTHON" -m edgeattn.parity --model "$MODEL" --runtimes torch --sizes "$SIZE" --batch "$BATCH" \
-      --save-reference "$OUTPUT/$MODEL/ref.npz" --output "$OUTPUT/$MODEL/reference"
+    # The bundle's reference is computed from the exported weights (--checkpoint if given) at the export size and
+    # batch, so it also fits a static engine; export verifies the staged bundle's model.onnx on ONNX Runtime.
+    run "$PYTHON" -m edgeattn.export --model "$MODEL" --target trt --runtimes ort --output "$OUTPUT" "$@"
     echo "edgeattn-cpu: copy $OUTPUT/$MODEL to the Jetson and run the edgeattn-jetson container on it"
     ;;
 esac

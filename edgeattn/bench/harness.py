@@ -27,6 +27,7 @@ from ..export.config import ExportConfig
 from ..export.graph import export_graph, write_graph
 from ..export.onnx import export_onnx
 from ..export.simplify import simplify
+from .._resources import check_memory
 from ..models import check_input_size, get_model_spec, list_models
 from ..nn import build_attention, get_attention, list_attention
 from ..data.inputs import make_inputs
@@ -123,6 +124,8 @@ def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
         spec = get_model_spec(m)
         for s in config.sizes:
             check_input_size(spec, s)
+            check_memory(f"benchmarking {m}", 1, s[0], s[1], sum(i.channels for i in spec.inputs),
+                         "choose smaller --sizes")
     modules = list(config.modules) if config.modules and config.modules != ("all",) else list_attention()
     for m in modules:
         get_attention(m)

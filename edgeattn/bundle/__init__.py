@@ -7,7 +7,7 @@ from .hashing import hash_tree, sha256_file, weights_sha256
 from .layout import FORMAT, MANIFEST, case_name, case_paths, parse_case_name
 from .manifest import (REQUIRED_KEYS, IntegrityReport, check_integrity, finalize, input_names, output_names,
                        read_manifest, validate_manifest, write_manifest)
-from .publish import OutputLock, Publication, publish, recover
+from .publishing import OutputLock, Publication, publish, recover
 from .reference import ReferenceCase, check_finite, read_case, read_npz, write_case
 
 __all__ = ["FORMAT", "MANIFEST", "REQUIRED_KEYS", "IntegrityReport", "OutputLock", "Publication", "ReferenceCase",

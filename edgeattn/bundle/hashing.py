@@ -62,8 +62,8 @@ def tensor_record(value: Any) -> tuple[str, tuple[int, ...], bytes]:
         if t.element_size() > 1 and np.little_endian is False:  # pragma: no cover - big-endian hosts
             raw = np.frombuffer(raw, dtype=f">u{t.element_size()}").astype(f"<u{t.element_size()}").tobytes()
         return dtype, tuple(t.shape), raw
-    arr = np.ascontiguousarray(value)
-    le = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+    arr = np.asarray(value)  # not ascontiguousarray: it turns a 0-d array into shape (1,)
+    le = arr.astype(arr.dtype.newbyteorder("<"), order="C", copy=False)
     return arr.dtype.name, tuple(arr.shape), le.tobytes()
 
 

@@ -34,7 +34,7 @@ def _dumps(manifest: Mapping) -> str:
 
 def write_manifest(folder: Path, manifest: Mapping) -> Path:
     """Write manifest.json as is (the caller filled `files`); atomic, so a reader never sees half a manifest."""
-    from .publish import atomic_write_text
+    from .publishing import atomic_write_text
 
     validate_manifest(manifest, str(folder))
     return atomic_write_text(Path(folder) / MANIFEST, _dumps(manifest))

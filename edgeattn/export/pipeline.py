@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,15 @@ import torch
 from .. import __version__
 from .._atomic import check_writable_dir
 from .._resources import check_memory
-from ..bundle import ReferenceCase, finalize, publish, weights_sha256, write_case, write_manifest
-from ..bundle.hashing import sha256_file
-from ..bundle.layout import FORMAT, MODEL_ONNX
+from ..bundle import ReferenceCase, finalize, publish, write_case, write_manifest
+from ..bundle.layout import MODEL_ONNX
 from ..data.inputs import make_inputs
 from ..errors import ExportError, InvalidOptionError, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
 from ..runtimes import TorchRuntime, runtime_class, runtime_names
-from ..verify.tolerances import bundle_tolerances
 from .audit import AuditReport, audit
 from .config import PRECISIONS, ExportConfig
+from .manifest import build_manifest, weights_record
 from .onnx import export_onnx
 from .simplify import simplify
 from .targets import get_target
@@ -71,18 +70,6 @@ class ExportResult:
     @property
     def parity_passed(self) -> bool:
         return self.verdict in ("passed", "skipped")
-
-
-def _tool_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"edgeattn": __version__, "python": sys.version.split()[0]}
-    for pkg in ("torch", "onnx", "onnxruntime", "openvino", "onnxslim", "onnxsim", "onnxscript"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
@@ -285,7 +272,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         stage = pub.staging
         progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
         model = _build_model(config)
-        weights = _weights_record(model, config)
+        weights = weights_record(model, config)
         if config.dynamic:
             _check_dynamic_ok(model, spec)
         if config.custom_ops:
@@ -337,7 +324,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
                  f"({', '.join(f'{h}x{w}' for h, w in sizes)})")
         cases = reference_cases(model, spec, config, sizes, progress)
         entries = [write_case(stage, c) for c in cases]
-        manifest = _manifest(config, spec, size, report, entries, weights, runtimes,
+        manifest = build_manifest(config, spec, size, report, entries, weights, runtimes,
                              list(cases[0].outputs[spec.output].shape))
         if outcome is not None:
             manifest["precision_report"] = outcome.manifest
@@ -367,16 +354,6 @@ def _num_outputs(proto: onnx.ModelProto) -> int:
     """Channels of the graph's output (the class count of a segmentation model)."""
     dims = proto.graph.output[0].type.tensor_type.shape.dim
     return int(dims[1].dim_value) if len(dims) > 1 and dims[1].dim_value else 19
-
-
-def _weights_record(model: torch.nn.Module, config: ExportConfig) -> dict:
-    """The canonical hash of the weights actually exported, and where they came from."""
-    record: dict = {"sha256": weights_sha256(model.state_dict()), "seed": config.seed,
-                    "source": "checkpoint" if config.checkpoint is not None else "random-init", "checkpoint": None}
-    if config.checkpoint is not None:
-        p = Path(config.checkpoint)
-        record["checkpoint"] = {"name": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
-    return record
 
 
 def _target_artefacts(
@@ -444,61 +421,3 @@ def _stamp_metadata(proto: onnx.ModelProto, spec: ModelSpec, config: ExportConfi
         proto.metadata_props.add(key=k, value=v)
     proto.producer_name = "edgeattn"
     proto.producer_version = __version__
-
-
-_SEMANTICS = {
-    "image": "RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
-    "hazy": "hazy RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
-    "frame1": "first frame, RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
-    "frame2": "second frame, RGB float32 in [0, 1]; ImageNet normalisation is inside the graph",
-    "mask": "hole mask float32: 1 = hole, 0 = known pixel; no normalisation",
-}
-_OUTPUT_SEMANTICS = {
-    "segmentation": "class logits (N, K, H, W); argmax over K is the label map",
-    "dehazing": "dehazed RGB float32 in [0, 1] (N, 3, H, W)",
-    "flow": "optical flow (N, 2, H, W) in pixels of the input, (dx, dy) from frame1 to frame2",
-    "inpainting": "inpainted RGB float32 in [0, 1] (N, 3, H, W); known pixels are passed through",
-}
-
-
-def _dynamic_ranges(config: ExportConfig, spec: ModelSpec, size: tuple[int, int]) -> dict | None:
-    if not config.dynamic:
-        return None
-    lo = config.min_size or (spec.min_size, spec.min_size)
-    hi = config.max_size if config.target == "trt" else None
-    hi = hi or ((2 * size[0], 2 * size[1]) if config.target == "trt" else (None, None))
-    max_batch = (config.max_batch or config.batch) if config.target == "trt" else None
-    return {"batch": [1, max_batch], "height": [lo[0], hi[0]], "width": [lo[1], hi[1]]}
-
-
-def _manifest(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], report: AuditReport, cases: list[dict],
-              weights: dict, runtimes: list[str], output_shape: list[int]) -> dict:
-    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-    dynamic = _dynamic_ranges(config, spec, size)
-    target = get_target(config.target)
-    return {
-        "format": FORMAT,
-        "model": spec.name,
-        "task": spec.task,
-        "target": config.target,
-        "precision": config.precision,
-        "inputs": [
-            {"name": i.name, "dtype": "float32", "shape": [config.batch, i.channels, *size], "dynamic": dynamic,
-             "layout": "NCHW", "range": [0.0, 1.0], "semantics": _SEMANTICS.get(i.kind, "float32 NCHW")}
-            for i in spec.inputs
-        ],
-        "outputs": [{"name": spec.output, "dtype": "float32", "shape": output_shape,
-                     "semantics": _OUTPUT_SEMANTICS.get(spec.task, "")}],
-        "weights": weights,
-        "files": {},
-        "reference": {"cases": cases, "seed": config.seed},
-        "tolerances": bundle_tolerances(spec.task, config.precision),
-        "runtimes": list(target.verify_runtimes),
-        "export_runtimes": runtimes,
-        "parity": [],
-        "verdict": "skipped",
-        "opset": config.opset,
-        "options": options,
-        "tools": _tool_versions(),
-        "audit": report.to_dict(),
-    }

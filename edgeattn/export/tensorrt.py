@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 from .._atomic import atomic_write_text
@@ -225,6 +225,40 @@ def write_recipe(recipe: TrtRecipe, out_dir: Path) -> Path:
     return atomic_write_text(Path(out_dir) / RECIPE_NAME, json.dumps(recipe.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
+def _int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _hw(v: object) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(_int(x) for x in v)
+
+
+def _strs(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+# JSON type of each recipe field: (check, what to say)
+_RECIPE_TYPES = {
+    "input_names": (_strs, "a list of strings"),
+    "channels": (lambda v: isinstance(v, list) and all(_int(x) for x in v), "a list of integers"),
+    "batch": (_int, "an integer"),
+    "size": (_hw, "[height, width] integers"),
+    "dynamic": (lambda v: isinstance(v, bool), "true or false"),
+    "min_size": (_hw, "[height, width] integers"),
+    "max_size": (lambda v: v is None or _hw(v), "null or [height, width] integers"),
+    "max_batch": (lambda v: v is None or _int(v), "null or an integer"),
+    "precision": (lambda v: isinstance(v, str), "a string"),
+    "workspace_mib": (_int, "an integer"),
+    "timing_cache": (lambda v: v is None or isinstance(v, str), "null or a file name"),
+    "dla_core": (lambda v: v is None or _int(v), "null or an integer"),
+    "calib_cache": (lambda v: isinstance(v, str), "a file name"),
+    "calib_batches": (_int, "an integer"),
+    "plugins": (_strs, "a list of paths"),
+    "custom_ops": (_strs, "a list of strings"),
+    "model": (lambda v: isinstance(v, str), "a string"),
+}
+
+
 def read_recipe(folder: Path) -> TrtRecipe:
     path = Path(folder) / RECIPE_NAME
     if not path.is_file():
@@ -233,7 +267,23 @@ def read_recipe(folder: Path) -> TrtRecipe:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise InvalidOptionError(f"{path} is not readable JSON ({exc}); export again with --target trt") from None
-    return validate_recipe(TrtRecipe.from_dict(data))
+    if not isinstance(data, dict):
+        raise InvalidOptionError(f"{path} is not a JSON object; export again with --target trt")
+    unknown_keys = sorted(set(data) - {f.name for f in fields(TrtRecipe)})
+    if unknown_keys:
+        raise InvalidOptionError(f"{RECIPE_NAME} has unknown keys {unknown_keys}: was it written by a newer edgeattn?")
+    required = [f.name for f in fields(TrtRecipe) if f.default is MISSING and f.default_factory is MISSING]
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise InvalidOptionError(f"{path} lacks {', '.join(missing)}; export again with --target trt")
+    wrong = [f"{k} must be {what}" for k, (ok, what) in _RECIPE_TYPES.items() if k in data and not ok(data[k])]
+    if wrong:
+        raise InvalidOptionError(f"{path}: {'; '.join(wrong)}; export again with --target trt")
+    try:
+        return validate_recipe(TrtRecipe.from_dict(data))
+    except (TypeError, ValueError, IndexError) as exc:  # wrong JSON types for a field (a string for a size, ...)
+        raise InvalidOptionError(f"{path} has a value of the wrong type ({exc}); export again with --target trt"
+                                 ) from None
 
 
 def recipe_for_export(*, model: str, input_names: tuple[str, ...], channels: tuple[int, ...], batch: int,

@@ -37,7 +37,7 @@ def usable_cases(recipe: TrtRecipe, reference) -> list[str]:
 
 def check_engine(folder: Path, reference_path: Path, progress=print) -> int:
     from ..models import get_model_spec
-    from ..parity import compare, format_table
+    from ..verify import compare, format_table
     from ..parity.reference_io import load_reference
     from ..runtimes import RuntimeOptions, load_runtime
 

@@ -60,7 +60,17 @@ def load_state_dict_strict(model: nn.Module, state: dict[str, torch.Tensor], wha
         for k in set(own) & set(state)
         if state[k].shape != own[k].shape
     )
+    # load_state_dict would copy an int32/bool tensor into a float parameter without a word (an int32
+    # safetensors file of weights in (-1, 1) becomes an all-zero model): refuse the dtype family mismatch.
+    dtypes = sorted(
+        f"{k} {str(state[k].dtype).removeprefix('torch.')} for a {str(own[k].dtype).removeprefix('torch.')} tensor"
+        for k in set(own) & set(state)
+        if own[k].is_floating_point() and not state[k].is_floating_point()
+    )
     problems = []
+    if dtypes:
+        problems.append(f"integer/bool tensors for floating parameters: {_fmt(dtypes, 4)} (weights must be saved "
+                        "as floating point, e.g. float32)")
     if missing:
         problems.append(f"missing keys: {_fmt(missing)}")
     if unexpected:

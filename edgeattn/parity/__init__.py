@@ -6,7 +6,7 @@ re-exported here for the parity CLI, bench and older imports. Deterministic inpu
 
 from ..data.inputs import make_inputs
 from ..verify.compare import Comparison, compare, format_table, unavailable
-from ..verify.tolerances import TASK_THRESHOLDS, TOLERANCES, Tolerance, tolerance_for
+from ..bundle.tolerances import TASK_THRESHOLDS, TOLERANCES, Tolerance, tolerance_for
 
 __all__ = ["Comparison", "compare", "format_table", "unavailable", "make_inputs", "TASK_THRESHOLDS", "TOLERANCES",
            "Tolerance", "tolerance_for"]

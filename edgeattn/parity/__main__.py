@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from .._atomic import check_writable_dir
-from ..errors import EdgeAttnError, InvalidOptionError
+from ..errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_VERIFIED, EXIT_OK, EdgeAttnError,
+                      InvalidOptionError)
 from ..export.config import sizes_arg
 
 EPILOG = """runtimes:
-  torch     PyTorch fp32 on this host: the reference row. Without --load-reference it is what the other
-            rows are compared against and reports only its fp32 floor (status REFERENCE); with
-            --load-reference it is compared with the saved PyTorch outputs like any runtime.
+  torch     PyTorch fp32 on this host: the reference row, what the other rows are compared against; it
+            reports only its fp32 floor (status REFERENCE). Alone it compares nothing and is refused.
   ort       ONNX Runtime, CPU execution provider (fp32 only)
   openvino  OpenVINO CPU plugin, INFERENCE_PRECISION_HINT = --precision (bf16 is its default on AVX512-BF16 CPUs)
   tensorrt  (alias trt) reported unavailable where TensorRT and a GPU are absent
@@ -23,10 +23,12 @@ examples:
   python -m edgeattn.parity --model all --runtimes torch,ort,openvino
   python -m edgeattn.parity --model all --scale 0.25                 # each default size / 4 per side: fast
   python -m edgeattn.parity --model lga_mobilenet --sizes 256x512,512x1024 --precision bf16 --runtimes openvino
-  python -m edgeattn.parity --model lga_mobilenet --save-reference ref.npz      # on the PyTorch host
-  python -m edgeattn.parity --load-reference ref.npz --runtimes ort,openvino    # on the target host
 
-exit status: 0 nothing failed (unavailable runtimes do not fail); 1 a row failed; 2 bad input.
+checking on another host: export a bundle (python -m edgeattn.export) and run python -m edgeattn.verify BUNDLE
+there; it judges the shipped files against references computed from the exported weights.
+
+exit status: 0 PASSED (every requested runtime ran and passed); 1 a row failed; 2 bad input; 3 NOT VERIFIED
+(nothing failed, but a requested runtime could not run here); 130 interrupted.
 """
 
 
@@ -51,8 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of the model init and inputs (default 0)")
     p.add_argument("--output", type=Path, default=Path("parity-report"), metavar="DIR",
                    help="where report.json and report.md go (default: parity-report)")
-    p.add_argument("--save-reference", type=Path, metavar="FILE.npz", help="save inputs + PyTorch outputs")
-    p.add_argument("--load-reference", type=Path, metavar="FILE.npz", help="compare against saved PyTorch outputs")
+    # Removed: --load-reference re-exported the model and judged files that were never shipped. Kept as flags
+    # only to answer with what replaces them.
+    p.add_argument("--save-reference", metavar="FILE.npz", help=argparse.SUPPRESS)
+    p.add_argument("--load-reference", metavar="FILE.npz", help=argparse.SUPPRESS)
     p.add_argument("--no-localise", action="store_true", help="do not localise failures (saves one run per failure)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     return p
@@ -64,14 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         from .report import format_text, write_reports
         from .runner import ALIASES, ParityConfig, run
 
+        if args.save_reference or args.load_reference:
+            raise InvalidOptionError("--save-reference/--load-reference were removed: export a bundle (python -m "
+                                     "edgeattn.export --model M --output DIR), copy DIR/M to the other host and run "
+                                     "python -m edgeattn.verify DIR/M there")
         models = tuple(m.strip() for m in args.model.split(",") if m.strip())
         if "all" in models and len(models) > 1:
             raise InvalidOptionError("--model all cannot be combined with model names")
         runtimes = tuple(ALIASES.get(r.strip(), r.strip()) for r in args.runtimes.split(",") if r.strip())
         config = ParityConfig(models=models, runtimes=runtimes, sizes=args.sizes, scale=args.scale,
                               precision=args.precision, threads=args.threads, batch=args.batch, seed=args.seed,
-                              output=args.output, save_reference=args.save_reference,
-                              load_reference=args.load_reference, localise=not args.no_localise, opset=args.opset)
+                              output=args.output, localise=not args.no_localise, opset=args.opset)
         check_writable_dir(args.output)
         plan, rows = run(config)
         json_path, md_path = write_reports(rows, config, plan, args.output)
@@ -80,12 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("edgeattn.parity: interrupted; no report written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(format_text(rows))
-    failed = any(r.comparison.status == "failed" for r in rows)
-    print("PARITY FAILED" if failed else "PARITY PASSED")
+    statuses = {r.comparison.status for r in rows}
+    if "failed" in statuses:
+        print("PARITY FAILED")
+        code = EXIT_FAILED
+    elif "unavailable" in statuses:
+        print("PARITY NOT VERIFIED (a requested runtime could not run here; nothing failed)")
+        code = EXIT_NOT_VERIFIED
+    else:
+        print("PARITY PASSED")
+        code = EXIT_OK
     print(f"reports: {json_path}, {md_path}")
-    return 1 if failed else 0
+    return code
 
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .. import __version__
 from .._atomic import atomic_write_text
-from .compare import _fmt
-from .tolerances import TASK_DIRECTIONS
+from ..verify.compare import _fmt
+from ..bundle.tolerances import TASK_DIRECTIONS
 
 __all__ = ["HEADER", "table_rows", "format_text", "format_markdown", "write_reports", "summary"]
 
@@ -66,7 +66,7 @@ def format_markdown(rows: list, meta: dict) -> str:
            f"edgeattn {meta['edgeattn']}, precision {meta['precision']}, threads {meta['threads']}, "
            f"seed {meta['seed']}, "
            f"batch {meta['batch']}; host: {meta['host']}", "",
-           "Errors are absolute, against PyTorch fp32 on the same inputs (the saved reference when one was loaded). "
+           "Errors are absolute, against PyTorch fp32 on the same inputs. "
            "`would pass at` is the smallest max-abs tolerance that passes; `fp32 floor` is |PyTorch fp32 - fp64|.",
            "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table_rows(rows)]
@@ -89,10 +89,10 @@ def _meta(config) -> dict:  # noqa: ANN001 - ParityConfig
 
 
 def write_reports(rows: list, config, plan, folder: Path) -> tuple[Path, Path]:  # noqa: ANN001
-    meta = {**_meta(config), "seed": plan.seed, "batch": plan.batch,
-            "reference": str(config.load_reference) if config.load_reference else "PyTorch on this host"}
+    meta = {**_meta(config), "seed": plan.seed, "batch": plan.batch, "reference": "PyTorch on this host"}
     counts = summary(rows)
-    doc = {"meta": meta, "summary": counts, "passed": counts.get("failed", 0) == 0,
+    verdict = "failed" if counts.get("failed") else "not_verified" if counts.get("unavailable") else "passed"
+    doc = {"meta": meta, "summary": counts, "passed": verdict == "passed", "verdict": verdict,
            "rows": [r.to_dict() for r in rows]}
     folder = Path(folder)
     j = atomic_write_text(folder / "report.json", json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")

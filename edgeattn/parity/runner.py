@@ -1,14 +1,14 @@
 """The parity job behind `python -m edgeattn.parity`: models x sizes x runtimes against PyTorch.
 
-For every model and size: build the model (export path, seeded), make deterministic inputs (or take them
-from a saved reference), run PyTorch in fp32 and fp64, export the static ONNX graph the export job would
-write, and compare every requested runtime's output with PyTorch's (`compare`). A failed row is localised
-(`localise`) to the first diverging module.
+For every model and size: build the model (export path, seeded), make deterministic inputs, run PyTorch in fp32
+and fp64, export the static ONNX graph the export job would write, and compare every requested runtime's output
+with PyTorch's (`compare`). A failed row is localised (`localise`) to the first diverging module.
 
-Runtime `torch` is the reference row: PyTorch fp32 on this host. Without a loaded reference it is what the
-other rows are compared against, so its row only reports the fp32 floor (|fp32 - fp64|) and has status
-`reference`; with `--load-reference` it is compared, like any runtime, with the saved PyTorch outputs
-(another host, another torch build) under the ("fp32", "torch") tolerance.
+Runtime `torch` is the reference row: PyTorch fp32 on this host, what the other rows are compared against; its
+row only reports the fp32 floor (|fp32 - fp64|) and has status `reference` (so `--runtimes torch` alone is
+refused: nothing would be compared). Checking on another host is what bundles are for: export one and run
+`python -m edgeattn.verify BUNDLE` there (the old --save-reference/--load-reference re-exported the model and
+judged files that were never shipped; they are gone).
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InvalidOptionError, unknown
+from ..errors import ExportError, InvalidOptionError, unknown
 from ..export.config import ExportConfig
 from ..export.graph import export_graph, write_graph
 from ..models import check_input_size, get_model_spec, list_models
 from ..runtimes import RuntimeOptions, TorchRuntime, load_runtime, runtime_class, runtime_names
-from .compare import Comparison, compare, unavailable
-from .inputs import make_inputs
+from .._resources import check_memory
+from ..data.inputs import make_inputs
+from ..verify.compare import Comparison, compare, unavailable
+from ..bundle.tolerances import PRECISIONS, TOLERANCES, tolerance_for
 from .localise import localise
-from .reference_io import Reference, ReferenceCase, check_reference, load_reference, save_reference
-from .tolerances import PRECISIONS, TOLERANCES, tolerance_for
 
 __all__ = ["ParityConfig", "ParityRow", "Plan", "ALIASES", "validate", "run"]
 
@@ -46,17 +46,15 @@ def _stderr(msg: str) -> None:
 
 @dataclass(frozen=True)
 class ParityConfig:
-    models: tuple[str, ...] = ()  # empty: every model in the loaded reference, else all registered
+    models: tuple[str, ...] = ()  # empty or ("all",): every registered model
     runtimes: tuple[str, ...] = ("torch", "ort", "openvino")
     sizes: tuple[tuple[int, int], ...] = ()  # empty: each model's default size
     scale: float = 1.0  # with no --sizes: the default size times this (rounded to a multiple of 32)
     precision: str = "fp32"
     threads: int | None = None
-    batch: int | None = None  # None: 1, or the loaded reference's
-    seed: int | None = None  # None: 0, or the loaded reference's
+    batch: int | None = None  # None: 1
+    seed: int | None = None  # None: 0
     output: Path = Path("parity-report")
-    save_reference: Path | None = None
-    load_reference: Path | None = None
     localise: bool = True
     opset: int = 17
 
@@ -78,7 +76,6 @@ class Plan:
     sizes: dict[str, list[tuple[int, int]]]
     seed: int
     batch: int
-    reference: Reference | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -101,49 +98,42 @@ def validate(config: ParityConfig) -> Plan:
             raise unknown("runtime", r, names)
     if not config.runtimes:
         raise InvalidOptionError("--runtimes is empty: name at least one of " + ", ".join(names))
+    if {ALIASES.get(r, r) for r in config.runtimes} == {"torch"}:
+        raise InvalidOptionError("--runtimes torch alone compares nothing (torch is the reference); add ort, "
+                                 "openvino, reference or tensorrt")
     if config.threads is not None and config.threads < 1:
         raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
     if config.batch is not None and config.batch < 1:
         raise InvalidOptionError(f"--batch must be >= 1, got {config.batch}")
     if not 0 < config.scale <= 4:
         raise InvalidOptionError(f"--scale must be in (0, 4], got {config.scale}")
-    if config.save_reference and config.load_reference:
-        raise InvalidOptionError("--save-reference and --load-reference exclude each other")
-    ref = load_reference(config.load_reference) if config.load_reference else None
     models = list(config.models)
     if models == ["all"] or not models:
-        models = sorted(ref.sizes()) if (ref and not models) else list_models()
+        models = list_models()
     for m in models:
         get_model_spec(m)
+    seed = config.seed if config.seed is not None else 0
+    batch = config.batch if config.batch is not None else 1
     sizes: dict[str, list[tuple[int, int]]] = {}
     for m in models:
         spec = get_model_spec(m)
         if config.sizes:
             sizes[m] = [check_input_size(spec, s) for s in config.sizes]
-        elif ref is not None and not config.models and m in ref.sizes():
-            sizes[m] = [tuple(int(x) for x in s.split("x")) for s in ref.sizes()[m]]  # type: ignore[misc]
         else:
             sizes[m] = [check_input_size(spec, _scaled(spec.default_size, config.scale, spec.min_size))]
-    if ref is not None:
-        check_reference(ref, models=models, sizes={m: [_label(s) for s in v] for m, v in sizes.items()},
-                        seed=config.seed, batch=config.batch,
-                        input_names={m: [i.name for i in get_model_spec(m).inputs] for m in models})
-    seed = ref.seed if ref else (config.seed if config.seed is not None else 0)
-    batch = ref.batch if ref else (config.batch if config.batch is not None else 1)
-    if config.save_reference:
-        Path(config.save_reference).parent.mkdir(parents=True, exist_ok=True)
-    return Plan(models=models, sizes=sizes, seed=seed, batch=batch, reference=ref)
+        for h, w in sizes[m]:
+            check_memory(f"parity of {m}", batch, h, w, sum(i.channels for i in spec.inputs),
+                         "choose smaller --sizes/--scale or --batch")
+    return Plan(models=models, sizes=sizes, seed=seed, batch=batch)
 
 
-def _torch_row(expected: np.ndarray, exact: np.ndarray, local: np.ndarray | None, precision: str,
-               task: str) -> Comparison:
-    if local is None:  # this host's PyTorch is the reference: report its fp32 floor only
-        floor = np.abs(expected.astype(np.float64) - exact.astype(np.float64))
-        return Comparison(runtime="torch", status="reference", precision="fp32", max_abs_err=float(floor.max()),
-                          mean_abs_err=float(floor.mean()), p99_abs_err=float(np.quantile(floor, 0.99)),
-                          fp32_floor=float(floor.max()),
-                          reason="the reference itself; errors are PyTorch fp32 vs fp64 on this host")
-    return compare(expected, local, runtime="torch", precision="fp32", task=task, exact=exact)
+def _torch_row(expected: np.ndarray, exact: np.ndarray) -> Comparison:
+    """PyTorch fp32 is the reference: its row reports its own fp32 floor only."""
+    floor = np.abs(expected.astype(np.float64) - exact.astype(np.float64))
+    return Comparison(runtime="torch", status="reference", precision="fp32", max_abs_err=float(floor.max()),
+                      mean_abs_err=float(floor.mean()), p99_abs_err=float(np.quantile(floor, 0.99)),
+                      fp32_floor=float(floor.max()),
+                      reason="the reference itself; errors are PyTorch fp32 vs fp64 on this host")
 
 
 def run(config: ParityConfig, progress: Progress = _stderr, *,
@@ -154,7 +144,6 @@ def run(config: ParityConfig, progress: Progress = _stderr, *,
     from ..export.pipeline import _build_model
 
     plan = validate(config)
-    saved = Reference(seed=plan.seed, batch=plan.batch) if config.save_reference else None
     rows: list[ParityRow] = []
     for model_name in plan.models:
         spec = get_model_spec(model_name)
@@ -165,15 +154,10 @@ def run(config: ParityConfig, progress: Progress = _stderr, *,
         for size in plan.sizes[model_name]:
             label = _label(size)
             progress(f"{model_name} {label}: PyTorch fp32/fp64")
-            case = plan.reference.cases[(model_name, label)] if plan.reference else None
-            feeds = case.inputs if case else make_inputs(spec, plan.batch, *size, seed=plan.seed)
-            local = torch_rt.infer(feeds)
-            if case is not None:
-                expected, exact = case.output, case.exact if case.exact is not None else exact_rt.infer(feeds)
-            else:
-                expected, exact = local, exact_rt.infer(feeds)
-            if saved is not None:
-                saved.cases[(model_name, label)] = ReferenceCase(inputs=feeds, output=expected, exact=exact)
+            feeds = make_inputs(spec, plan.batch, *size, seed=plan.seed)
+            expected, exact = torch_rt.infer(feeds), exact_rt.infer(feeds)
+            if not (np.isfinite(expected).all() and np.isfinite(exact).all()):
+                raise ExportError(f"{model_name} outputs NaN/Inf in PyTorch at {label}: no reference to compare with")
             progress(f"{model_name} {label}: exporting ONNX")
             proto = export_graph(model, spec, feeds, opset=config.opset)
             if graph_hook is not None:
@@ -183,8 +167,7 @@ def run(config: ParityConfig, progress: Progress = _stderr, *,
                 for rt_name in [ALIASES.get(r, r) for r in config.runtimes]:
                     t0 = time.perf_counter()
                     if rt_name == "torch":
-                        row = _torch_row(expected, exact, local if case is not None else None, config.precision,
-                                         spec.task)
+                        row = _torch_row(expected, exact)
                         row.size = label
                         rows.append(ParityRow(model_name, row, seconds=time.perf_counter() - t0))
                         continue
@@ -199,9 +182,6 @@ def run(config: ParityConfig, progress: Progress = _stderr, *,
                     else:
                         rows.append(ParityRow(model_name, row, seconds=time.perf_counter() - t0))
                     row.size = label
-    if saved is not None:
-        save_reference(saved, Path(config.save_reference))
-        progress(f"saved reference to {config.save_reference}")
     return plan, rows
 
 

@@ -1,4 +1,4 @@
 """Moved to `edgeattn.verify.tolerances` (verify must judge bundles without torch); re-exported here."""
 
-from ..verify.tolerances import *  # noqa: F403
-from ..verify.tolerances import __all__  # noqa: F401
+from ..bundle.tolerances import *  # noqa: F403
+from ..bundle.tolerances import __all__  # noqa: F401

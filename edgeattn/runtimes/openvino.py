@@ -30,7 +30,9 @@ class OpenVinoRuntime(Runtime):
 
     def __init__(self, path: Path, options: RuntimeOptions) -> None:
         super().__init__(path, options)
-        import openvino as ov
+        from .._openvino import import_openvino
+
+        ov = import_openvino()  # telemetry off (see edgeattn/_openvino.py)
 
         core = ov.Core()
         if options.custom_ops is not False:

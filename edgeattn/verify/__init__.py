@@ -6,7 +6,7 @@ The tolerance table and the comparison code live here (parity re-exports them).
 
 from .bundle import ALIASES, DEFAULT_RUNTIMES, VerifyResult, resolve_runtimes, verify_bundle
 from .compare import Comparison, compare, format_table, unavailable
-from .tolerances import TOLERANCES, Tolerance, bundle_tolerances, runtime_precision, tolerance_for
+from ..bundle.tolerances import TOLERANCES, Tolerance, bundle_tolerances, runtime_precision, tolerance_for
 
 __all__ = ["ALIASES", "DEFAULT_RUNTIMES", "VerifyResult", "verify_bundle", "resolve_runtimes", "Comparison",
            "compare", "format_table", "unavailable", "TOLERANCES", "Tolerance", "bundle_tolerances",

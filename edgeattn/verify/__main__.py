@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import EXIT_INTERRUPTED, EdgeAttnError, InvalidOptionError
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EdgeAttnError, InvalidOptionError
 
 EPILOG = """checks, in order:
   1. every file's SHA-256 and size against manifest.json (one changed byte: exit 2, naming the file)
@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="threads for the runtimes (default: each one's own)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--polygraphy", action="store_true", help="print the `polygraphy run` command for each reference "
+                   "case (run inside the bundle; it checks model.onnx with Polygraphy's ONNX Runtime runner) and exit")
     return p
 
 
@@ -54,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"--json {str(args.json)!r} is a folder; pass a file path")
             check_writable_dir(args.json.parent if str(args.json.parent) else Path("."),
                                hint="pass --json with a file in a writable folder")
+        if args.polygraphy:
+            from .polygraphy import polygraphy_commands
+
+            print("\n".join(polygraphy_commands(args.bundle)))
+            return EXIT_OK
         runtimes = args.runtimes.split(",") if args.runtimes is not None else None
         result = verify_bundle(args.bundle, runtimes=runtimes, threads=args.threads,
                                progress=None if args.quiet else _stderr)

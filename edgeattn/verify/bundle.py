@@ -25,7 +25,7 @@ from ..bundle import (IntegrityReport, check_integrity, input_names, output_name
 from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
 from .compare import Comparison, compare, unavailable
-from .tolerances import Tolerance, runtime_precision, tolerance_key
+from ..bundle.tolerances import Tolerance, runtime_precision, tolerance_key
 
 __all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
 

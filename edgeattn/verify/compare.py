@@ -13,7 +13,7 @@ import numpy as np
 
 from ..data.metrics import epe, psnr
 from ..errors import IntegrityError
-from .tolerances import TASK_DIRECTIONS, TASK_THRESHOLDS, Tolerance, task_passes, tolerance_for
+from ..bundle.tolerances import TASK_DIRECTIONS, TASK_THRESHOLDS, Tolerance, task_passes, tolerance_for
 
 __all__ = ["Comparison", "compare", "unavailable", "format_table", "task_metric", "MAX_PSNR_DB"]
 

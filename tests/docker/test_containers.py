@@ -65,15 +65,23 @@ def test_dockerfiles_copy_existing_paths_and_use_the_intended_bases():
 
 @pytest.fixture(scope="module")
 def export_folder(tmp_path_factory):
-    """The host side of the workflow, run for real: `edgeattn-cpu jetson` exports for TensorRT at a small size and
-    saves the PyTorch reference into the folder that would be copied to the device."""
+    """The host side of the workflow, run for real: `edgeattn-cpu jetson` exports a TensorRT bundle at a small size
+    (reference from the exported weights) and verifies its model.onnx on ONNX Runtime."""
     out = tmp_path_factory.mktemp("artifacts")
     proc = _run([ENTRYPOINTS[1], "jetson", "lga_mobilenet", "--input-size", "64x64"],
                 env={"EDGEATTN_OUTPUT": str(out), "PYTHON": PY}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     folder = out / "lga_mobilenet"
-    assert {"model.onnx", "trt_recipe.json", "build_engine.sh", "ref.npz"} <= {p.name for p in folder.iterdir()}
+    assert {"model.onnx", "trt_recipe.json", "build_engine.sh", "manifest.json", "reference"} <= {
+        p.name for p in folder.iterdir()}
+    assert "PASSED" in proc.stdout.splitlines()
     return folder
+
+
+# docker/jetson/entrypoint.sh still reads ref.npz (the old parity --save-reference file); issue-10-device turns its
+# check/parity steps into `python -m edgeattn.verify` on the bundle. Until that lands these fail, and must.
+JETSON_NEEDS_VERIFY = pytest.mark.xfail(strict=True, reason="docker/jetson/entrypoint.sh still reads ref.npz "
+                                        "(issue-10-device makes it run python -m edgeattn.verify)")
 
 
 def test_jetson_entrypoint_dry_run_prints_build_parity_bench(export_folder):
@@ -91,6 +99,7 @@ def test_jetson_entrypoint_dry_run_prints_build_parity_bench(export_folder):
     assert trtexec.stdout.strip().endswith("build_engine.sh")
 
 
+@JETSON_NEEDS_VERIFY
 def test_jetson_entrypoint_real_steps_stop_where_tensorrt_is_needed(export_folder):
     env = {"EDGEATTN_MODEL_DIR": str(export_folder), "PYTHON": PY}
     for step, builder, needle in (("build", "python", "TensorRT is not installed"),
@@ -120,8 +129,8 @@ def test_cpu_entrypoint_dry_run_and_bad_input(tmp_path):
                 env={"EDGEATTN_OUTPUT": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
-    assert "--target trt --no-parity" in lines[0] and lines[0].endswith("--input-size 64x64")
-    assert f"--save-reference {tmp_path}/lga_mobilenet/ref.npz" in lines[1]
+    assert "--target trt --runtimes ort" in lines[0] and lines[0].endswith("--input-size 64x64")
+    assert len(lines) == 1  # the bundle's reference comes from the export itself (no separate parity run)
     assert _run([ENTRYPOINTS[1], "frobnicate", "x"]).returncode == 2
     assert "needs a model name" in _run([ENTRYPOINTS[1], "validate"]).stderr
 
@@ -130,4 +139,4 @@ def test_cpu_entrypoint_validate_runs_export_and_parity_on_the_host(tmp_path):
     proc = _run([ENTRYPOINTS[1], "validate", "lga_mobilenet", "--input-size", "64x64", "--threads", "2"],
                 env={"EDGEATTN_OUTPUT": str(tmp_path), "PYTHON": PY}, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "PARITY PASSED" in proc.stdout and (tmp_path / "lga_mobilenet" / "model.xml").exists()
+    assert "PASSED" in proc.stdout.splitlines() and (tmp_path / "lga_mobilenet" / "model.xml").exists()

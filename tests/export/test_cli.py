@@ -32,10 +32,10 @@ def test_end_to_end_in_a_subprocess(tmp_path):
         str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
-    assert "PARITY PASSED" in proc.stdout and "openvino" in proc.stdout and "ort" in proc.stdout
-    assert "[1/6] building lga_mobilenet" in proc.stderr  # progress goes to stderr
+    assert "PASSED" in proc.stdout and "openvino" in proc.stdout and "ort" in proc.stdout
+    assert "[1/7] building lga_mobilenet" in proc.stderr  # progress goes to stderr
     manifest = json.loads((tmp_path / "lga_mobilenet" / "manifest.json").read_text())
-    assert manifest["parity_passed"] and len(manifest["parity"]) == 2
+    assert manifest["verdict"] == "passed" and len(manifest["parity"]) == 2
 
 
 def test_help_explains_every_option():
@@ -90,9 +90,21 @@ def test_too_small_input(capsys, tmp_path):
     assert "too small" in _bad(capsys, tmp_path, "--model", "lga_mobilenet", "--input-size", "16x16")
 
 
-def test_runtime_not_installed(capsys, tmp_path):
-    msg = _bad(capsys, tmp_path, "--model", "lga_mobilenet", "--runtimes", "tensorrt")
-    assert "pip install" in msg or "TensorRT" in msg
+def test_runtime_not_installed_is_not_verified_exit_3(capsys, tmp_path):
+    from edgeattn.runtimes import runtime_class
+
+    if runtime_class("tensorrt").available()[0]:
+        pytest.skip("TensorRT is installed here")
+    code = main(["--model", "lga_mobilenet", "--input-size", "64x64", "--runtimes", "ort,tensorrt", "--threads", "2",
+                 "--output", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 3 and "NOT VERIFIED" in out.splitlines()  # the verdict line, though the ort row passed
+    manifest = json.loads((tmp_path / "lga_mobilenet" / "manifest.json").read_text())
+    assert manifest["verdict"] == "not_verified"
+
+
+def test_runtimes_torch_alone_is_refused(capsys, tmp_path):
+    assert "nothing to be compared" in _bad(capsys, tmp_path, "--model", "lga_mobilenet", "--runtimes", "torch")
 
 
 def test_unknown_runtime(capsys, tmp_path):

@@ -9,8 +9,9 @@ from edgeattn.errors import InvalidOptionError
 from edgeattn.export import ExportConfig, export
 from edgeattn.export.__main__ import main
 from edgeattn.export.pipeline import _check_custom_ops
+from edgeattn.verify import verify_bundle
 
-QUIET = dict(progress=lambda msg: None)
+QUIET = dict(progress=lambda msg: None, verifier=verify_bundle)
 ALL = ("ort", "openvino", "reference")
 
 

@@ -169,3 +169,35 @@ def test_recipe_from_a_static_onnx(tmp_path):
 def test_recipe_from_onnx_refuses_dynamic_or_mismatched_inputs(tmp_path, shapes, match):
     with pytest.raises(InvalidOptionError, match=match):
         recipe_from_onnx(_onnx(tmp_path, shapes))
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    ("zero-byte", "not readable JSON"),
+    ("not-object", "not a JSON object"),
+    ("missing-key", "lacks size"),
+    ("size-string", "size must be [height, width] integers"),
+    ("batch-string", "batch must be an integer"),
+    ("names-int", "input_names must be a list of strings"),
+    ("plugins-int", "plugins must be a list of paths"),
+])
+def test_malformed_recipe_file_is_one_line(tmp_path, breakage, expected):
+    import json
+
+    from edgeattn.export.tensorrt import read_recipe
+
+    write_recipe(_recipe(), tmp_path)
+    path = tmp_path / "trt_recipe.json"
+    data = json.loads(path.read_text())
+    edits = {"missing-key": lambda d: d.pop("size"), "size-string": lambda d: d.update(size="64x64"),
+             "batch-string": lambda d: d.update(batch="1"), "names-int": lambda d: d.update(input_names=3),
+             "plugins-int": lambda d: d.update(plugins=[1])}
+    if breakage == "zero-byte":
+        path.write_bytes(b"")
+    elif breakage == "not-object":
+        path.write_text("[1, 2]")
+    else:
+        edits[breakage](data)
+        path.write_text(json.dumps(data))
+    with pytest.raises(InvalidOptionError) as info:
+        read_recipe(tmp_path)
+    assert expected in str(info.value) and "\n" not in str(info.value)

@@ -12,6 +12,7 @@ import pytest
 
 from edgeattn.export import ExportConfig, export
 from edgeattn.export.audit import audit
+from edgeattn.verify import verify_bundle
 from edgeattn.models import get_model_spec, list_models
 
 EXPORT_SIZE = (48, 64)  # feature map 6 x 8
@@ -31,11 +32,11 @@ def test_dynamic_export_is_clean_and_matches_pytorch_on_ort_and_openvino(name, t
     cfg = ExportConfig(model=name, target="openvino", input_size=EXPORT_SIZE, dynamic=True,
                        parity_sizes=(CHECK_SIZE,), runtimes=("ort", "openvino"), output=tmp_path, threads=2,
                        model_kwargs=_small(name))
-    result = export(cfg, progress=lambda msg: None)
+    result = export(cfg, progress=lambda msg: None, verifier=verify_bundle)
     rows = {(r.runtime, r.size): r for r in result.parity}
     assert set(rows) == {(rt, f"{h}x{w}") for rt in ("ort", "openvino") for h, w in (EXPORT_SIZE, CHECK_SIZE)}
     for row in rows.values():
-        assert row.passed, row  # the tolerance table decides (parity/tolerances.py)
+        assert row.passed, row  # the tolerance table decides (verify/tolerances.py)
         assert row.task_value == 1.0  # argmax agreement at fp32
     hostile = audit(onnx.load(str(result.folder / "model.onnx")), "onnx").hostile()
     if name in RANK5_DOCUMENTED:

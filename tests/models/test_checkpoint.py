@@ -53,3 +53,13 @@ def test_shape_mismatch_is_listed(tmp_path, state):
     torch.save(state, path)
     with pytest.raises(CheckpointError, match="shape mismatches: classifier"):
         create_model("lga_mobilenet", depth=1, num_classes=5, checkpoint=path)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.bool])
+def test_integer_or_bool_weights_are_refused(tmp_path, state, dtype):
+    # load_state_dict copies int32 into float parameters silently: weights in (-1, 1) became an all-zero model.
+    path = tmp_path / "w.safetensors"
+    save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state.items()}, str(path))
+    with pytest.raises(CheckpointError, match="integer/bool tensors for floating parameters") as info:
+        create_model("lga_mobilenet", depth=1, checkpoint=path)
+    assert "\n" not in str(info.value) and str(dtype).removeprefix("torch.") in str(info.value)

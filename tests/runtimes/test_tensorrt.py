@@ -62,10 +62,11 @@ def test_calibration_batches_are_deterministic_and_shaped():
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_engine_build_and_parity_on_device(tmp_path, precision):
     from edgeattn.export import ExportConfig, export
+    from edgeattn.verify import verify_bundle
 
     cfg = ExportConfig(model="lga_mobilenet", target="trt", input_size=(64, 96), precision=precision,
                        output=tmp_path, runtimes=("tensorrt",))
-    result = export(cfg, progress=lambda _: None)
+    result = export(cfg, progress=lambda _: None, verifier=verify_bundle)
     engine = result.folder / "model.engine"
     assert engine.exists() and result.parity and result.parity_passed, [r.to_dict() for r in result.parity]
     with load_runtime("tensorrt", engine, RuntimeOptions(precision=precision)) as rt:

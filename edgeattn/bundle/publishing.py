@@ -4,8 +4,9 @@
         ... write everything into pub.staging ...
         pub.failed = not parity_passed          # a failed bundle goes to <name>.failed/, the good one stays
 
-- **Lock**: `<parent>/.<name>.lock` is held (fcntl.flock) for the whole job; a second writer gets a one-line
-  ResourceError naming the lock and the holder's pid, before any work starts.
+- **Lock**: `<parent>/.<name>.lock` is held (fcntl.flock) for the whole job and removed after; a second writer
+  gets a one-line ResourceError naming the lock and the holder's pid, before any work starts. A lock file left by
+  a killed writer is not held (the kernel drops flocks with the process) and is simply taken over.
 - **Swap**: the old folder is renamed to `.<name>.old`, the staged one to `<name>`, then the old one is deleted.
   A crash between the two renames leaves `.<name>.old` and no `<name>`: the next `publish`/`recover` (under the
   lock) renames it back, so a good bundle is never lost. A crash after both renames leaves `.<name>.old` beside the
@@ -63,17 +64,27 @@ class OutputLock:
     def __enter__(self) -> OutputLock:
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise ResourceError(f"another edgeattn process (pid {holder}) is writing {str(self.final)!r} "
+                                        f"(lock {self.path.name}); wait for it to finish or choose another --output"
+                                        ) from None
+                raise
+            # The holder unlinks the lock file when it is done: if the path no longer names the file we locked,
+            # we locked a dead inode; start again on the current one.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
             os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise ResourceError(f"another edgeattn process (pid {holder}) is writing {str(self.final)!r} "
-                                    f"(lock {self.path.name}); wait for it to finish or choose another --output"
-                                    ) from None
-            raise
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
@@ -81,7 +92,9 @@ class OutputLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            os.close(self._fd)  # closing releases the flock; the file stays (deleting it would race a new locker)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)  # while still held: a waiter re-checks the inode (see __enter__)
+            os.close(self._fd)
             self._fd = None
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edgeattn.errors import UnknownNameError
-from edgeattn.parity import TOLERANCES, compare, format_table, tolerance_for, unavailable
+from edgeattn.verify import TOLERANCES, compare, format_table, tolerance_for, unavailable
 
 
 def test_every_tolerance_has_a_reason():
@@ -69,3 +69,34 @@ def test_table_and_json():
     text = format_table(rows, title="t")
     assert "PASSED" in text and "UNAVAILABLE" in text and "not installed" in text
     json.dumps([r.to_dict() for r in rows])
+
+
+def test_nan_reference_is_refused_never_passed():
+    from edgeattn.errors import IntegrityError
+
+    ref = np.full((1, 2, 4, 4), np.nan, np.float32)
+    with pytest.raises(IntegrityError, match="NaN"):
+        compare(ref, ref.copy(), runtime="ort")
+
+
+def test_the_bar_is_the_stored_one_never_the_data_judged():
+    """A stored tolerance and floor decide; a reference shifted by 1e-2 fails however it was produced."""
+    from edgeattn.verify import Tolerance
+
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
+    stored = Tolerance(1e-4, 1e-5, "stored at export")
+    row = compare(ref + np.float32(1e-2), ref, runtime="ort", tolerance=stored, floor=(1e-6, 1e-7))
+    assert row.status == "failed" and row.tolerance == 1e-4
+    row = compare(ref, ref + np.float32(3e-5), runtime="ort", tolerance=stored, floor=(1e-4, 2e-5))
+    assert row.status == "passed" and row.tolerance == 2e-4  # raised by the stored fp32 floor only
+
+
+def test_bundle_tolerances_cover_the_runtimes_of_each_precision():
+    from edgeattn.verify import bundle_tolerances
+
+    assert set(bundle_tolerances("segmentation", "fp32")) == {"fp32/ort", "fp32/openvino", "fp32/reference",
+                                                              "fp32/tensorrt"}
+    fp16 = bundle_tolerances("segmentation", "fp16")
+    assert {"fp16/openvino", "fp16/tensorrt", "fp32/ort"} <= set(fp16) and "fp32/openvino" not in fp16
+    assert fp16["fp16/tensorrt"]["task_metric"] == "argmax_agreement"

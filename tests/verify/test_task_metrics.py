@@ -4,8 +4,9 @@ import math
 
 import numpy as np
 
-from edgeattn.parity import TASK_THRESHOLDS, compare, format_table
-from edgeattn.parity.tolerances import TASK_DIRECTIONS, task_passes
+from edgeattn.verify import compare, format_table
+from edgeattn.verify.tolerances import TASK_THRESHOLDS
+from edgeattn.verify.tolerances import TASK_DIRECTIONS, task_passes
 
 
 def test_every_task_threshold_has_a_reason_and_a_direction():
