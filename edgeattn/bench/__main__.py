@@ -18,6 +18,7 @@ EPILOG = """examples:
   python -m edgeattn.bench --no-models --modules lga,nonlocal,criss_cross --sweep-sizes 64x64,128x128
   python -m edgeattn.bench --models lga_mobilenet --sizes 256x512 --budget 3 --no-sweep   # quick look
   python -m edgeattn.bench --goals-only --output bench-goals         # issue 14: export paths vs anchors
+  python -m edgeattn.bench --models lga_mobilenet --runtimes ort --precisions fp32,int8 --no-sweep   # INT8 vs fp32
 
 Timings are in-process medians after warm-up with fixed thread counts; see README for what each column means.
 A case that cannot run (a runtime missing here, an export error) is a row with its reason, not a failure: the
@@ -56,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .goals_cli import add_goal_arguments
 
     add_goal_arguments(p)
+    p.add_argument("--precisions", type=_names, default=("fp32",), help="fp32 (default) or fp32,int8: also quantize "
+                   "each model (as export --precision int8 --target ort does) and time INT8 against fp32 on ORT, "
+                   "interleaved, with the task metric of both on held-out data")
+    p.add_argument("--checkpoint-dir", type=Path, metavar="DIR", help="DIR/<model>.pt for models without shipped "
+                   "trained weights (int8 rows); default: shipped weights, else random init (recorded)")
     return p
 
 
@@ -98,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                              warmup=args.warmup, iters=args.iters, budget_s=args.budget or None, output=args.output,
                              run_models=not args.no_models, sweep=not args.no_sweep, modules=args.modules,
                              sweep_sizes=args.sweep_sizes or SWEEP_SIZES, channels=args.channels,
-                             ceiling_n=args.ceiling_size, plots=not args.no_plots)
+                             ceiling_n=args.ceiling_size, plots=not args.no_plots, precisions=args.precisions,
+                             checkpoint_dir=args.checkpoint_dir)
         check_writable_dir(args.output)
         # results.json/md are rewritten after every case: an interrupted run keeps what it measured.
         result = run(config, on_update=lambda partial: write_reports(partial, args.output, plots=False))

@@ -62,6 +62,8 @@ class BenchConfig:
     ceiling_n: int = 2048
     plots: bool = True
     seed: int = 0
+    precisions: tuple[str, ...] = ("fp32",)  # with "int8": INT8 vs fp32 on ORT, interleaved (bench/precision.py)
+    checkpoint_dir: Path | None = None  # <model>.pt for models without shipped weights (int8 rows)
 
 
 @dataclass
@@ -94,10 +96,11 @@ class BenchResult:
     models: list[Measurement] = field(default_factory=list)
     modules: list[Measurement] = field(default_factory=list)
     alphas: list[dict] = field(default_factory=list)
+    precision: list[dict] = field(default_factory=list)  # INT8 vs fp32 rows (bench/precision.py PrecisionRow)
 
     def to_dict(self) -> dict:
         return {"meta": self.meta, "ceilings": self.ceilings, "models": [asdict(m) for m in self.models],
-                "modules": [asdict(m) for m in self.modules], "alphas": self.alphas}
+                "modules": [asdict(m) for m in self.modules], "alphas": self.alphas, "precision": self.precision}
 
 
 def _label(size: tuple[int, int]) -> str:
@@ -112,6 +115,8 @@ def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
         raise InvalidOptionError("--threads and --iters must be >= 1 and --warmup >= 0")
     if config.budget_s is not None and config.budget_s <= 0:
         raise InvalidOptionError(f"--budget must be > 0 seconds, got {config.budget_s}")
+    if not set(config.precisions) <= {"fp32", "int8"} or "fp32" not in config.precisions:
+        raise InvalidOptionError(f"--precisions must be fp32 or fp32,int8, got {','.join(config.precisions)}")
     if config.channels < 8:
         raise InvalidOptionError(f"--channels must be >= 8, got {config.channels}")
     models = list(config.models) if config.models and config.models != ("all",) else list_models()
@@ -284,6 +289,22 @@ def case_line(m: Measurement) -> str:
     return f"{head}: {m.median_ms:.1f} ms ({p90}{m.fps:.1f} FPS)" if m.fps else f"{head}: {m.median_ms:.1f} ms"
 
 
+def _bench_int8(models: list[str], config: BenchConfig, out: list[dict], saved: Callable[[], None]) -> None:
+    from .precision import PrecisionRow, bench_precision
+
+    for name in models:
+        for size in config.sizes or (get_model_spec(name).default_size,):
+            try:
+                row = bench_precision(name, size, threads=config.threads, warmup=config.warmup, iters=config.iters,
+                                      budget_s=config.budget_s, checkpoint_dir=config.checkpoint_dir,
+                                      seed=config.seed)
+            except Exception as exc:  # noqa: BLE001 - one failing case must not stop a long benchmark
+                row = PrecisionRow(name, _label(size), "ort", "", status="error",
+                                   reason=f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}")
+            out.append(row.to_dict())
+            saved()
+
+
 def fit_alpha(pixels: list[int], latency_ms: list[float]) -> float | None:
     """Least-squares slope of log(latency) against log(pixels): latency ~ pixels^alpha."""
     if len(set(pixels)) < 2:
@@ -336,6 +357,8 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None,
 
         _bench_models(models, config, result.ceilings, work, bar, result.models, saved)
         _bench_modules(modules, config, result.ceilings, work, bar, result.modules, saved)
+        if "int8" in config.precisions:
+            _bench_int8(models, config, result.precision, saved)
         result.meta["complete"] = True
         bar.finish()
     result.alphas = _alphas(result.modules, config.alpha_min_pixels)

@@ -48,6 +48,13 @@ def targets(res: BenchResult) -> list[dict]:
         out.append({"target": f"criss-cross / non-local peak memory at 128x256 on {rt}", "goal": "<= 0.10",
                     "value": ratio, "met": None if ratio is None else ratio <= 0.10,
                     "note": "" if ratio is not None else "not measured in this run"})
+    q = next((r for r in res.precision if r["model"] == "lga_mobilenet" and r["size"] == "512x1024"
+              and r["status"] == "ok"), None)
+    if q is not None or any(r["model"] == "lga_mobilenet" for r in res.precision):
+        ok = None if q is None else (q["speedup"] >= 1.5 and bool(q["bound_met"]))
+        out.append({"target": "lga_mobilenet 512x1024: INT8 speed-up over fp32 on ort, accuracy bound met",
+                    "goal": ">= 1.5x (aim 2x)", "value": None if q is None else q["speedup"], "met": ok,
+                    "note": "" if q is None else f"{q['metric']} drop {q['drop']:+.4f} (bound {q['max_drop']:g})"})
     best = [m for m in (_find(res.models, "lga_mobilenet", rt, "512x1024") for rt in ("ort", "openvino")) if m]
     if best:
         fast = min(best, key=lambda m: m.median_ms)
@@ -124,6 +131,16 @@ def format_markdown(res: BenchResult) -> str:
                         else "- " + _note_ref(a.get("reason", ""), notes), ", ".join(a["sizes"])]
                        for a in res.alphas])
         out += _notes(notes)
+    if res.precision:
+        out += ["", "## INT8 vs fp32 (ONNX Runtime, timed interleaved in this run; task metric on held-out data)", ""]
+        out += _table(["model", "size", "weights", "fp32 ms", "int8 ms", "speed-up", "metric", "fp32", "int8", "drop",
+                       "bound", "float blocks", "calibration", "status"],
+                      [[r["model"], r["size"], r["weights"], _f(r["fp32_ms"]), _f(r["int8_ms"]),
+                        _f(r["speedup"], ".2f"), r["metric"], _f(r["fp32_metric"], ".4f"), _f(r["int8_metric"], ".4f"),
+                        _f(r["drop"], "+.4f"), "-" if r["bound_met"] is None else ("met" if r["bound_met"] else
+                                                                                   "MISSED"),
+                        ",".join(r["keep_float_blocks"] or []) or "-", r["calibration"],
+                        r["status"] + (f": {r['reason']}" if r["reason"] else "")] for r in res.precision])
     out += ["", "## Targets", ""]
     out += _table(["target", "goal", "measured", "met"],
                   [[t["target"], t["goal"], _f(t["value"], ".2f"),

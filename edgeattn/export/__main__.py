@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="held-out (and selection) samples for the task metric (default: 8)")
     prec.add_argument("--max-drop", type=float, metavar="X", help="largest task-metric drop accepted against fp32 "
                       "(default per task: mIoU 0.02, PSNR 0.5 dB, EPE +0.25 px); over it: exit 1, bundle kept apart")
+    prec.add_argument("--int8-weights", default="per-channel", choices=("per-channel", "per-tensor"),
+                      help="int8 weight scales (default per-channel; per-tensor breaks depthwise convs, to compare)")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-targets", action="store_true", help="list targets and exit")
     return p
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
             max_batch=args.max_batch, trt_plugins=tuple(args.trt_plugins),
             keep_float=args.keep_float, calibration=args.calibration, calib_samples=args.calib_samples,
-            eval_samples=args.eval_samples, max_drop=args.max_drop,
+            eval_samples=args.eval_samples, max_drop=args.max_drop, int8_weights=args.int8_weights,
         )
         from ..verify import format_table, verify_bundle
         from .pipeline import export

@@ -77,3 +77,4 @@ class ExportConfig:
     calib_samples: int = 8
     eval_samples: int = 8
     max_drop: float | None = None  # None: the task's default (precision/bounds.py MAX_DROP)
+    int8_weights: str = "per-channel"  # per-channel | per-tensor

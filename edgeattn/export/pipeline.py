@@ -168,7 +168,7 @@ def _check_target_tools(config: ExportConfig) -> None:
 
 
 _PRECISION_FLAGS = {"keep_float": "--keep-float", "calibration": "--calibration", "calib_samples": "--calib-samples",
-                    "eval_samples": "--eval-samples", "max_drop": "--max-drop"}
+                    "eval_samples": "--eval-samples", "max_drop": "--max-drop", "int8_weights": "--int8-weights"}
 
 
 def _check_precision_options(config: ExportConfig) -> None:

@@ -18,4 +18,4 @@ def precision_config(export_config) -> PrecisionConfig:
     c = export_config
     return PrecisionConfig(precision=c.precision, target=c.target, keep_float=parse_keep_float(c.keep_float),
                            calibration=c.calibration, calib_samples=c.calib_samples, eval_samples=c.eval_samples,
-                           max_drop=c.max_drop, seed=c.seed, threads=c.threads)
+                           max_drop=c.max_drop, seed=c.seed, threads=c.threads, weights=c.int8_weights)

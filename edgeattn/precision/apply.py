@@ -36,7 +36,7 @@ class PrecisionOutcome:
     manifest: dict = field(default_factory=dict)
     passed: bool | None = None  # the accuracy bound; None when not judged
     lines: list[str] = field(default_factory=list)
-    tolerances: dict[str, dict] = field(default_factory=dict)  # extra manifest tolerances (verify/tolerances.py keys)
+    tolerances: dict[str, dict] = field(default_factory=dict)  # extra manifest tolerances (bundle/tolerances.py keys)
 
     @property
     def refusal(self) -> str:
@@ -131,7 +131,7 @@ def _openvino_float(stage, onnx_path, p, task, progress) -> PrecisionOutcome:
     load = {"fp16": "fp16", "bf16": "bf16", "fp16-weights": "fp32", "fp32": "fp32"}[p]
     tolerances = {}
     if info.substituted and info.executed != p:  # verify judges what executes: store that precision's bar too
-        from ..verify.tolerances import bundle_tolerances
+        from ..bundle.tolerances import bundle_tolerances
 
         tolerances = {k: v for k, v in bundle_tolerances(task, info.executed).items() if k.endswith("/openvino")}
     return PrecisionOutcome(p, {"openvino": info.executed if p != "fp16-weights" else "fp16-weights"},

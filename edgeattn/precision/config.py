@@ -37,6 +37,7 @@ class PrecisionConfig:
     sensitivity_share: float = 0.25  # auto keeps a block in float when quantizing it alone costs > share * max_drop
     seed: int = 0
     threads: int | None = None
+    weights: str = "per-channel"  # per-channel | per-tensor (int8 weight scales; per-tensor only to compare)
 
     def check(self) -> None:
         if self.calibration not in CALIBRATION_METHODS:
@@ -46,5 +47,24 @@ class PrecisionConfig:
                 raise InvalidOptionError(f"{name} must be >= 1, got {value}")
         if self.max_drop is not None and not self.max_drop >= 0:
             raise InvalidOptionError(f"--max-drop must be a number >= 0, got {self.max_drop}")
+        if self.weights not in ("per-channel", "per-tensor"):
+            raise unknown("int8 weight granularity", self.weights, ("per-channel", "per-tensor"))
         if not 0 < self.sensitivity_share <= 1:
             raise InvalidOptionError(f"sensitivity share must lie in (0, 1], got {self.sensitivity_share}")
+        self.check_installed()
+
+    def check_installed(self) -> None:
+        """Before any long work: what the precision step will import (ORT measures every lower precision)."""
+        import importlib.util
+
+        from ..errors import MissingDependencyError
+
+        if self.precision not in ("int8", "fp16") or (self.precision == "fp16" and self.target != "trt"):
+            return
+        need = [("onnxruntime", "ort")]
+        if self.precision == "int8" and self.target == "openvino":
+            need += [("openvino", "openvino"), ("nncf", "openvino-int8")]
+        for module, extra in need:
+            if importlib.util.find_spec(module) is None:
+                raise MissingDependencyError(f"--precision {self.precision} --target {self.target} needs {module}: "
+                                             f"pip install 'edgeattn[{extra}]' (or -e '.[{extra}]' in a checkout)")

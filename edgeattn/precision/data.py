@@ -1,8 +1,9 @@
 """Calibration and held-out data for the precision step, from the training generators of `edgeattn.data`.
 
 The same generators that trained the models (`edgeattn.train.tasks`) draw the data; the seed streams differ:
-training uses `[seed, 0]`, the held-out set `[seed, 1]` (the very samples `python -m edgeattn.train` reports its
-metric on), calibration `[seed, 2]`. So no calibration image is ever an evaluation image.
+training uses `[seed, 0]`; the held-out set is `[HELD_OUT_SEED, 1]`, the very samples `python -m edgeattn.train
+--eval` reports the trained weights' metric on (edgeattn/train/evaluate.py, HELD_OUT_SEED = 1000); calibration
+`[seed, 2]` and selection `[seed, 3]` (precision/int8.py). No calibration or selection image is an evaluation image.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 from ..data.synthetic import make_flow_pair, make_hazy_pair, make_segmentation_scene
 from ..errors import InvalidOptionError
 
-__all__ = ["TaskSample", "task_samples", "calibration_feeds", "CALIBRATION_STREAM", "HELD_OUT_STREAM"]
+__all__ = ["TaskSample", "task_samples", "calibration_feeds", "CALIBRATION_STREAM", "HELD_OUT_STREAM", "HELD_OUT_SEED"]
 
+HELD_OUT_SEED = 1000  # = edgeattn.train.evaluate.HELD_OUT_SEED (tests/precision check they agree)
 HELD_OUT_STREAM = 1
 CALIBRATION_STREAM = 2
 
@@ -44,8 +46,8 @@ def _one(task: str, rng: np.random.Generator, names: list[str], h: int, w: int, 
 
 def task_samples(task: str, input_names: list[str], size: tuple[int, int], n: int, *, seed: int = 0,
                  stream: int = HELD_OUT_STREAM, num_classes: int = 19) -> list[TaskSample]:
-    """`n` samples of `task` at `size` (H, W) from seed stream `[seed, stream]`."""
-    rng = np.random.default_rng([seed, stream])
+    """`n` samples of `task` at `size` (H, W) from seed stream `[seed, stream]` (held-out: `[HELD_OUT_SEED, 1]`)."""
+    rng = np.random.default_rng([HELD_OUT_SEED if stream == HELD_OUT_STREAM else seed, stream])
     return [_one(task, rng, input_names, *size, num_classes) for _ in range(n)]
 
 

@@ -9,7 +9,8 @@ Conversion (graph inputs and outputs stay float32, as the bundle contract says):
 - float32 initializers and Constant tensors become float16, except where an island or a float32-only operand
   (Resize's roi/scales) consumes them (a float32 copy is kept for those);
 - each graph input gets a Cast to float16, each graph output a Cast back to float32;
-- each island op reads its float inputs through a Cast to float32 and writes through a Cast to float16.
+- each island op reads its float inputs through a Cast to float32 (or directly, from another island) and writes
+  through a Cast to float16 for the float16 ops that consume it.
 Non-float tensors (shapes, indices) are untouched.
 """
 
@@ -91,6 +92,7 @@ def to_float16(model: onnx.ModelProto, islands: Iterable[str] = ISLAND_OPS) -> o
         return f32_inits[name]
 
     out_names = {o.name for o in g.output}
+    island_f32: dict[str, str] = {}  # island output -> its float32 tensor
     for n in g.node:
         n = onnx.NodeProto.FromString(n.SerializeToString())
         ins = [rename.get(x, x) for x in n.input]
@@ -105,7 +107,12 @@ def to_float16(model: onnx.ModelProto, islands: Iterable[str] = ISLAND_OPS) -> o
             need32 = island or (n.op_type, k) in _FLOAT32_OPERANDS
             if not need32:
                 continue
-            ins[k] = f32_copy(x) if x in inits else cast(ins[k], F32)
+            if x in inits:
+                ins[k] = f32_copy(x)
+            elif x in island_f32:  # island -> island: stays float32 (a sum may exceed float16's range)
+                ins[k] = island_f32[x]
+            else:
+                ins[k] = cast(ins[k], F32)
         del n.input[:]
         n.input.extend(ins)
         if island:
@@ -113,6 +120,7 @@ def to_float16(model: onnx.ModelProto, islands: Iterable[str] = ISLAND_OPS) -> o
             for k, y in enumerate(outs):
                 if y in floats:
                     n.output[k] = f"{y}__island"
+                    island_f32[y] = f"{y}__island"
             nodes.append(n)
             for y in outs:
                 if y in floats:

@@ -2,7 +2,7 @@
 quantize for the target, and judge the task metric against fp32 on held-out data.
 
 Three disjoint seed streams of the training generators (precision/data.py): calibration `[seed, 2]`, selection
-`[seed, 3]` (choosing the calibration method and the blocks kept in float), held-out `[seed, 1]` (the reported
+`[seed, 3]` (choosing the calibration method and the blocks kept in float), held-out `[1000, 1]` (the reported
 metric and the accuracy bound). Choosing on the held-out set would flatter the result it then reports.
 """
 
@@ -86,14 +86,16 @@ def quantize_for_target(fp32: onnx.ModelProto, fp32_path: Path, *, task: str, in
             progress(f"  int8: calibrating ({m}) and measuring {bound.metric} on the selection set")
             cals[m] = Calibration(fp32, calib, m, Path(tmp))
             with quiet():
-                q = quantize_qdq(cals[m], target=target, keep_float=base, everything=everything)
+                q = quantize_qdq(cals[m], target=target, keep_float=base, everything=everything,
+                                 per_channel=config.weights == "per-channel")
             trials[m], _ = _metric_of(task, ort_runner(q, threads), select)
         best = min(methods, key=lambda m: drop(trials[m]))  # ties: the first listed (minmax)
         calibration = {"method": best if target != "openvino" else "nncf", "chosen_from": dict(trials),
                        "fp32_selection": fp32_select_metric, "metric": bound.metric, "samples": config.calib_samples,
                        "stream": "[seed, 2]", "selection_stream": f"[seed, {SELECTION_STREAM}]",
-                       "scheme": SCHEMES["trt" if target == "trt" else "ort"].__dict__ if target != "openvino"
-                       else "nncf"}
+                       "weights": config.weights,
+                       "scheme": (SCHEMES["trt" if target == "trt" else "ort"].__dict__ if target != "openvino"
+                                  else "nncf")}
         if target == "openvino":
             from .openvino_int8 import NNCF_SETTINGS
 
@@ -133,7 +135,8 @@ def quantize_for_target(fp32: onnx.ModelProto, fp32_path: Path, *, task: str, in
             matched["openvino ignored scope"] = f"{len(ov_names)} ops"
         else:
             with quiet():
-                onnx_q = quantize_qdq(cals[best], target=target, keep_float=keep, everything=everything)
+                onnx_q = quantize_qdq(cals[best], target=target, keep_float=keep, everything=everything,
+                                 per_channel=config.weights == "per-channel")
             runner = ort_runner(onnx_q, threads)
 
     fp32_held, _ = _metric_of(task, fp32_run, held)

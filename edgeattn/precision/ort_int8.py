@@ -89,12 +89,13 @@ class Calibration:
 
 
 def quantize_qdq(cal: Calibration, *, target: str, keep_float: Sequence[str] = (), quantize_only: Sequence[str] | None
-                 = None, everything: bool = False) -> onnx.ModelProto:
+                 = None, everything: bool = False, per_channel: bool = True) -> onnx.ModelProto:
     """Quantize `cal.model` to Q/DQ with the target's scheme.
 
     keep_float: node names left in float. quantize_only: when given, only these nodes are quantized (the
     sensitivity measurement). everything: also quantize ops ORT leaves in float unless asked (their inputs are
-    forced through Q/DQ), the deliberately bad configuration.
+    forced through Q/DQ). per_channel=False: one weight scale per tensor (known to break MobileNet-style depthwise
+    convolutions after BatchNorm folding, Krishnamoorthi 2018, arXiv:1806.08342 sec. 3.1; offered to compare).
     """
     q = _ort_quant()
     scheme = SCHEMES["trt" if target == "trt" else "ort"]
@@ -115,7 +116,7 @@ def quantize_qdq(cal: Calibration, *, target: str, keep_float: Sequence[str] = (
         q.quantize_static(
             str(src), str(dst), _Reader(cal.feeds),
             quant_format=q.QuantFormat.QDQ,
-            per_channel=True,
+            per_channel=per_channel,
             reduce_range=False,
             activation_type=act,
             weight_type=q.QuantType.QInt8,
