@@ -20,10 +20,15 @@ TOOLS = {
     "bench": ["--models", "lga_mobilenet", "--runtimes", "{runtimes}"],
     "train": ["--model", "lga_mobilenet"],
     "serve": ["check", "http://127.0.0.1:1", "bundle-that-does-not-exist"],
+    "tensorrt.build": ["bundle-that-does-not-exist"],
+    "tensorrt.check": ["bundle-that-does-not-exist"],
+    "tensorrt.bench": ["bundle-that-does-not-exist", "--runtime", "{runtimes}"],
 }
 
 
 def _main(tool: str):
+    if "." in tool:  # edgeattn.tensorrt.build etc.: the module itself is the command
+        return importlib.import_module(f"edgeattn.{tool}")
     return importlib.import_module(f"edgeattn.{tool}.__main__")
 
 
@@ -54,7 +59,8 @@ def test_unknown_flag_is_one_line_with_a_hint(tool, capsys):
 @pytest.mark.parametrize("tool", [t for t, argv in TOOLS.items() if "{runtimes}" in argv])
 def test_unknown_runtime_is_one_line_naming_the_aliases(tool, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, not into the checkout
-    argv = [a.replace("{runtimes}", "ort,tensorrtt") for a in TOOLS[tool]]
+    argv = [a.replace("{runtimes}", "tensorrtt" if tool == "tensorrt.bench" else "ort,tensorrtt")
+            for a in TOOLS[tool]]
     code, err = _run(tool, argv, capsys)
     assert code == EXIT_BAD_INPUT
     lines = err.strip().splitlines()

@@ -59,10 +59,27 @@ def test_docs_have_example_commands():
     assert len(COMMANDS) >= 10  # the check below is not vacuous
 
 
+def _option_strings(parser) -> set[str]:  # noqa: ANN001 - an argparse parser, with its sub-commands' options
+    import argparse
+
+    out = set()
+    for action in parser._actions:
+        out.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _option_strings(sub)
+    return out
+
+
 @pytest.mark.parametrize(("tool", "args"), COMMANDS)
 def test_example_command_parses(tool, args, capsys):
     module = importlib.import_module(f"edgeattn.{tool}.__main__" if "." not in tool else f"edgeattn.{tool}")
     parser = module.build_parser()
+    if "[--" in args or "[-" in args:  # a usage synopsis ("[--flag X]"): every flag it names must exist
+        flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", args))
+        unknown = sorted(flags - _option_strings(parser))
+        assert not unknown, f"python -m edgeattn.{tool} {args} names flags that do not exist: {unknown}"
+        return
     argv = [a for a in shlex.split(args.split(">")[0].split("&&")[0]) if a]
     try:
         parser.parse_args(argv)

@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if config.target == "trt" and (result.folder / "model.engine").exists():
             print(f"TensorRT engine: {result.folder / 'model.engine'}")
         elif config.target == "trt":
-            print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so it is built on "
+            print("TensorRT engine: not built here (no TensorRT/GPU); engines are device-specific, so build it on "
                   "the device (see next)")
         if result.verification is not None:
             print(format_table(result.parity, title=f"verify {result.folder} vs its reference (PyTorch fp32 from the "

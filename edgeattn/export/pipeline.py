@@ -139,17 +139,16 @@ def _check_opset(config: ExportConfig, spec: ModelSpec) -> None:
     """Refuse, before any work, an opset whose export would be wrong for the model or that the target cannot read."""
     from .support_tables import OPSET_RANGE
 
-    lo, hi = _EXPORTER_OPSETS.get(config.exporter, (7, 23))
-    why = f"the {config.exporter} exporter writes opset {lo}..{hi}"
-    if spec.min_opset > lo:
-        lo, why = spec.min_opset, (f"{spec.name} needs opset >= {spec.min_opset} (ModelSpec.min_opset: earlier opsets "
-                                   "lack half-pixel Resize or GridSample and export a model that computes something "
-                                   "else)")
+    e_lo, e_hi = _EXPORTER_OPSETS.get(config.exporter, (7, 23))
     t_lo, t_hi = OPSET_RANGE.get(config.target, (1, 10**6))
-    if t_hi < hi:
-        hi, why = t_hi, f"--target {config.target} reads opset {t_lo}..{t_hi}"
-    if not lo <= config.opset <= hi:
-        raise InvalidOptionError(f"--opset {config.opset} cannot be used here: {why}; use {lo}..{hi}")
+    limits = [(e_lo, e_hi, f"the {config.exporter} exporter writes opset {e_lo}..{e_hi}"),
+              (spec.min_opset, 10**6, f"{spec.name} needs opset >= {spec.min_opset} (earlier opsets lack half-pixel "
+                                      "Resize or GridSample and export a model that computes something else)"),
+              (t_lo, t_hi, f"--target {config.target} reads opset {t_lo}..{t_hi}")]
+    lo, hi = max(x[0] for x in limits), min(x[1] for x in limits)
+    broken = [why for a, b, why in limits if not a <= config.opset <= b]
+    if broken:
+        raise InvalidOptionError(f"--opset {config.opset} cannot be used here: {'; '.join(broken)}; use {lo}..{hi}")
 
 
 def _check_target_tools(config: ExportConfig) -> None:

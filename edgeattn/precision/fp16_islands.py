@@ -96,11 +96,17 @@ def to_float16(model: onnx.ModelProto, islands: Iterable[str] = ISLAND_OPS) -> o
     for n in g.node:
         n = onnx.NodeProto.FromString(n.SerializeToString())
         ins = [rename.get(x, x) for x in n.input]
-        if n.op_type == "Constant":
+        island = n.op_type in island_types
+        if n.op_type in ("Constant", "ConstantOfShape"):
             for a in n.attribute:
                 if a.name == "value" and a.t.data_type == F32:
                     a.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(a.t).astype(np.float16), a.t.name))
-        island = n.op_type in island_types
+        if n.op_type == "Cast" and not island:
+            # A float32 made inside the graph (e.g. a mask computed from the dynamic shape) joins the float16 ops
+            # that consume it: cast straight to float16 (islands still read it through their float32 Cast).
+            for a in n.attribute:
+                if a.name == "to" and a.i == F32:
+                    a.i = F16
         for k, x in enumerate(n.input):
             if not x or x not in floats:
                 continue

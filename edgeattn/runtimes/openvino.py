@@ -47,8 +47,12 @@ class OpenVinoRuntime(Runtime):
                 raise
             from ..errors import MissingDependencyError
 
+            import re
+
+            text = self.path.read_text(errors="replace") if self.path.suffix == ".xml" else ""
+            layers = sorted(set(re.findall(r'type="(\w+)"\s+version="extension"', text))) or ["EdgeAttnPatchMatch"]
             raise MissingDependencyError(
-                f"{self.path} has edgeattn custom-op layers (e.g. EdgeAttnCrissCross) that OpenVINO cannot create "
+                f"{self.path} has edgeattn custom-op layers ({', '.join(layers)}) that OpenVINO cannot create "
                 "without edgeattn's extension, which could not be registered in this process: install edgeattn with "
                 "its ops (pip install 'edgeattn[openvino]', or pip install -e '.[openvino]' in a checkout), or call "
                 "edgeattn.ops.register_openvino_extensions(core) before core.read_model") from None

@@ -20,7 +20,8 @@ import numpy as np
 
 from .._atomic import atomic_write_text
 from ..bench.timer import measure
-from ..errors import EXIT_INTERRUPTED, EdgeAttnError, IntegrityError, InvalidOptionError
+from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..errors import IntegrityError, InvalidOptionError
 
 __all__ = ["bench_bundle", "format_rows", "main"]
 
@@ -76,34 +77,37 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m edgeattn.tensorrt.bench",
-                                description="Time a bundle's shipped model on its own reference inputs (end to end "
-                                "per call, copies included); numpy and the runtime only, no PyTorch.")
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser("tensorrt.bench",
+                       description="Time a bundle's shipped model on its own reference inputs (end to end per call, "
+                       "copies included); numpy and the runtime only, no PyTorch.")
     p.add_argument("bundle", type=Path, help="bundle folder (model.engine built on this device for tensorrt)")
-    p.add_argument("--runtime", default="tensorrt", help="runtime to time (default: tensorrt)")
+    p.add_argument("--runtime", default="tensorrt", help="runtime to time: tensorrt (alias trt), ort, openvino "
+                   "(default: tensorrt)")
     p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default: 10)")
     p.add_argument("--iters", type=int, default=50, help="timed runs per case (default: 50)")
     p.add_argument("--threads", type=int, default=None, help="CPU runtimes' thread count (default: theirs)")
     p.add_argument("--output", type=Path, default=None, help="write results.json and results.md here")
-    args = p.parse_args(argv)
-    try:
-        rows = bench_bundle(args.bundle, args.runtime, args.warmup, args.iters, args.threads)
-    except EdgeAttnError as exc:
-        print(f"edgeattn.tensorrt.bench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.tensorrt.bench: interrupted; no results written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    table = format_rows(rows)
-    print(table)
-    if args.output is not None:
-        args.output.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(args.output / "results.json", json.dumps({"bundle": str(args.bundle), "rows": rows},
-                                                                   indent=2) + "\n")
-        atomic_write_text(args.output / "results.md", table + "\n")
-        print(f"wrote {args.output / 'results.json'} and results.md")
-    return 0
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def body() -> int:
+        (runtime,) = parse_runtimes(args.runtime, ("tensorrt", "ort", "openvino", "reference"), flag="--runtime")
+        rows = bench_bundle(args.bundle, runtime, args.warmup, args.iters, args.threads)
+        table = format_rows(rows)
+        print(table)
+        if args.output is not None:
+            args.output.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(args.output / "results.json", json.dumps({"bundle": str(args.bundle), "rows": rows},
+                                                                       indent=2) + "\n")
+            atomic_write_text(args.output / "results.md", table + "\n")
+            print(f"wrote {args.output / 'results.json'} and results.md")
+        return 0
+
+    return run_cli("tensorrt.bench", body, interrupted="no results written")
 
 
 if __name__ == "__main__":

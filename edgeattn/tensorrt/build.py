@@ -25,7 +25,8 @@ from typing import Any
 from .. import __version__
 from .._atomic import atomic_write_bytes
 from ..bundle import MANIFEST, check_integrity, read_manifest, sha256_file, write_manifest
-from ..errors import EdgeAttnError, ExportError, IntegrityError, InvalidOptionError, MissingDependencyError
+from ..cli import ArgumentParser, run_cli
+from ..errors import ExportError, IntegrityError, InvalidOptionError, MissingDependencyError
 from .engine_file import write_engine
 from .modes import BuildMode, build_mode
 from .recipe import ENGINE_NAME, TrtRecipe, format_profile, profile_shapes, read_recipe
@@ -192,19 +193,24 @@ def record_trtexec_engine(folder: Path, engine_name: str = ENGINE_NAME) -> Path:
     return engine
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m edgeattn.tensorrt.build",
-                                description="Build model.engine (TensorRT Python API) in a bundle written by "
-                                "`python -m edgeattn.export --target trt`, after checking its hashes; run it on the "
-                                "target device. Records the engine under device_files in manifest.json.")
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser("tensorrt.build",
+                       description="Build model.engine (TensorRT Python API) in a bundle written by "
+                       "`python -m edgeattn.export --target trt`, after checking its hashes; run it on the target "
+                       "device. Records the engine under device_files in manifest.json.")
     p.add_argument("bundle", type=Path, help="bundle folder with manifest.json, model.onnx and trt_recipe.json")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check-only", action="store_true",
                       help="only check every shipped file against manifest.json (no TensorRT needed)")
     mode.add_argument("--record-trtexec", action="store_true",
                       help="record the model.engine that build_engine.sh (trtexec) wrote under device_files")
-    args = p.parse_args(argv)
-    try:
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def body() -> int:
         if args.check_only:
             manifest = check_shipped_files(args.bundle)
             print(f"integrity: {len(manifest['files'])} shipped files of {args.bundle} match {MANIFEST}")
@@ -214,14 +220,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"engine: {path} recorded in {args.bundle / MANIFEST} under device_files")
             return 0
         path = build_engine(args.bundle)
-    except EdgeAttnError as exc:
-        print(f"edgeattn.tensorrt.build: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edgeattn.tensorrt.build: interrupted; no engine recorded", file=sys.stderr)
-        return 130
-    print(f"engine: {path} (recorded in {args.bundle / MANIFEST} under device_files)")
-    return 0
+        print(f"engine: {path} (recorded in {args.bundle / MANIFEST} under device_files)")
+        return 0
+
+    return run_cli("tensorrt.build", body, interrupted="no engine recorded")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 from ..bundle import MANIFEST, sha256_file
-from ..errors import EXIT_INTERRUPTED, EdgeAttnError, IntegrityError, InvalidOptionError
+from ..cli import ArgumentParser, run_cli
+from ..errors import IntegrityError, InvalidOptionError
 from .build import check_shipped_files
 from .engine_file import read_engine
 from .recipe import ENGINE_NAME, RECIPE_NAME, TrtRecipe, format_profile, profile_shapes, read_recipe
@@ -85,17 +86,26 @@ def _check_precision_and_profile(bundle: Path, engine: Path, header: dict, recip
                                  "--max-size that covers every --parity-size")
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m edgeattn.tensorrt.check",
-                                description="Check a bundle's model.engine: recorded and built from this bundle's "
-                                "model.onnx, then verified on TensorRT against the bundle's reference "
-                                "(python -m edgeattn.verify BUNDLE --runtimes tensorrt).")
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser("tensorrt.check",
+                       description="Check a bundle's model.engine: recorded and built from this bundle's model.onnx, "
+                       "then verified on TensorRT against the bundle's reference "
+                       "(python -m edgeattn.verify BUNDLE --runtimes tensorrt).")
     p.add_argument("bundle", type=Path, help="bundle folder with model.engine (built on this device)")
     p.add_argument("--no-verify", action="store_true", help="only step 1 (no TensorRT needed); the Jetson entrypoint "
                    "then runs python -m edgeattn.verify BUNDLE --runtimes tensorrt itself")
-    args = p.parse_args(argv)
-    try:
-        header = check_engine_files(args.bundle)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def body() -> int:
+        try:
+            header = check_engine_files(args.bundle)
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:  # a manifest edited by hand
+            raise IntegrityError(f"{args.bundle / MANIFEST} is malformed (bad or missing entry: {exc}); export the "
+                                 "bundle again") from None
         print(f"{args.bundle / ENGINE_NAME}: recorded, built from this bundle's model.onnx"
               + (f" (TensorRT {header['tensorrt']}, {header.get('device') or '?'})" if header.get("tensorrt") else ""))
         if args.no_verify:
@@ -107,16 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(result.rows, title=f"verify {args.bundle} on tensorrt vs the bundled PyTorch outputs"))
         print(result.label)
         return result.exit_code
-    except EdgeAttnError as exc:
-        print(f"edgeattn.tensorrt.check: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:  # a manifest edited by hand
-        print(f"edgeattn.tensorrt.check: error: {args.bundle / MANIFEST} is malformed (bad or missing entry: "
-              f"{exc}); export the bundle again", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("edgeattn.tensorrt.check: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+
+    return run_cli("tensorrt.check", body, interrupted="nothing was checked")
 
 
 if __name__ == "__main__":

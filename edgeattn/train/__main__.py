@@ -8,7 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..errors import EXIT_FAILED, EXIT_OK, EdgeAttnError
+from ..cli import ArgumentParser, print_error, run_cli
+from ..errors import EXIT_FAILED, EXIT_OK, InvalidOptionError
 from ..export.config import size_arg
 
 EPILOG = """examples:
@@ -21,19 +22,19 @@ EPILOG = """examples:
 The commands that made the shipped weights are in edgeattn/models/weights/<model>.json and README
 ("Trained weights").
 
-exit status: 0 trained and saved (--eval: the target was reached); 1 --eval: the target was not reached;
-2 bad input (one-line error, nothing written); 130 interrupted.
+what the statuses mean for train: 0 trained and saved (--eval: the target was reached); 1 --eval: the target was
+not reached, or training diverged (NaN loss; nothing saved); 2 bad input (nothing written).
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m edgeattn.train",
+    p = ArgumentParser(
+        "train",
         description="Train a registered model for a few minutes on CPU on seeded synthetic task data "
         "(segmentation scenes, hazy/clean pairs, frame pairs with flow), print the task metric on held-out "
         "samples before and after, and save a state-dict checkpoint that the export CLI loads, with a JSON "
         "record beside it. With --eval, measure the held-out metric of weights instead.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG)
     p.add_argument("--model", help="registered model name (python -m edgeattn.export --list-models)")
     p.add_argument("--steps", type=int, default=200, help="optimiser steps (default: 200)")
     p.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
@@ -102,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.model:
         parser.error("--model is required (python -m edgeattn.export --list-models lists them)")
-    if args.weights is not None and not args.eval:
-        print("edgeattn.train: error: --weights needs --eval (to train from a checkpoint is not supported)",
-              file=sys.stderr)
-        return 2
-    try:
+
+    def body() -> int:
+        if args.weights is not None and not args.eval:
+            raise InvalidOptionError("--weights needs --eval (to continue training from a checkpoint, pass "
+                                     "--init-from FILE)")
         if args.eval:
             return _eval(args)
         from .config import TrainConfig
@@ -118,22 +119,19 @@ def main(argv: list[str] | None = None) -> int:
                              eval_seed=args.eval_seed, seed=args.seed, output=args.output, threads=args.threads,
                              fp16=args.fp16, shared_backbone=args.shared_backbone, init_from=args.init_from,
                              command=command)
-        result = train(config, progress=lambda msg: print(msg, flush=True))
-    except EdgeAttnError as exc:
-        print(f"edgeattn.train: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except FloatingPointError as exc:
-        print(f"edgeattn.train: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("edgeattn.train: interrupted; no checkpoint was written", file=sys.stderr)
-        return 130
-    m = result.metric
-    verdict = "improved" if result.improved else "did not improve"
-    print(f"{m}: {result.before[m]:.4f} -> {result.after[m]:.4f} ({verdict}); checkpoint: {result.checkpoint}")
-    if result.held_out is not None:
-        print(result.held_out.summary().splitlines()[-1])
-    return 0
+        try:
+            result = train(config, progress=lambda msg: print(msg, flush=True))
+        except FloatingPointError as exc:  # training diverged: a failed run, not bad input
+            print_error("train", str(exc))
+            return EXIT_FAILED
+        m = result.metric
+        verdict = "improved" if result.improved else "did not improve"
+        print(f"{m}: {result.before[m]:.4f} -> {result.after[m]:.4f} ({verdict}); checkpoint: {result.checkpoint}")
+        if result.held_out is not None:
+            print(result.held_out.summary().splitlines()[-1])
+        return 0
+
+    return run_cli("train", body, interrupted="no checkpoint was written")
 
 
 if __name__ == "__main__":

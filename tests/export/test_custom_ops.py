@@ -48,7 +48,7 @@ def test_refusals(tmp_path):
         # called directly: validate() first refuses tensorrt here as not installed
         _check_custom_ops(_cfg(tmp_path, model="ccnet_mobilenet"), ["ort", "tensorrt"])
     with pytest.raises(InvalidOptionError, match="--exporter torchscript"):
-        export(_cfg(tmp_path, model="ccnet_mobilenet", exporter="dynamo"), **QUIET)
+        export(_cfg(tmp_path, model="ccnet_mobilenet", exporter="dynamo", opset=18), **QUIET)
     with pytest.raises(InvalidOptionError, match="no layer with a custom op"):
         export(_cfg(tmp_path, model="lga_mobilenet", input_size=(32, 32), parity=False), **QUIET)
 

@@ -24,7 +24,7 @@ def test_bench_times_every_reference_case_and_writes_reports(trt_bundle, tmp_pat
 
 @pytest.mark.parametrize("args, match", [
     (["--iters", "0"], "--iters >= 1"),
-    (["--runtime", "trt"], "unknown runtime 'trt'"),
+    (["--runtime", "trtt"], "unknown runtime 'trtt'"),
 ])
 def test_bad_options_are_one_line(trt_bundle, capsys, args, match):
     bundle = trt_bundle

@@ -98,5 +98,6 @@ def test_bundle_tolerances_cover_the_runtimes_of_each_precision():
     assert set(bundle_tolerances("segmentation", "fp32")) == {"fp32/ort", "fp32/openvino", "fp32/reference",
                                                               "fp32/tensorrt"}
     fp16 = bundle_tolerances("segmentation", "fp16")
-    assert {"fp16/openvino", "fp16/tensorrt", "fp32/ort"} <= set(fp16) and "fp32/openvino" not in fp16
+    # a trt fp16 bundle's model.onnx is float16 (float32 islands): ORT runs it in fp16 too
+    assert {"fp16/openvino", "fp16/tensorrt", "fp16/ort"} <= set(fp16) and "fp32/openvino" not in fp16
     assert fp16["fp16/tensorrt"]["task_metric"] == "argmax_agreement"
