@@ -1,5 +1,5 @@
 # Two entry points, each creating .venv and installing first:
-#   make run   -> export lga_mobilenet, run it on ONNX Runtime and OpenVINO, print the parity table
+#   make run   -> export lga_mobilenet (shipped trained weights) as a verified bundle, checked on ONNX Runtime and OpenVINO
 #   make test  -> the test suite (also makes the Triton test environment, see triton-env)
 PYTHON ?= python3
 VENV := .venv
@@ -34,7 +34,7 @@ $(TRITON_STAMP): requirements/triton.txt
 triton-env: $(TRITON_STAMP)
 
 run: $(STAMP)
-	$(PY) -m edgeattn.export --model lga_mobilenet --target openvino --runtimes ort,openvino --output artifacts
+	$(PY) -m edgeattn.export --model lga_mobilenet --pretrained --target openvino --runtimes ort,openvino --output artifacts
 
 test: $(STAMP) $(TRITON_STAMP)
 	$(PY) -m pytest -q

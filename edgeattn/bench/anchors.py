@@ -1,4 +1,4 @@
-"""Anchors: what a user could run instead of edgeattn's export paths, timed beside them (issue 14).
+"""Anchors: what a user could run instead of edgeattn's export paths, timed beside them.
 
 * `CCNetCrissCross` / `CCNetRCCA`: criss-cross attention written the way CCNet's public pure-PyTorch
   module is written (github.com/speedinghzl/CCNet, `cc_attention`; written here, not copied): 1x1 convs in

@@ -1,4 +1,4 @@
-"""Issue 14's goal ratios: edgeattn's export paths against the routes a user could take instead, measured
+"""The goal ratios: edgeattn's export paths against the routes a user could take instead, measured
 interleaved in one process (`python -m edgeattn.bench --goals`).
 
 Every group of candidates is timed round-robin: each round runs every candidate once, with a short pause

@@ -4,7 +4,7 @@ Pure noise is a poor probe (every activation sits in the same regime), so images
 smooth illumination gradients, filled shapes with sharp edges, a sinusoidal texture and a little noise.
 Same seed and size -> same bytes on any machine.
 
-Task data (issue 5): hazy/clean pairs by the atmospheric scattering model (`make_hazy_pair`), frame pairs
+Task data: hazy/clean pairs by the atmospheric scattering model (`make_hazy_pair`), frame pairs
 with exact ground-truth flow (`make_flow_pair`) and labelled segmentation scenes (`make_segmentation_scene`).
 """
 
@@ -201,7 +201,7 @@ class _Motion:
         return py, px
 
 
-# Texture contrast of the flow pairs' surfaces. Issue 11 raised it from _Texture's 0.12: at 0.12 an occlusion-free
+# Texture contrast of the flow pairs' surfaces. It was raised from _Texture's 0.12: at 0.12 an occlusion-free
 # pair (half of the training pairs) had an image std of ~0.03 and a mean gradient of ~0.006 per pixel, so a 4 px
 # motion changed intensities by ~0.02 and the only usable signal was object edges; trained flow nets stayed near
 # the zero-flow EPE. FlyingChairs-style data has rich texture; 0.4 gives an image std of ~0.1 on the background.

@@ -14,7 +14,7 @@ reaches every other one. Cost per pass O(HW (H+W) C).
 Parameters are named `query_conv`, `key_conv`, `value_conv` and `gamma` as in CCNet, so CCNet state dicts
 load directly; mmcv's `gamma.scale` (a `Scale` module) is mapped onto `gamma` when loading.
 
-Export path (what changes vs the reference; issue 14 measured each choice, see docs/perf-export-paths.md):
+Export path (what changes vs the reference; each choice measured, see docs/perf-export-paths.md):
   * channels-last inside the block: x is transposed once to (B, H, W, C) and back once at the end; the three
     1x1 convs become three MatMuls on the (B, H, W, C) state (one fused Q/K/V MatMul needs a Split/Slice on
     the channel axis, a strided copy that cost ONNX Runtime more than the two extra MatMul nodes).

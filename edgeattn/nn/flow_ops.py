@@ -5,7 +5,7 @@ CVPR 2018, Eq. 2): for every pixel x and displacement o in a (2d+1)^2 window,
     c(x, o) = (1/C) sum_c f1_c(x) f2_c(x + o),     f2 is zero outside the image.
     f1, f2: (B, C, H, W) -> cost volume (B, (2d+1)^2, H, W), displacements in `neighbor_offsets` order.
 - reference path: `F.unfold` of the zero-padded f2 + einsum, as one would write the equation;
-- export path (issue 14; no custom op, no Einsum, no Gather, rank <= 4, any H x W), one of two exact
+- export path (no custom op, no Einsum, no Gather, rank <= 4, any H x W), one of two exact
   formulations chosen from the feature-map width at export time (both are correct at every size):
   * banded MatMul (narrow maps, (W+2d) <= BAND_WASTE_MAX * (2d+1)): f1 channels-last (B, H, W, C) times the
     zero-padded f2 row y+dy (B, H, C, W+2d), one MatMul per vertical displacement dy, gives every
@@ -16,7 +16,7 @@ CVPR 2018, Eq. 2): for every pixel x and displacement o in a (2d+1)^2 window,
   * stacked views (wide maps): the (2d+1)^2 shifted views of the zero-padded f2 (Pad + static Slice,
     `nn/_neighbors.py`) concatenated to (B, K, C, HW), one Mul by f1 (B, 1, C, HW) and the channel mean as
     one MatMul by a constant (1, C) row of 1/C: three ops in place of K Mul + K ReduceMean (ONNX Runtime
-    reduces over the channel axis slowly; issue 14 measured 3-10x less time for the correlation).
+    reduces over the channel axis slowly; measured: 3-10x less time for the correlation).
 Warping (`warp`): f2 sampled at x + flow(x) with bilinear `grid_sample` (ONNX GridSample, opset >= 16, 4-D
 input as TensorRT requires). The base pixel grid is built from a ones map by CumSum and normalised by
 ReduceSum of the same map, so the graph needs no Shape/Gather/Range and follows dynamic H x W.
@@ -33,7 +33,7 @@ from ._paths import DualPathModule, Path
 __all__ = ["Correlation", "warp", "BAND_WASTE_MAX"]
 
 #: the banded MatMul computes (W+2d)/(2d+1) times the needed products; above this factor the stacked views win
-#: (measured on ONNX Runtime and OpenVINO, issue 14: W=64, d=3 -> banded; W=128, d=2 -> stacked)
+#: (measured on ONNX Runtime and OpenVINO: W=64, d=3 -> banded; W=128, d=2 -> stacked)
 BAND_WASTE_MAX = 12
 
 

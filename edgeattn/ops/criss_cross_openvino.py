@@ -2,7 +2,7 @@
 ONNX file is read (a frontend ConversionExtension), so the CPU plugin compiles it like any other subgraph
 (oneDNN MatMuls, fused element-wise chains, its own threads) instead of calling back into Python.
 
-Why a decomposition and not a compiled C++ `evaluate` (issue 14, measured): the criss-cross pass is ~95%
+Why a decomposition and not a compiled C++ `evaluate` (measured): the criss-cross pass is ~95%
 MatMul work; a hand-written C++ kernel would have to beat oneDNN's batched GEMMs to be "never slower than
 the standard-op graph", while the decomposition is the standard-op formulation itself, and the IR written
 from it (model.xml) holds only native ops, so it loads in any OpenVINO (C++, OVMS) without an extension.

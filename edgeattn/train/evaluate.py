@@ -4,7 +4,7 @@ Held-out samples are drawn from `np.random.default_rng([eval_seed, 1])` with `HE
 training batches come from `np.random.default_rng([seed, 0])` (seed 0 by default): a different seed and a
 different stream, so no held-out sample is ever trained on.
 
-Targets (issue 11), each judged against a reference computed on the same held-out samples:
+Targets, each judged against a reference computed on the same held-out samples:
 
 | task | score | target |
 |---|---|---|
