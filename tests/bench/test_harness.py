@@ -121,7 +121,7 @@ def test_reports_written(tiny_result, tmp_path):
     paths = write_reports(tiny_result, tmp_path)
     assert sorted(p.name for p in paths) == ["models.png", "results.json", "results.md", "sweep.png"]
     doc = json.loads((tmp_path / "results.json").read_text())
-    assert set(doc) == {"meta", "ceilings", "models", "modules", "alphas", "targets"}
+    assert set(doc) == {"meta", "ceilings", "models", "modules", "alphas", "precision", "targets"}
     assert doc["meta"]["threads"] == 2 and doc["meta"]["cpu"]
     md = format_markdown(tiny_result)
     for section in ("## Compute ceiling", "## Models", "## Attention modules", "## Targets", "% ceiling", "alpha"):

@@ -43,8 +43,11 @@ def test_int8_openvino_bundle_verifies_and_meets_the_bound(tmp_path, weights):
     pytest.importorskip("nncf")
     from edgeattn.verify import verify_bundle
 
+    # 8 calibration images (the default): with the 4 of SMALL, NNCF's ranges at 64x64 (8x8 feature maps) left the
+    # bundle at argmax agreement 0.655 on its reference image (bar 0.75, FAILED) although the held-out mIoU held;
+    # with 8 it is 0.870 (measured on the shipped weights; README "Precision").
     rc = _export(tmp_path, weights("lga_mobilenet"), "--target", "openvino", "--precision", "int8",
-                 "--calibration", "minmax")
+                 "--calibration", "minmax", "--calib-samples", "8")
     folder = tmp_path / "lga_mobilenet"
     assert rc == 0
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -57,25 +60,26 @@ def test_int8_openvino_bundle_verifies_and_meets_the_bound(tmp_path, weights):
 
 @pytest.mark.slow
 def test_quantization_over_the_bound_is_refused(tmp_path, weights):
-    """Everything quantized (softmax included) in the dense-attention baseline: over the bound it is refused.
+    """Everything quantized (softmax included) with per-tensor weights in the dense-attention baseline: refused.
 
-    Measured with the shipped weights: quantizing everything costs nonlocal_mobilenet only +0.0038 mIoU here (64x64,
-    6 held-out scenes; at 256x256 -0.0001, and per-tensor weights did not hurt either), inside the default bound of
-    0.02, so the default bound does not refuse it (README 'Precision'). The refusal is exercised with a user bound
-    below that measured, deterministic drop (seeded data, fixed calibration).
+    Measured with the shipped weights (64x64, 4 calibration and 6 held-out scenes, minmax): this costs
+    nonlocal_mobilenet +0.0066 mIoU (lga_mobilenet +0.0080), inside the default bound of 0.02, so the default bound
+    does not refuse it (README 'Precision'). The refusal is exercised with a user bound below that measured,
+    deterministic drop (seeded data, fixed calibration).
     """
     flags = weights("nonlocal_mobilenet", pretrained_only=True)
     (tmp_path / "nonlocal_mobilenet").mkdir()
     (tmp_path / "nonlocal_mobilenet" / "keep.txt").write_text("a good bundle")  # must survive the refusal
     rc = main(["--model", "nonlocal_mobilenet", *flags, "--output", str(tmp_path), "--input-size", "64x64",
                "--threads", "2", "--calib-samples", "4", "--eval-samples", "6", "--target", "ort",
-               "--precision", "int8", "--keep-float", "none", "--calibration", "minmax", "--max-drop", "0.001"])
+               "--precision", "int8", "--keep-float", "none", "--int8-weights", "per-tensor",
+               "--calibration", "minmax", "--max-drop", "0.002"])
     assert rc == 1
     assert (tmp_path / "nonlocal_mobilenet" / "keep.txt").read_text() == "a good bundle"
     kept = tmp_path / "nonlocal_mobilenet.failed"
     manifest = json.loads((kept / "manifest.json").read_text())
     acc = manifest["precision_report"]["accuracy"]
-    assert not acc["passed"] and acc["drop"] > acc["max_drop"] == 0.001 and manifest["verdict"] == "failed"
+    assert not acc["passed"] and acc["drop"] > acc["max_drop"] == 0.002 and manifest["verdict"] == "failed"
     assert "over the bound" in manifest["refused"]
     assert manifest["precision_report"]["keep_float"]["mode"] == "none"
 
