@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import sha256_file  # one implementation, shared with the writers
+
 __all__ = ["sha256_file", "sha256_bytes", "list_tree", "hash_tree", "weights_sha256", "tensor_record"]
 
 
@@ -22,12 +24,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def list_tree(folder: Path, exclude: tuple[str, ...] = ()) -> list[str]:
