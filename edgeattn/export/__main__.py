@@ -24,7 +24,7 @@ examples:
   python -m edgeattn.export --model lga_mobilenet --target trt --dynamic --min-size 128x128 --max-size 512x1024
   python -m edgeattn.export --model my_pkg.nets:build_ccnet --checkpoint ccnet.pth --input-size 512x1024 --target trt
   python -m edgeattn.export --model path/to/nets.py:build_ccnet --input-size 257x513 --target openvino
-  python -m edgeattn.export --model lga_mobilenet --target ort --precision int8 --checkpoint W.pt
+  python -m edgeattn.export --model lga_mobilenet --pretrained --target ort --precision int8
   python -m edgeattn.export --model lga_mobilenet --target openvino --precision int8 --keep-float auto
   python -m edgeattn.export --list-models
 
@@ -34,8 +34,9 @@ writing it, the CLI verifies the staged bundle exactly as `python -m edgeattn.ve
 
 what the statuses mean for export: 0 published and PASSED (or --no-parity: reference written, not checked);
 1 FAILED: the new bundle is kept apart in DIR/<model>.failed/ and a previous DIR/<model>/ is untouched (also a
-lower precision over its --max-drop bound, or a user model whose conversion does not reproduce the original);
-2: nothing is published; 3: published, but a requested runtime could not run here.
+lower precision over its --max-drop bound); 1 also for a user model whose conversion does not reproduce the
+original (the message names the module; nothing is written); 2: nothing is published; 3: published, but a
+requested runtime could not run here.
 """
 
 
