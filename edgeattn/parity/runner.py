@@ -33,11 +33,12 @@ from ..data.inputs import make_inputs
 from ..verify.compare import Comparison, compare, unavailable
 from ..bundle.tolerances import PRECISIONS, TOLERANCES, tolerance_for
 from .localise import localise
+from ..cli import RUNTIME_ALIASES
 
 __all__ = ["ParityConfig", "ParityRow", "Plan", "ALIASES", "validate", "run"]
 
 Progress = Callable[[str], None]
-ALIASES = {"trt": "tensorrt", "onnxruntime": "ort", "ov": "openvino", "pytorch": "torch"}
+ALIASES = RUNTIME_ALIASES  # the one runtime vocabulary (edgeattn/cli.py)
 
 
 def _stderr(msg: str) -> None:

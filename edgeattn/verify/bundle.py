@@ -26,6 +26,7 @@ from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
 from .compare import Comparison, compare, unavailable
 from ..bundle.tolerances import Tolerance, runtime_precision, tolerance_key
+from ..cli import RUNTIME_ALIASES
 
 __all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
 
@@ -33,7 +34,7 @@ Progress = Callable[[str], None]
 
 #: the runtimes that check a bundle of each target when none are requested: the target's own
 DEFAULT_RUNTIMES = {"onnx": ("ort",), "ort": ("ort",), "openvino": ("openvino",), "trt": ("tensorrt",)}
-ALIASES = {"trt": "tensorrt", "onnxruntime": "ort", "ov": "openvino"}
+ALIASES = RUNTIME_ALIASES  # the one runtime vocabulary (edgeattn/cli.py)
 VERDICTS = {"passed": EXIT_OK, "failed": EXIT_FAILED, "not_verified": EXIT_NOT_VERIFIED}
 
 
