@@ -45,27 +45,22 @@ def test_correlation_rejects_bad_displacement():
         Correlation(0)
 
 
-@pytest.mark.parametrize("formulation", ["banded", "stacked"])
-@pytest.mark.parametrize("size,d", [((7, 11), 3), ((13, 5), 2), ((5, 40), 1)])
-def test_both_export_formulations_match_the_reference(formulation, size, d):
+@pytest.mark.parametrize("size,d,tile", [((7, 11), 3, 6), ((13, 5), 2, 4), ((5, 40), 1, 16), ((6, 32), 2, 16),
+                                         ((4, 33), 4, 8), ((3, 17), 2, 16)])
+def test_tiled_band_matches_the_reference(size, d, tile):
+    """Widths below, at, just over and many times the tile, and tile == 2d (the smallest the window allows)."""
     from edgeattn.nn import flow_ops
 
     f1, f2 = torch.randn(2, 2, 6, *size).unbind(0)
-    fn = flow_ops._banded_correlation if formulation == "banded" else flow_ops._stacked_correlation
     ref = Correlation(d, path="reference")(f1, f2)
-    torch.testing.assert_close(fn(f1, f2, d), ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(flow_ops._tiled_band_correlation(f1, f2, d, tile), ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("width,want", [(11, "banded"), (100, "stacked")])
-def test_export_chooses_by_width_and_runs_on_ort_at_other_sizes(width, want, monkeypatch):
-    from edgeattn.nn import flow_ops
+@pytest.mark.parametrize("width", [11, 100])
+def test_export_runs_on_ort_at_other_sizes_and_stays_trt_clean(width):
+    from edgeattn.export.audit import audit
 
     from ._onnx import export_module, hostile, run_ort
-
-    called = []
-    for name in ("_banded_correlation", "_stacked_correlation"):
-        real = getattr(flow_ops, name)
-        monkeypatch.setattr(flow_ops, name, lambda *a, real=real, name=name: called.append(name) or real(*a))
 
     class Pair(torch.nn.Module):  # one input for the test helpers: (B, 2C, H, W) -> both feature maps
         def __init__(self):
@@ -77,13 +72,10 @@ def test_export_chooses_by_width_and_runs_on_ort_at_other_sizes(width, want, mon
 
     m = Pair().eval()
     proto = export_module(m, (9, width), 12, dynamic=True)
-    assert called and all(n == f"_{want}_correlation" for n in called)
     assert hostile(proto) == []
-    from edgeattn.export.audit import audit
-
     assert audit(proto, "trt").errors == []
-    monkeypatch.undo()
-    for size in [(9, width), (6, width + 3)]:  # dynamic H and W: the skew reshapes follow the shape
+    # dynamic H and W, including a width that changes the number of tiles: the pads and reshapes follow the shape
+    for size in [(9, width), (6, width + 3), (5, width + 17)]:
         x = torch.randn(2, 12, *size)
         with torch.no_grad():
             ref = Correlation(2, path="reference")(x[:, :6], x[:, 6:]).numpy()
