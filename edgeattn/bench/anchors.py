@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 __all__ = ["CCNetCrissCross", "CCNetRCCA", "ConvPair", "Step", "onnx_route", "runtime_step",
-           "openvino_direct_step", "torch_step", "ONNX_ROUTES", "OPENVINO_DIRECT_ROUTES"]
+           "openvino_direct_step", "torch_step", "gemm_floor", "floor_step", "ONNX_ROUTES", "OPENVINO_DIRECT_ROUTES"]
 
 #: exporter -> opset a user would ask of it (the dynamo exporter implements opset >= 18 only)
 ONNX_ROUTES = {"torchscript": 17, "dynamo": 18}
@@ -146,6 +146,53 @@ def onnx_route(module: nn.Module, example: tuple[torch.Tensor, ...], input_names
     return simplify(proto, "onnxslim")
 
 
+def gemm_floor(proto: onnx.ModelProto, seed: int = 0) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+    """The GEMMs of a static-shape graph alone: every MatMul and Gemm node of `proto`, with the same shapes,
+    attributes and weight initializers, fed by graph inputs instead of the tensors around it. Each product is
+    cut to one element by a Slice (an output as small as the runtime allows, so no output copy is timed) and
+    no other op is kept: its latency is what the graph would cost if everything but its GEMMs were free, the
+    floor under any reformulation that keeps the same matrix products.
+
+    Returns the floor graph and random feeds for it."""
+    from onnx import helper, numpy_helper
+
+    inferred = onnx.shape_inference.infer_shapes(proto)
+    known = {v.name: v.type.tensor_type for v in [*inferred.graph.value_info, *inferred.graph.input]}
+    inits = {i.name: i for i in proto.graph.initializer}
+    rng = np.random.default_rng(seed)
+    nodes, inputs, outputs, used, feeds = [], [], [], {}, {}
+    for n, node in enumerate(x for x in inferred.graph.node if x.op_type in ("MatMul", "Gemm")):
+        names = []
+        for j, name in enumerate(node.input):
+            if name in inits:
+                used[name] = inits[name]
+                names.append(name)
+                continue
+            dims = [d.dim_value for d in known[name].shape.dim] if name in known else []
+            if not dims or min(dims) <= 0:
+                raise ValueError(f"gemm_floor needs static shapes; input {name!r} of {node.name!r} has {dims}")
+            feed = f"gemm{n}_in{j}"
+            feeds[feed] = rng.standard_normal(dims, dtype=np.float32)
+            inputs.append(helper.make_tensor_value_info(feed, onnx.TensorProto.FLOAT, dims))
+            names.append(feed)
+        out = f"gemm{n}"
+        copy = helper.make_node(node.op_type, names, [out])
+        copy.attribute.extend(node.attribute)
+        nodes.append(copy)
+        rank = 2 if node.op_type == "Gemm" else len(known[node.input[0]].shape.dim)
+        ones = numpy_helper.from_array(np.ones(rank, dtype=np.int64), f"{out}_ends")
+        zeros = numpy_helper.from_array(np.zeros(rank, dtype=np.int64), f"{out}_starts")
+        used[zeros.name], used[ones.name] = zeros, ones
+        nodes.append(helper.make_node("Slice", [out, zeros.name, ones.name], [f"{out}_corner"]))
+        outputs.append(helper.make_tensor_value_info(f"{out}_corner", onnx.TensorProto.FLOAT, [1] * rank))
+    if not nodes:
+        raise ValueError("gemm_floor: the graph has no MatMul or Gemm")
+    graph = helper.make_graph(nodes, "gemm_floor", inputs, outputs, list(used.values()))
+    floor = helper.make_model(graph, opset_imports=[o for o in proto.opset_import if o.domain in ("", "ai.onnx")])
+    floor.ir_version = proto.ir_version
+    return floor, feeds
+
+
 def runtime_step(runtime: str, proto: onnx.ModelProto, feeds: dict[str, np.ndarray], threads: int) -> Step:
     """Load `proto` in edgeattn's runner for `runtime` (fp32, `threads` threads) from a temporary file."""
     from ..runtimes import RuntimeOptions, load_runtime
@@ -160,6 +207,40 @@ def runtime_step(runtime: str, proto: onnx.ModelProto, feeds: dict[str, np.ndarr
         tmp.cleanup()
 
     return Step(lambda: rt.infer(feeds), close)
+
+
+def floor_step(runtime: str, proto: onnx.ModelProto, feeds: dict[str, np.ndarray], threads: int) -> Step:
+    """Run a `gemm_floor` graph with its inputs bound once, without copies (ONNX Runtime's IO binding,
+    OpenVINO's shared-memory tensors): the floor graph has an input per product, several times the real
+    graph's one input, and copying those on every call would be timed as GEMM work. Session settings are
+    those of edgeattn's runners (fp32, `threads` intra-op threads, full graph optimisation)."""
+    if runtime == "ort":
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        binding = session.io_binding()
+        bound = {k: ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(v)) for k, v in feeds.items()}
+        for k, v in bound.items():
+            binding.bind_ortvalue_input(k, v)
+        for out in session.get_outputs():
+            binding.bind_output(out.name, "cpu")
+        return Step(lambda: session.run_with_iobinding(binding))
+    if runtime == "openvino":
+        import openvino as ov
+
+        core = ov.Core()
+        compiled = core.compile_model(core.read_model(proto.SerializeToString()), "CPU",
+                                      {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads})
+        request = compiled.create_infer_request()
+        arrays = {k: np.ascontiguousarray(v) for k, v in feeds.items()}
+        for k, v in arrays.items():
+            request.set_tensor(k, ov.Tensor(v, shared_memory=True))
+        return Step(lambda: (arrays, request.infer())[1])  # `arrays` kept alive with the step
+    raise ValueError(f"floor_step: unknown runtime {runtime!r}; expected 'ort' or 'openvino'")
 
 
 def openvino_direct_step(module: nn.Module, example: tuple[torch.Tensor, ...], threads: int, via: str) -> Step:

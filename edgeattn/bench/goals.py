@@ -10,7 +10,8 @@ Groups (C = `channels`, fp32, batch 1):
 * criss-cross (R=2) at each of `cc_sizes`: the export path (TorchScript ONNX, as edgeattn.export writes it)
   on ORT and OpenVINO vs CCNet-style RCCA (`anchors.CCNetRCCA`) by every route: TorchScript ONNX, dynamo
   ONNX, and on OpenVINO also `convert_model` of the module and of `torch.export`. Goal: best route / ours
-  >= 1.7 on ORT, >= 2 on OpenVINO.
+  >= 1.7 on ORT, >= 2 on OpenVINO. Timed beside them: the export path's GEMMs alone (`anchors.gemm_floor`),
+  the ratio the export path would reach if every op but its MatMul/Gemm nodes were free (`ceiling`).
 * LGA at every one of `lga_sizes`, all in one group (ORT, OpenVINO): alpha of latency ~ pixels^alpha
   <= 1.10 (spread: the alphas of single rounds); at the largest size, LGA / (3x3 depthwise + pointwise conv
   pair) <= 1.5.
@@ -30,8 +31,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from .anchors import (OPENVINO_DIRECT_ROUTES, CCNetRCCA, ConvPair, Step, onnx_route, openvino_direct_step,
-                      runtime_step, torch_step)
+from .anchors import (OPENVINO_DIRECT_ROUTES, CCNetRCCA, ConvPair, Step, floor_step, gemm_floor, onnx_route,
+                      openvino_direct_step, runtime_step, torch_step)
 
 __all__ = ["GoalConfig", "interleave", "run_goals", "format_goals"]
 
@@ -130,8 +131,10 @@ def _criss_cross(config: GoalConfig, log: Log) -> list[dict]:
             except Exception as exc:  # noqa: BLE001
                 for rt in config.runtimes:
                     failed[f"ccnet {exporter} onnx/{rt}"] = f"export failed: {str(exc).splitlines()[0][:160]}"
+        floor_proto, floor_feeds = gemm_floor(ours_proto, config.seed)
         for rt in config.runtimes:
             _try(f"edgeattn/{rt}", partial(runtime_step, rt, ours_proto, feeds, config.threads), steps, failed)
+            _try(f"gemm floor/{rt}", partial(floor_step, rt, floor_proto, floor_feeds, config.threads), steps, failed)
             for exporter, proto in ref_protos.items():
                 _try(f"ccnet {exporter} onnx/{rt}", partial(runtime_step, rt, proto, feeds, config.threads),
                      steps, failed)
@@ -154,9 +157,15 @@ def _criss_cross(config: GoalConfig, log: Log) -> list[dict]:
             best = min(refs, key=lambda k: _med(refs[k]))
             value, lo, hi = _ratio(refs[best], mine)
             routes = ", ".join(f"{k.rsplit('/', 1)[0]} {_med(v):.1f} ms" for k, v in refs.items())
-            rows.append(_row(f"criss-cross {label} {rt}: best CCNet route / export path", value, (lo, hi),
-                             f">= {goal}", value >= goal,
-                             f"export path {_med(mine):.1f} ms; routes: {routes}" + (f"; {fails}" if fails else "")))
+            floor = t.get(f"gemm floor/{rt}")
+            bound = "" if floor is None else (
+                f"; GEMM floor {_med(floor):.1f} ms (the export path's MatMul/Gemm nodes alone): with every other "
+                f"op free the ratio would be {_med(refs[best]) / _med(floor):.2f}")
+            row = _row(f"criss-cross {label} {rt}: best CCNet route / export path", value, (lo, hi), f">= {goal}",
+                       value >= goal, f"export path {_med(mine):.1f} ms; routes: {routes}" + bound
+                       + (f"; {fails}" if fails else ""))
+            row["ceiling"] = None if floor is None else _med(refs[best]) / _med(floor)
+            rows.append(row)
     return rows
 
 

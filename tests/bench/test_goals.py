@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from edgeattn.bench.__main__ import main
-from edgeattn.bench.anchors import CCNetRCCA, ConvPair, onnx_route, runtime_step
+from edgeattn.bench.anchors import CCNetRCCA, ConvPair, floor_step, gemm_floor, onnx_route, runtime_step
 from edgeattn.bench.goals import GoalConfig, format_goals, interleave, run_goals
 from edgeattn.nn import CrissCrossAttention, set_path
 
@@ -41,6 +41,45 @@ def test_conv_pair_anchor_runs_on_ort():
         step.close()
 
 
+@pytest.mark.parametrize("runtime", ["ort", "openvino"])
+def test_gemm_floor_keeps_exactly_the_products_of_the_graph(runtime):
+    import onnx
+
+    ours = CrissCrossAttention(16).eval()
+    x = torch.randn(1, 16, 9, 13)
+    proto = onnx_route(ours, (x,), ["x"], "y", "torchscript")
+    floor, feeds = gemm_floor(proto)
+    gemms = [n for n in proto.graph.node if n.op_type in ("MatMul", "Gemm")]
+    kept = [n for n in floor.graph.node if n.op_type != "Slice"]
+    assert [n.op_type for n in kept] == [n.op_type for n in gemms] and len(gemms) >= 8  # 2 passes x (3 + 4)
+    assert [list(n.attribute) for n in kept] == [list(n.attribute) for n in gemms]  # transB etc. kept
+    inferred = onnx.shape_inference.infer_shapes(proto)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in [*inferred.graph.value_info, *inferred.graph.input]}
+    weights = {i.name for i in proto.graph.initializer}
+    for src, copy in zip(gemms, kept):  # same operand shapes; weights stay initializers, data become inputs
+        for a, b in zip(src.input, copy.input):
+            assert (b == a) if a in weights else list(feeds[b].shape) == shapes[a]
+    step = floor_step(runtime, floor, feeds, 1)
+    try:
+        step.run()
+    finally:
+        step.close()
+
+
+def test_gemm_floor_refuses_dynamic_shapes_and_graphs_without_products():
+    from edgeattn.export.onnx import export_onnx
+
+    x = torch.randn(1, 8, 6, 10)
+    dynamic = export_onnx(CrissCrossAttention(8).eval(), (x,), input_names=["x"], output_name="y", opset=17,
+                          dynamic=True)
+    with pytest.raises(ValueError, match="static shapes"):
+        gemm_floor(dynamic)
+    relu = onnx_route(torch.nn.ReLU(), (x,), ["x"], "y", "torchscript")
+    with pytest.raises(ValueError, match="no MatMul or Gemm"):
+        gemm_floor(relu)
+
+
 def test_interleave_runs_every_candidate_each_round():
     calls = []
     t = interleave({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3, warmup=1, pause_s=0)
@@ -59,6 +98,8 @@ def test_goal_rows_for_criss_cross_and_lga_on_tiny_sizes():
     assert cc["value"] is not None and cc["value"] > 0 and cc["spread"][0] <= cc["value"] <= cc["spread"][1]
     # CCNet's torch.diag does not export with TorchScript: the route is reported as failed, not dropped.
     assert "torchscript onnx failed" in cc["detail"] and "dynamo onnx" in cc["detail"]
+    # the GEMM floor ran beside them: the ceiling is the best route over the export path's GEMMs alone
+    assert "GEMM floor" in cc["detail"] and cc["ceiling"] > 0
     assert all(r["met"] in (True, False) for r in rows if r["value"] is not None)
     assert len(format_goals(rows)) == len(rows)
 
