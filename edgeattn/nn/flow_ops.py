@@ -13,8 +13,9 @@ CVPR 2018, Eq. 2): for every pixel x and displacement o in a (2d+1)^2 window,
   inside a tile's window; the band x' = x + dx is read out without Gather by the skew trick (flatten, pad
   TILE, reshape to rows of TILE+2d+1, slice the first 2d+1 columns). The MatMul computes (TILE+2d)/(2d+1)
   times the needed products (2.4x at d=2, 2x at d=3), which costs less than streaming (2d+1)^2 shifted copies
-  of f2: measured on ONNX Runtime and OpenVINO (2 threads, docs/perf-export-paths.md), 1.8-3x faster than
-  the stacked shifted views and 1.2-3.8x faster than an untiled band over the whole row.
+  of f2: measured on ONNX Runtime and OpenVINO (2 threads, docs/perf-export-paths.md), 1.6-4.2x faster than
+  the stacked shifted views, and than an untiled band over the whole row 1.4-3.9x faster on wide maps and as
+  fast on narrow ones (W=64).
 Warping (`warp`): f2 sampled at x + flow(x) with bilinear `grid_sample` (ONNX GridSample, opset >= 16, 4-D
 input as TensorRT requires). The base pixel grid is built from a ones map by CumSum and normalised by
 ReduceSum of the same map, so the graph needs no Shape/Gather/Range and follows dynamic H x W.
@@ -29,8 +30,9 @@ from ._paths import DualPathModule, Path
 
 __all__ = ["Correlation", "warp", "TILE"]
 
-#: pixels per tile of the export path's banded MatMul (at least 2d is used). 8..32 measured within 15% of each
-#: other at the flow models' two correlations; 16 was fastest or within 6% of the fastest on both runtimes.
+#: pixels per tile of the export path's banded MatMul (at least 2d is used). Tiles of 8 and 16 measured within 10%
+#: of each other at the flow models' two correlations (32: up to 25% slower on a 203-wide map, 4: up to 1.5x);
+#: 16 was the fastest or within 7% of it at every size tried, on both runtimes.
 TILE = 16
 
 

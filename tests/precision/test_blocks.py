@@ -36,7 +36,8 @@ def test_lga_blocks_are_its_graph_layers(lga_graph):
 def test_sensitive_ops_are_the_gates_and_normalisations(lga_graph):
     names = sensitive_nodes(lga_graph)
     ops = {n.name: n.op_type for n in lga_graph.graph.node}
-    assert sorted({ops[n] for n in names}) == ["Div", "Sigmoid"] and len(names) == 8
+    # per graph layer: the gate, the sum of the 9 edge weights and the normalisation by it
+    assert sorted({ops[n] for n in names}) == ["Div", "ReduceSum", "Sigmoid"] and len(names) == 12
     assert all(n.startswith("/attention/") for n in names)  # the backbone's input normalisation Div is not
 
 
