@@ -34,7 +34,7 @@ import torch
 from .anchors import (OPENVINO_DIRECT_ROUTES, CCNetRCCA, ConvPair, Step, floor_step, gemm_floor, onnx_route,
                       openvino_direct_step, runtime_step, torch_step)
 
-__all__ = ["GoalConfig", "interleave", "run_goals", "format_goals"]
+__all__ = ["GoalConfig", "interleave", "run_goals", "merge_runs", "format_goals"]
 
 Log = Callable[[str], None]
 
@@ -331,6 +331,52 @@ def run_goals(config: GoalConfig, groups: tuple[str, ...] = tuple(GROUPS), log: 
             rows.append(_row(f"{g}: group failed", None, None, "-", None,
                              f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}"))
     return rows
+
+
+def _meets(value: float, target: str) -> bool | None:
+    """`value` against a target written as '>= X' or '<= X'; None for any other target."""
+    op, _, number = target.partition(" ")
+    try:
+        bound = float(number)
+    except ValueError:
+        return None
+    return value >= bound if op == ">=" else value <= bound if op == "<=" else None
+
+
+def merge_runs(runs: list[list[dict]]) -> list[dict]:
+    """Rows of several whole runs of the goals -> one row per goal: the median of the runs' values, `spread` =
+    the range of the runs' values, the verdict re-taken on the median, and the detail of the run nearest the
+    median. On a shared machine a ratio moves between runs by more than its per-round spread shows; the median
+    of whole runs settles a verdict that one run leaves to chance."""
+    if len(runs) == 1:
+        return runs[0]
+    order: list[str] = []
+    by_goal: dict[str, list[dict]] = {}
+    for rows in runs:
+        for r in rows:
+            if r["goal"] not in by_goal:
+                order.append(r["goal"])
+            by_goal.setdefault(r["goal"], []).append(r)
+    merged = []
+    for goal in order:
+        rows = by_goal[goal]
+        measured = [r for r in rows if r["value"] is not None]
+        if not measured:
+            merged.append(rows[0])
+            continue
+        values = [r["value"] for r in measured]
+        median = float(np.median(values))
+        nearest = min(measured, key=lambda r: abs(r["value"] - median))
+        row = _row(goal, median, (min(values), max(values)), nearest["target"], _meets(median, nearest["target"]),
+                   f"median of {len(values)} runs ({', '.join(f'{v:.2f}' for v in values)}"
+                   + (f"; {len(rows) - len(measured)} not measured" if len(measured) < len(rows) else "")
+                   + f"); run nearest the median: {nearest['detail']}")
+        ceilings = [r["ceiling"] for r in measured if r.get("ceiling") is not None]
+        if ceilings:
+            row["ceiling"] = float(np.median(ceilings))
+        row["runs"] = values
+        merged.append(row)
+    return merged
 
 
 def format_goals(rows: list[dict]) -> list[str]:

@@ -27,14 +27,20 @@ def add_goal_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--goal-groups", type=_names, default=("criss_cross", "lga", "flow", "custom_ops"),
                    help="comma-separated from criss_cross, lga, flow, custom_ops (default: all)")
     g.add_argument("--goal-rounds", type=int, default=10, help="interleaved rounds per group (default 10)")
+    g.add_argument("--goal-repeats", type=int, default=1, metavar="N",
+                   help="whole runs of the goal groups; with N > 1 each goal reports the median of the N runs' "
+                   "values, their range as the spread, and its verdict on the median (default 1)")
 
 
 def _markdown(rows: list[dict], meta: dict) -> str:
     out = ["# edgeattn goal ratios", "",
            f"Machine: {meta['cpu']}, {meta['logical_cpus']} logical CPUs; {meta['threads']} threads; "
-           f"{meta['rounds']} interleaved rounds per group; tools: "
+           f"{meta['rounds']} interleaved rounds per group"
+           + (f", {meta['repeats']} whole runs (value = median of the runs, spread = their range)"
+              if meta.get("repeats", 1) > 1 else "") + "; tools: "
            + ", ".join(f"{k} {v}" for k, v in meta["tools"].items()) + ".", "",
-           "| goal | value | per-round spread | target | verdict | detail |", "|---|---|---|---|---|---|"]
+           f"| goal | value | {'spread of the runs' if meta.get('repeats', 1) > 1 else 'per-round spread'} | target "
+           "| verdict | detail |", "|---|---|---|---|---|---|"]
     for r in rows:
         value = "-" if r["value"] is None else f"{r['value']:.2f}"
         spread = "-" if not r["spread"] else f"{r['spread'][0]:.2f}-{r['spread'][1]:.2f}"
@@ -45,23 +51,31 @@ def _markdown(rows: list[dict], meta: dict) -> str:
 
 def main_goals(args: argparse.Namespace) -> int:
     def body() -> int:
-        from .goals import GROUPS, GoalConfig, format_goals, run_goals
+        from .goals import GROUPS, GoalConfig, format_goals, merge_runs, run_goals
         from .harness import BenchConfig, _meta
         from .runners import KNOWN_RUNTIMES
 
         for g in args.goal_groups:
             if g not in GROUPS:
                 raise unknown("goal group", g, tuple(GROUPS))
-        if args.goal_rounds < 3 or args.threads < 1 or args.warmup < 0:
-            raise InvalidOptionError("--goal-rounds must be >= 3, --threads >= 1 and --warmup >= 0")
+        for option, value, least in (("--goal-rounds", args.goal_rounds, 3), ("--goal-repeats", args.goal_repeats, 1),
+                                     ("--threads", args.threads, 1), ("--warmup", args.warmup, 0)):
+            if value < least:
+                raise InvalidOptionError(f"{option} must be >= {least}, got {value}")
         runtimes = tuple(r for r in parse_runtimes(args.runtimes, KNOWN_RUNTIMES) if r in ("ort", "openvino"))
         if not runtimes:
             raise InvalidOptionError("--goals-only needs ort and/or openvino in --runtimes")
         check_writable_dir(args.output)
         config = GoalConfig(threads=args.threads, rounds=args.goal_rounds, warmup=args.warmup, runtimes=runtimes,
                             channels=args.channels)
-        meta = {**_meta(BenchConfig(threads=args.threads, channels=args.channels)), "rounds": args.goal_rounds}
-        rows = run_goals(config, args.goal_groups, log=lambda s: print(s, file=sys.stderr, flush=True))
+        meta = {**_meta(BenchConfig(threads=args.threads, channels=args.channels)), "rounds": args.goal_rounds,
+                "repeats": args.goal_repeats}
+        runs = []
+        for i in range(args.goal_repeats):
+            prefix = f"[run {i + 1}/{args.goal_repeats}] " if args.goal_repeats > 1 else ""
+            runs.append(run_goals(config, args.goal_groups,
+                                  log=lambda s, p=prefix: print(p + s, file=sys.stderr, flush=True)))
+        rows = merge_runs(runs)
         out = Path(args.output)
         atomic_write_text(out / "goals.json", json.dumps({"meta": meta, "goals": rows}, indent=2) + "\n")
         atomic_write_text(out / "goals.md", _markdown(rows, meta))

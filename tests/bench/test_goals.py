@@ -12,7 +12,7 @@ import torch
 
 from edgeattn.bench.__main__ import main
 from edgeattn.bench.anchors import CCNetRCCA, ConvPair, floor_step, gemm_floor, onnx_route, runtime_step
-from edgeattn.bench.goals import GoalConfig, format_goals, interleave, run_goals
+from edgeattn.bench.goals import GoalConfig, format_goals, interleave, merge_runs, run_goals
 from edgeattn.nn import CrissCrossAttention, set_path
 
 
@@ -107,6 +107,33 @@ def test_goal_rows_for_criss_cross_and_lga_on_tiny_sizes():
 def test_cli_goals_only_writes_reports_and_rejects_bad_group(tmp_path, capsys):
     assert main(["--goals-only", "--goal-groups", "nope", "--output", str(tmp_path)]) == 2
     assert "goal group" in capsys.readouterr().err
+    assert main(["--goals-only", "--goal-repeats", "0", "--output", str(tmp_path)]) == 2
+    assert "--goal-repeats must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "goals.json").exists()
+
+
+def _goal(goal, value, target=">= 1.5", ceiling=None, detail="d"):
+    row = {"goal": goal, "value": value, "spread": None if value is None else (value, value), "target": target,
+           "met": None, "detail": detail}
+    if ceiling is not None:
+        row["ceiling"] = ceiling
+    return row
+
+
+def test_merge_runs_takes_the_median_run_and_judges_it_again():
+    runs = [[_goal("flow", 1.20, detail="run1"), _goal("alpha", 1.12, "<= 1.10"), _goal("cc", 1.1, ceiling=1.6)],
+            [_goal("flow", 1.57, detail="run2"), _goal("alpha", 1.08, "<= 1.10"), _goal("cc", 1.2, ceiling=1.7)],
+            [_goal("flow", 1.70, detail="run3"), _goal("alpha", None, "<= 1.10"), _goal("cc", 1.3, ceiling=1.8)]]
+    flow, alpha, cc = merge_runs(runs)
+    assert flow["value"] == 1.57 and flow["spread"] == (1.20, 1.70) and flow["met"] is True
+    assert flow["runs"] == [1.20, 1.57, 1.70] and flow["detail"].endswith("run nearest the median: run2")
+    # a run that could not measure the goal is counted, not averaged in
+    assert alpha["value"] == 1.10 and alpha["met"] is True and "1 not measured" in alpha["detail"]
+    assert cc["ceiling"] == 1.7 and cc["met"] is False
+    one = [[_goal("flow", 1.2)]]
+    assert merge_runs(one) is one[0]  # a single run is reported as it is
+    never = merge_runs([[_goal("x", None)], [_goal("x", None)]])
+    assert never[0]["value"] is None and never[0]["met"] is None
 
 
 @pytest.mark.slow
