@@ -18,6 +18,7 @@ EPILOG = """examples:
   python -m edgeattn.bench --no-models --modules lga,nonlocal,criss_cross --sweep-sizes 64x64,128x128
   python -m edgeattn.bench --models lga_mobilenet --sizes 256x512 --budget 3 --no-sweep   # quick look
   python -m edgeattn.bench --goals-only --output bench-goals         # export paths vs what a user would run instead
+  python -m edgeattn.bench --goals-only --goal-rounds 15 --goal-repeats 3 --output bench-goals   # settled verdicts
   python -m edgeattn.bench --models lga_mobilenet --runtimes ort --precisions fp32,int8 --no-sweep   # INT8 vs fp32
 
 Timings are in-process medians after warm-up with fixed thread counts; see README for what each column means.
