@@ -157,11 +157,12 @@ def gemm_floor(proto: onnx.ModelProto, seed: int = 0) -> tuple[onnx.ModelProto, 
     from onnx import helper, numpy_helper
 
     inferred = onnx.shape_inference.infer_shapes(proto)
-    known = {v.name: v.type.tensor_type for v in [*inferred.graph.value_info, *inferred.graph.input]}
+    src = inferred.graph
+    known = {v.name: v.type.tensor_type for v in [*src.value_info, *src.input, *src.output]}
     inits = {i.name: i for i in proto.graph.initializer}
     rng = np.random.default_rng(seed)
     nodes, inputs, outputs, used, feeds = [], [], [], {}, {}
-    for n, node in enumerate(x for x in inferred.graph.node if x.op_type in ("MatMul", "Gemm")):
+    for n, node in enumerate(x for x in src.node if x.op_type in ("MatMul", "Gemm")):
         names = []
         for j, name in enumerate(node.input):
             if name in inits:
@@ -179,7 +180,7 @@ def gemm_floor(proto: onnx.ModelProto, seed: int = 0) -> tuple[onnx.ModelProto, 
         copy = helper.make_node(node.op_type, names, [out])
         copy.attribute.extend(node.attribute)
         nodes.append(copy)
-        rank = 2 if node.op_type == "Gemm" else len(known[node.input[0]].shape.dim)
+        rank = len(known[node.output[0]].shape.dim)  # of the product, whichever operand is a weight
         ones = numpy_helper.from_array(np.ones(rank, dtype=np.int64), f"{out}_ends")
         zeros = numpy_helper.from_array(np.zeros(rank, dtype=np.int64), f"{out}_starts")
         used[zeros.name], used[ones.name] = zeros, ones
