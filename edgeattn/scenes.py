@@ -1,5 +1,9 @@
 """Procedural, seeded images: the inputs of parity checks, calibration and benchmarks.
 
+A floor module (numpy only, imports nothing of edgeattn): the models calibrate their random-init BatchNorm
+statistics on these images, and `models` must not import `data` (which sits above it), so the generators live
+here; `edgeattn.data.synthetic` re-exports them for the task-data side.
+
 Pure noise is a poor probe (every activation sits in the same regime), so images are small scenes:
 smooth illumination gradients, filled shapes with sharp edges, a sinusoidal texture and a little noise.
 Same seed and size -> same bytes on any machine.
