@@ -61,6 +61,8 @@ class ExportConfig:
     seed: int = 0
     custom_ops: bool = False  # criss-cross / PatchMatch attention as one edgeattn-domain node each (edgeattn.ops)
     model_kwargs: dict = field(default_factory=dict)
+    # a device profile (edgeattn/devices): the IR version/opset its runtimes load, its TensorRT; None: no device
+    device: str | None = None
     # user factories (--model pkg.mod:factory or path/file.py:factory): the one image input
     input_name: str = "image"
     input_channels: int = 3
