@@ -8,6 +8,9 @@
 - @pytest.mark.triton: starts a real Triton server from the separate test environment. Enable: `make triton-env`
   (`make test` does it: .venv-triton from /usr/bin/python3 with requirements/triton.txt), or set
   EDGEATTN_TRITON_PYTHON to a Python that has nvidia-pytriton and onnxruntime.
+- @pytest.mark.emulate: runs bundles under emulated ARM64 (edgeattn.emulate). Needs Debian's qemu-user-static and
+  debootstrap (`make emulate-deps`; `make test` does it as root), the Debian mirror and the package index; the
+  userland and wheels are cached in ~/.cache/edgeattn/emulate ($EDGEATTN_EMULATE_CACHE).
 - @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
 """
 
@@ -43,6 +46,12 @@ def _skip_reasons() -> dict[str, str]:
         reasons["triton"] = ("no Triton test environment: run `make triton-env` (`make test` does it; it makes "
                              ".venv-triton from /usr/bin/python3 with requirements/triton.txt) or set "
                              "EDGEATTN_TRITON_PYTHON to a Python with nvidia-pytriton and onnxruntime")
+    import shutil
+
+    sbin = "/usr/sbin:/sbin:" + os.environ.get("PATH", "")
+    if shutil.which("qemu-aarch64-static") is None or shutil.which("debootstrap", path=sbin) is None:
+        reasons["emulate"] = ("no ARM64 emulation here: install Debian's qemu-user-static and debootstrap "
+                              "(`make emulate-deps` as root; `make test` does it)")
     return reasons
 
 

@@ -31,8 +31,9 @@ SOURCES = {
               "(ARM64 CPU plugin; the PyPI aarch64 wheel is manylinux_2_35: glibc >= 2.35)",
     "pypi-aarch64": "PyPI aarch64 wheels, checked with `pip download --no-deps --only-binary=:all: --platform "
                     "manylinux2014_aarch64 --platform manylinux_2_35_aarch64 --python-version X.Y` (2026-12)",
-    "ort-limits": "https://onnxruntime.ai/docs/reference/compatibility.html, and measured under emulation by "
-                  "tests/devices/test_limits.py (the highest IR version and opset the version loads)",
+    "ort-limits": "measured here (2026-12): one-node models of each IR version and opset loaded in that ONNX Runtime "
+                  "build (under emulation for ARM64; tests/devices/test_limits.py re-checks max and max + 1); ORT's "
+                  "own table: https://onnxruntime.ai/docs/reference/compatibility.html",
     "debian": "https://packages.debian.org/bookworm/python3 (Debian 12 ships Python 3.11 only)",
     "host": "requirements/dev.txt (the pinned x86-64 environment this project tests on)",
 }
@@ -104,7 +105,7 @@ PROFILES: dict[str, DeviceProfile] = {p.name: p for p in (
     DeviceProfile(
         name="jetson-jp7", title="Jetson AGX Orin and Thor, JetPack 7.2 (L4T r39)", arch="aarch64",
         os="Ubuntu 24.04 (L4T r39)", python="3.12", numpy="2.2.6", onnxruntime="1.24.2",
-        max_ir_version=11, max_opset=23, openvino="2026.4.1", tensorrt="10.16", tensorrt_next="11.4",
+        max_ir_version=13, max_opset=25, openvino="2026.4.1", tensorrt="10.16", tensorrt_next="11.4",
         cuda="13.2",
         sources={**_JETSON_SOURCES, "os": "jp72-stack", "tensorrt": "jp72-stack", "cuda": "jp72-stack",
                  "onnxruntime": "jp72-stack", "tensorrt_next": "trt11-jetson"},
@@ -117,13 +118,13 @@ PROFILES: dict[str, DeviceProfile] = {p.name: p for p in (
         name="arm64-cpu", title="ARM64 board or server (Debian 12 / Ubuntu 22.04+), ONNX Runtime and OpenVINO "
                                 "from PyPI", arch="aarch64",
         os="Debian 12 or Ubuntu 22.04+ (glibc >= 2.35 for OpenVINO's wheel)", python="3.11", numpy="2.4.6",
-        onnxruntime="1.32.0", max_ir_version=11, max_opset=23, openvino="2026.4.1",
+        onnxruntime="1.32.0", max_ir_version=14, max_opset=28, openvino="2026.4.1",
         sources={"os": "ov-arm", "python": "debian", "numpy": "pypi-aarch64", "onnxruntime": "pypi-aarch64",
                  "openvino": "pypi-aarch64", "max_ir_version": "ort-limits", "max_opset": "ort-limits"},
         emulation=Emulation(numpy="2.4.6", onnxruntime="1.32.0", openvino="2026.4.1")),
     DeviceProfile(
         name="x86-cpu", title="x86-64 CPU (this project's test machine)", arch="x86_64",
-        os="Debian 12", python="3.11", numpy="2.4.6", onnxruntime="1.32.0", max_ir_version=11, max_opset=23,
+        os="Debian 12", python="3.11", numpy="2.4.6", onnxruntime="1.32.0", max_ir_version=14, max_opset=28,
         openvino="2026.4.1",
         sources={"os": "host", "python": "host", "numpy": "host", "onnxruntime": "host", "openvino": "host",
                  "max_ir_version": "ort-limits", "max_opset": "ort-limits"}),

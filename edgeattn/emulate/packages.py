@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..devices import DeviceProfile
@@ -73,6 +74,16 @@ def _pip(args: list[str], what: str) -> None:
     raise SetupError(f"pip could not install {what}: {' '.join(text.strip().splitlines()[-2:])[:300]}")
 
 
+def _publish(built: Path, dest: Path) -> None:
+    """Move a finished folder into place; if another process (a parallel test run) got there first, keep
+    theirs (same inputs, same contents) rather than deleting a folder that may be in use."""
+    try:
+        built.rename(dest)
+    except OSError:
+        if not dest.is_dir():
+            raise
+
+
 def _wheel(root: Path, out: Path) -> Path:
     """edgeattn's wheel, built from the checkout by the host's pip (pure Python: py3-none-any)."""
     _pip(["wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(out), str(root)],
@@ -105,18 +116,40 @@ def ensure_dependencies(cache: Path, profile: DeviceProfile, progress=print) -> 
         for dist in (work / "site").glob("edgeattn*"):  # edgeattn itself is installed fresh per run
             shutil.rmtree(dist) if dist.is_dir() else dist.unlink()
         (work / "site" / _STAMP).write_text(json.dumps(key, indent=1))
-        if site.exists():
-            shutil.rmtree(site)
-        (work / "site").rename(site)
+        _publish(work / "site", site)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return site
 
 
-def install_edgeattn(dest: Path, python: str) -> Path:
-    """This checkout's edgeattn, installed (no dependencies: they are in the cached folder) into `dest`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    wheel = _wheel(package_root(), dest / "wheel")
-    _pip(["install", "--quiet", "--no-compile", "--no-deps", "--target", str(dest / "site"),
-          *platform_args(python), str(wheel)], "edgeattn's wheel")
-    return dest / "site"
+def _tree_digest(root: Path) -> str:
+    """A digest of what edgeattn's wheel is built from (the package files and pyproject.toml)."""
+    h = hashlib.sha256((root / "pyproject.toml").read_bytes())
+    for path in sorted((root / "edgeattn").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def install_edgeattn(cache: Path, python: str) -> Path:
+    """This checkout's edgeattn, installed without dependencies (they are in the profile's folder): cached per
+    content of the checkout, so that a test session builds the wheel once and every code change is picked up."""
+    root = package_root()
+    dest = cache / "edgeattn" / f"{python}-{_tree_digest(root)}"
+    if (dest / _STAMP).is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for old in dest.parent.glob(f"{python}-*"):  # earlier states of a checkout, unused for a day
+        if time.time() - old.stat().st_mtime > 86400:
+            shutil.rmtree(old, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=".edgeattn-", dir=dest.parent))
+    try:
+        wheel = _wheel(root, work / "wheel")
+        _pip(["install", "--quiet", "--no-compile", "--no-deps", "--target", str(work / "site"),
+              *platform_args(python), str(wheel)], "edgeattn's wheel")
+        (work / "site" / _STAMP).write_text(json.dumps({"wheel": wheel.name}))
+        _publish(work / "site", dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest

@@ -84,8 +84,10 @@ def _write_cpu_files(root: Path) -> None:
         (regs / "midr_el1").write_text(_MIDR)
 
 
-def ensure_userland(cache: Path, suite: str, python: str, progress=print) -> Path:  # noqa: ANN001
-    """The userland for (suite, python) under `cache`, built once; returns its root."""
+def ensure_userland(cache: Path, suite: str, python: str, progress=print,  # noqa: ANN001
+                    mirror: str | None = None) -> Path:
+    """The userland for (suite, python) under `cache`, built once; returns its root. `mirror`: the Debian mirror
+    (default: the one apt uses here)."""
     root = cache / f"debian-{suite}-arm64"
     want = {"format": _FORMAT, "suite": suite, "python": python}
     stamp = root / STAMP
@@ -96,7 +98,7 @@ def ensure_userland(cache: Path, suite: str, python: str, progress=print) -> Pat
     if debootstrap is None:
         raise MissingDependencyError("debootstrap not found: install Debian's debootstrap and qemu-user-static "
                                      "(`make emulate-deps`, or `apt-get install debootstrap qemu-user-static`)")
-    mirror = debian_mirror(suite)
+    mirror = mirror or debian_mirror(suite)
     cache.mkdir(parents=True, exist_ok=True)
     progress(f"  building the arm64 Debian {suite} userland (once) from {mirror} ...")
     work = Path(tempfile.mkdtemp(prefix=".userland-", dir=cache))
@@ -121,9 +123,15 @@ def ensure_userland(cache: Path, suite: str, python: str, progress=print) -> Pat
                              f"{', '.join(p.name for p in (work / 'usr' / 'bin').glob('python3.*')) or 'none'})")
         _write_cpu_files(work)
         (work / STAMP).write_text(json.dumps(want))
-        if root.exists():
+        if stamp.is_file() and json.loads(stamp.read_text()) == want:
+            return root  # a parallel run finished first: keep theirs
+        if root.exists():  # an older userland (another stamp): replaced
             shutil.rmtree(root)
-        work.rename(root)
+        try:
+            work.rename(root)
+        except OSError:  # a parallel run finished first: keep theirs
+            if not (root / STAMP).is_file():
+                raise
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
