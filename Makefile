@@ -1,6 +1,7 @@
 # Two entry points, each creating .venv and installing first:
 #   make run   -> export lga_mobilenet (shipped trained weights) as a verified bundle, checked on ONNX Runtime and OpenVINO
-#   make test  -> the test suite (also makes the Triton test environment, see triton-env)
+#   make test  -> the test suite (also makes the Triton test environment, see triton-env, and installs the ARM64
+#                 emulation's Debian packages, see emulate-deps)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ TRITON_PYTHON ?= /usr/bin/python3
 TRITON_VENV := .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.installed
 
-.PHONY: run test install triton-env clean lint
+.PHONY: run test install triton-env emulate-deps clean lint
 
 $(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +34,20 @@ $(TRITON_STAMP): requirements/triton.txt
 
 triton-env: $(TRITON_STAMP)
 
+# ARM64 emulation (python -m edgeattn.emulate, tests/emulate): Debian's qemu-user-static and debootstrap. Installed
+# with apt when missing and run as root (CI); otherwise one line says so and the emulate tests skip with that reason.
+# The userland and the aarch64 wheels are built by the first emulated run and cached in ~/.cache/edgeattn/emulate.
+emulate-deps:
+	@if command -v qemu-aarch64-static >/dev/null && PATH="/usr/sbin:/sbin:$$PATH" command -v debootstrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			qemu-user-static debootstrap >/dev/null; \
+	else echo "emulate-deps: qemu-user-static/debootstrap missing and not root: run 'sudo make emulate-deps' (the emulate tests skip until then)"; fi
+
 run: $(STAMP)
 	$(PY) -m edgeattn.export --model lga_mobilenet --pretrained --target openvino --runtimes ort,openvino --output artifacts
 
-test: $(STAMP) $(TRITON_STAMP)
+test: $(STAMP) $(TRITON_STAMP) emulate-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

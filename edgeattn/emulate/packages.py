@@ -84,9 +84,23 @@ def _publish(built: Path, dest: Path) -> None:
             raise
 
 
+def _requirements(root: Path) -> object:
+    """What edgeattn's device install asks for (base dependencies and every extra), the cache key's part from
+    pyproject.toml: other edits there (a test marker) must not re-download 200 MB per profile."""
+    text = (root / "pyproject.toml").read_text()
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10 host: the whole file is the key
+        return hashlib.sha256(text.encode()).hexdigest()
+    project = tomllib.loads(text).get("project", {})
+    extras = project.get("optional-dependencies", {})
+    return {"dependencies": project.get("dependencies", []),
+            "extras": {k: extras.get(k) for k in ("device", "openvino")}}
+
+
 def _wheel(root: Path, out: Path) -> Path:
     """edgeattn's wheel, built from the checkout by the host's pip (pure Python: py3-none-any)."""
-    _pip(["wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(out), str(root)],
+    _pip(["wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(root)],
          "edgeattn's wheel from the checkout")
     wheels = sorted(out.glob("edgeattn-*.whl"))
     if not wheels:
@@ -100,7 +114,7 @@ def ensure_dependencies(cache: Path, profile: DeviceProfile, progress=print) -> 
     assert emu is not None  # noqa: S101
     root = package_root()
     key = {"profile": profile.name, "python": emu.python, "pins": _pins(profile), "extras": _extras(profile),
-           "pyproject": hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()}
+           "requires": _requirements(root)}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     site = cache / "sites" / f"{profile.name}-{digest}"
     if (site / _STAMP).is_file():
