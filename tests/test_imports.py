@@ -1,4 +1,5 @@
-"""`import edgeattn` needs only torch and onnx; optional backends are imported when used."""
+"""`import edgeattn` needs only numpy (the device side: torch and onnx are the host extra); optional backends are
+imported when used."""
 
 import subprocess
 import sys
@@ -38,7 +39,8 @@ DEVICE_MODULES = ("edgeattn", "edgeattn.errors", "edgeattn.cli", "edgeattn.bundl
                   "edgeattn.runtimes.timer", "edgeattn.tensorrt", "edgeattn.tensorrt.build",
                   "edgeattn.tensorrt.check", "edgeattn.tensorrt.bench", "edgeattn.tensorrt.cuda",
                   "edgeattn.tensorrt.engine_file", "edgeattn.tensorrt.modes", "edgeattn.tensorrt.recipe",
-                  "edgeattn.serve.check")
+                  "edgeattn.serve.check", "edgeattn.devices", "edgeattn.emulate", "edgeattn.emulate.inside",
+                  "edgeattn.emulate.probe")
 HOST_PACKAGES = ("edgeattn.nn", "edgeattn.ops", "edgeattn.models", "edgeattn.convert", "edgeattn.export",
                  "edgeattn.precision", "edgeattn.parity", "edgeattn.bench", "edgeattn.train", "edgeattn.data",
                  "edgeattn.scenes", "edgeattn.tensorrt.audit", "edgeattn.tensorrt.operators",
