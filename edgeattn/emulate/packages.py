@@ -84,18 +84,13 @@ def _publish(built: Path, dest: Path) -> None:
             raise
 
 
-def _requirements(root: Path) -> object:
-    """What edgeattn's device install asks for (base dependencies and every extra), the cache key's part from
-    pyproject.toml: other edits there (a test marker) must not re-download 200 MB per profile."""
+def _requirements(root: Path) -> list[str]:
+    """What edgeattn's device install asks for (the base dependencies and the device and openvino extras), the cache
+    key's part from pyproject.toml: other edits there (a test marker) must not re-download 200 MB per profile.
+    Read with a pattern, not tomllib, which Python 3.10 lacks."""
     text = (root / "pyproject.toml").read_text()
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10 host: the whole file is the key
-        return hashlib.sha256(text.encode()).hexdigest()
-    project = tomllib.loads(text).get("project", {})
-    extras = project.get("optional-dependencies", {})
-    return {"dependencies": project.get("dependencies", []),
-            "extras": {k: extras.get(k) for k in ("device", "openvino")}}
+    blocks = [re.search(rf"^{key} = \[(.*?)\]", text, re.S | re.M) for key in ("dependencies", "device", "openvino")]
+    return [" ".join(m.group(1).split()) if m else "" for m in blocks]
 
 
 def _wheel(root: Path, out: Path) -> Path:
