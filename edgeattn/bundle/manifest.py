@@ -139,8 +139,8 @@ def read_manifest(folder: Path) -> dict:
     validate_manifest(manifest, str(folder))
     records = read_device_records(folder)
     if records:
-        own = manifest.get("device_files") or {}
-        clash = [p for p in records if p in manifest["files"] or (p in own and own[p] != records[p])]
+        own = manifest.get("device_files") or {}  # bundles recorded before device_files.json existed
+        clash = [p for p in records if p in manifest["files"]]
         if clash:
             raise IntegrityError(f"{folder / DEVICE_RECORDS} records {clash[0]!r}, which {MANIFEST} already lists: a "
                                  "device record cannot replace a shipped file; delete the record and rebuild")
@@ -189,8 +189,13 @@ def check_integrity(folder: Path, manifest: Mapping, *, raise_on_error: bool = T
     report.unlisted = sorted(p for p in present - {MANIFEST, *UNSIGNED} if p not in listed)
     if raise_on_error and not report.ok:
         parts = []
-        if report.changed:
-            parts.append(f"{', '.join(report.changed)} changed since export (SHA-256 differs from manifest.json)")
+        shipped = [p for p in report.changed if p in manifest["files"]]
+        device = [p for p in report.changed if p not in manifest["files"]]
+        if shipped:
+            parts.append(f"{', '.join(shipped)} changed since export (SHA-256 differs from manifest.json)")
+        if device:
+            parts.append(f"{', '.join(device)} changed since the device recorded it (SHA-256 differs from "
+                         f"{DEVICE_RECORDS}; rebuild and record it)")
         if report.missing:
             parts.append(f"{', '.join(report.missing)} missing")
         raise IntegrityError(f"bundle {str(folder)!r} failed the integrity check: {'; '.join(parts)}; "

@@ -107,6 +107,14 @@ def check_schema(document: Any, where: str, definition: str | None = None) -> No
     error = best_match(validator.iter_errors(document))
     if error is None:
         return
-    message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    raise IntegrityError(f"{where} does not match the bundle schema at {_where(error)}: {message} "
-                         "(docs/manifest.schema.json); re-export the bundle")
+    field = _where(error)
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+        what = f"missing {missing[0]!r}" + ("" if field == "the top level" else f" in {field}")
+    elif error.validator == "type":
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        what = f"{field!r} must be a JSON {' or '.join(types)}, not {json.dumps(error.instance)[:60]}"
+    else:
+        message = error.message if len(error.message) <= 160 else error.message[:160] + "..."
+        what = f"{field}: {message}"
+    raise IntegrityError(f"{where} is malformed: {what} (docs/manifest.schema.json); re-export the bundle")

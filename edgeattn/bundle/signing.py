@@ -16,6 +16,7 @@ the private key unencrypted; `openssl ecparam -name prime256v1 -genkey -noout -o
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,16 @@ def sign_bundle(folder: Path, private_key: Path, manifest: dict) -> Path:
     return folder / SIGNATURE
 
 
+def _mismatch(text: str) -> str:
+    """model-signing's difference list, as `changed: a; added: b; removed: c`."""
+    changed = re.findall(r"Hash mismatch for \\?'([^'\\]+)", text)  # repr may escape the quotes
+    added = re.findall(r"Extra files found in model '[^']*': ([^\]\"]+)", text)
+    removed = re.findall(r"Missing files in model '[^']*': ([^\]\"]+)", text)
+    parts = [f"{what}: {', '.join(names)[:200]}" for what, names in
+             (("changed", changed), ("added", added), ("removed", removed)) if names]
+    return "; ".join(parts) or text[:200]
+
+
 @dataclass
 class SignatureReport:
     """What --trust established: who signed, how many files, and what no signature covers (device records)."""
@@ -140,20 +151,16 @@ def verify_signature(folder: Path, manifest: dict, public_key: Path) -> Signatur
     config.set_hashing_config(_hashing(ms, [*UNSIGNED, *device]))
     try:
         config.verify(folder, sig)
-    except ValueError as exc:
+    except Exception as exc:  # noqa: BLE001 - a corrupt bundle.sig surfaces as JSON, protobuf or crypto errors
         text = " ".join(str(exc).split())
         if text.startswith("Key mismatch"):
             why = f"it was signed with another key than {str(public_key)!r}"
         elif text.startswith("Signature mismatch"):
-            why = "the files differ from the signed set: " + text.removeprefix("Signature mismatch: ")[:300]
+            why = "the files differ from the signed set (" + _mismatch(text) + ")"
         else:
-            why = text[:300]
+            why = f"{SIGNATURE} is not a valid signature by that key ({type(exc).__name__}: {text[:160]})"
         raise IntegrityError(f"bundle {str(folder)!r} failed the signature check: {why}; do not use it "
                              "(re-copy the bundle as it was signed, or re-export and re-sign it)") from None
-    except Exception as exc:  # noqa: BLE001 - a corrupt bundle.sig surfaces as JSON, protobuf or crypto errors
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise IntegrityError(f"{sig} is not a valid signature ({type(exc).__name__}: {first}); re-copy or "
-                             "re-sign the bundle") from None
     unsigned = {rel: sha256_file(folder / rel) for rel in [DEVICE_RECORDS, *device] if (folder / rel).is_file()}
     signed = len(manifest["files"]) + 1
     return SignatureReport(key=key_fingerprint(key), signed=signed, unsigned=unsigned)
