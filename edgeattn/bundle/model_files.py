@@ -87,7 +87,7 @@ def _entry(buf: memoryview, start: int, end: int) -> tuple[str, str]:
 
 
 def external_data(path: Path) -> list[str]:
-    """The external-data locations an ONNX file names (as written, deduplicated, in order of appearance)."""
+    """The external-data locations an ONNX file names (as written, deduplicated, sorted)."""
     path = Path(path)
     if path.stat().st_size == 0:
         return []
@@ -108,7 +108,7 @@ def external_data(path: Path) -> list[str]:
                             found.append(value)
                     elif child is not None:
                         stack.append((child, s, e, depth + 1))
-            return found
+            return sorted(found)
         except _Malformed as exc:
             raise IntegrityError(f"{path} is not a valid ONNX file ({exc}); re-export the bundle") from None
         finally:

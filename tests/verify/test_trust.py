@@ -12,31 +12,13 @@ import numpy as np
 import pytest
 
 from edgeattn.bundle.signing import sign_bundle
-from edgeattn.export import ExportConfig, export
 from edgeattn.export.__main__ import main as export_main
 from edgeattn.tensorrt.build import record_device_files
 from edgeattn.verify import verify_bundle
 
-from ._trust import encrypted_key, forge, key_pair, manifest_of, one_line_error, run_verify
+from ._trust import forge, manifest_of, one_line_error, run_verify
 
-MODEL, SIZE = "lga_mobilenet", (64, 64)
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keys")
-    return {"good": key_pair(folder, "good"), "other": key_pair(folder, "other"),
-            "rsa": key_pair(folder, "rsa", kind="rsa"), "encrypted": encrypted_key(folder)}
-
-
-@pytest.fixture(scope="session")
-def signed(tmp_path_factory, keys):
-    out = tmp_path_factory.mktemp("signed")
-    cfg = ExportConfig(model=MODEL, input_size=SIZE, output=out, runtimes=("ort",), threads=1,
-                       sign_key=keys["good"][0])
-    result = export(cfg, progress=lambda m: None, verifier=verify_bundle)
-    assert result.verdict == "passed"
-    return result.folder
+MODEL = "lga_mobilenet"
 
 
 @pytest.fixture
