@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from .._atomic import sha256_file  # one implementation, shared with the writers
+from ..errors import IntegrityError
 
-__all__ = ["sha256_file", "sha256_bytes", "list_tree", "hash_tree", "weights_sha256", "tensor_record"]
+__all__ = ["sha256_file", "sha256_bytes", "scan_tree", "refuse_odd", "list_tree", "hash_tree", "weights_sha256", "tensor_record"]
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -26,18 +28,50 @@ def sha256_bytes(data: bytes) -> str:
 
 
 
+def _kind(mode: int) -> str:
+    return ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device file" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+
+
+def scan_tree(folder: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """(regular files, other entries) under `folder` as sorted relative posix paths. Nothing is followed: a symbolic
+    link (to a file or a folder, inside the bundle or not) and a FIFO, socket or device are reported with what they
+    are, never opened (reading a FIFO blocks; a link can point anywhere)."""
+    files: list[str] = []
+    odd: list[tuple[str, str]] = []
+    stack = [("", str(folder))]
+    while stack:
+        prefix, path = stack.pop()
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            rel = prefix + e.name
+            if e.is_symlink():
+                odd.append((rel, "a symbolic link"))
+            elif e.is_dir(follow_symlinks=False):
+                stack.append((rel + "/", e.path))
+            elif e.is_file(follow_symlinks=False):
+                files.append(rel)
+            else:
+                odd.append((rel, _kind(e.stat(follow_symlinks=False).st_mode)))
+    return sorted(files), sorted(odd)
+
+
+def refuse_odd(odd: list[tuple[str, str]], folder: Path) -> None:
+    """One IntegrityError naming the first entry of `folder` that is not a regular file or folder."""
+    if odd:
+        rel, kind = odd[0]
+        more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
+        raise IntegrityError(f"{Path(folder) / rel} is {kind}{more}: a bundle holds only regular files and folders; "
+                             "replace it with the file itself (cp -L) or re-export the bundle")
+
+
 def list_tree(folder: Path, exclude: tuple[str, ...] = ()) -> list[str]:
-    """Relative posix paths of every regular file under `folder` (links included as what they point to), sorted."""
-    folder = Path(folder)
-    out = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            p = Path(root) / name
-            rel = p.relative_to(folder).as_posix()
-            if rel not in exclude:
-                out.append(rel)
-    return out
+    """Relative posix paths of every regular file under `folder`, sorted; IntegrityError for a symbolic link or a
+    special file anywhere in it (see scan_tree)."""
+    files, odd = scan_tree(Path(folder))
+    refuse_odd(odd, folder)
+    return [rel for rel in files if rel not in exclude]
 
 
 def hash_tree(folder: Path, exclude: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:

@@ -10,12 +10,19 @@ from dataclasses import dataclass
 
 from ..errors import IntegrityError
 
-__all__ = ["FORMAT", "MANIFEST", "REFERENCE_DIR", "MODEL_ONNX", "MODEL_XML", "MODEL_BIN", "MODEL_ENGINE",
+__all__ = ["FORMAT", "MANIFEST", "DEVICE_RECORDS", "DEVICE_FORMAT", "SIGNATURE", "UNSIGNED", "REFERENCE_DIR", "MODEL_ONNX", "MODEL_XML", "MODEL_BIN", "MODEL_ENGINE",
            "TRT_RECIPE", "BUILD_SCRIPT", "INPUTS_NPZ", "OUTPUTS_NPZ", "POLYGRAPHY_INPUTS", "POLYGRAPHY_OUTPUTS",
            "CasePaths", "case_name", "parse_case_name", "case_paths"]
 
 FORMAT = "edgeattn-bundle/1"
 MANIFEST = "manifest.json"
+#: records a device adds after export (engine, timing cache): outside the signed set, see docs/trust.md
+DEVICE_RECORDS = "device_files.json"
+DEVICE_FORMAT = "edgeattn-device-files/1"
+#: the OpenSSF model-signing signature of every other file (export --sign-key)
+SIGNATURE = "bundle.sig"
+#: the bundle's own files that no signature covers: the signature itself and the device records
+UNSIGNED = (SIGNATURE, DEVICE_RECORDS)
 REFERENCE_DIR = "reference"
 MODEL_ONNX = "model.onnx"
 MODEL_XML = "model.xml"

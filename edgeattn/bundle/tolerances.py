@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import unknown
+from ..errors import IntegrityError, unknown
 
 __all__ = ["Tolerance", "TOLERANCES", "TASK_THRESHOLDS", "TASK_DIRECTIONS", "task_passes", "tolerance_for",
-           "PRECISIONS", "runtime_precision", "bundle_tolerances", "tolerance_key"]
+           "PRECISIONS", "runtime_precision", "bundle_tolerances", "tolerance_key", "judged_tolerance", "check_floor",
+           "FLOOR_CAP_REASON"]
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")  # int8: TensorRT engines (calibrated on the device)
 
@@ -32,6 +33,9 @@ class Tolerance:
     mean_abs: float
     reason: str
     floor_factor: float = 2.0
+    #: the floor may raise the bar to at most floor_cap x (max_abs, mean_abs): a stored floor beyond that is refused
+    #: (FLOOR_CAP_REASON); bundles store floors, and without a signature a floor is only as good as its manifest
+    floor_cap: float = 20.0
 
     def to_dict(self) -> dict:
         return {"max_abs": self.max_abs, "mean_abs": self.mean_abs, "floor_factor": self.floor_factor,
@@ -47,6 +51,12 @@ class Tolerance:
             return self.max_abs, self.mean_abs
         return max(self.max_abs, self.floor_factor * floor_max), max(self.mean_abs, self.floor_factor * floor_mean)
 
+
+FLOOR_CAP_REASON = (
+    "PyTorch fp32 measured 0.4-4e-4 from fp64 on random-init 512x1024 segmentation models (the largest floors "
+    "seen here), raising a 1e-4 bar to at most 8e-4; a cap of 20x (2e-3 for fp32 on CPU) leaves room for larger "
+    "sizes while staying below the ~1e-2 that a real numerical bug (a wrong mask or offset) moves outputs by. A "
+    "bundle whose floor exceeds it is refused: fp32 that far from exact cannot judge a runtime at this bar.")
 
 _FP32_CPU = (
     "fp32 on CPU: kernels differ from PyTorch only in summation order, Conv+BN folding and fused "
@@ -202,3 +212,41 @@ def bundle_tolerances(task: str, precision: str) -> dict[str, dict]:
         entry["task_metric"], entry["task_threshold"] = (metric[0], metric[1]) if metric else (None, None)
         out[tolerance_key(p, r)] = entry
     return out
+
+
+def _stricter(metric: str, a: float, b: float) -> float:
+    return min(a, b) if TASK_DIRECTIONS.get(metric, ">=") == "<=" else max(a, b)
+
+
+def judged_tolerance(stored: dict, key: str, task: str, where: str) -> tuple[Tolerance, tuple[str, float] | None]:
+    """The bar verify judges `key` ("<precision>/<runtime>") with: the installed table's entry, or the bundle's
+    stored one where that is stricter, field by field, never looser. The task check is the table's metric, at the
+    stricter of the two thresholds. `stored` has passed the schema (positive, finite numbers). A key the installed
+    table does not know is refused (IntegrityError): nothing else could say how far is too far."""
+    precision, _, runtime = key.partition("/")
+    table = TOLERANCES.get((precision, runtime))
+    if table is None:
+        raise IntegrityError(f"{where}: tolerances[{key!r}] has no entry in the installed tolerance table "
+                             "(edgeattn/bundle/tolerances.py); verify with a runtime this edgeattn knows for it")
+    own = Tolerance.from_dict(stored)
+    tol = Tolerance(max_abs=min(own.max_abs, table.max_abs), mean_abs=min(own.mean_abs, table.mean_abs),
+                    reason=table.reason, floor_factor=min(own.floor_factor, table.floor_factor),
+                    floor_cap=table.floor_cap)
+    entry = TASK_THRESHOLDS.get((task, precision))
+    if entry is None:
+        return tol, None
+    metric, threshold = entry[0], entry[1]
+    if stored.get("task_metric") == metric and stored.get("task_threshold") is not None:
+        threshold = _stricter(metric, float(stored["task_threshold"]), threshold)
+    return tol, (metric, threshold)
+
+
+def check_floor(floor: tuple[float, float] | None, tol: Tolerance, where: str) -> None:
+    """Refuse a stored fp32 floor that would raise the bar beyond `tol.floor_cap` x the fixed tolerance."""
+    if floor is None or not tol.floor_factor:
+        return
+    cap_max, cap_mean = tol.floor_cap * tol.max_abs / tol.floor_factor, tol.floor_cap * tol.mean_abs / tol.floor_factor
+    if floor[0] > cap_max or floor[1] > cap_mean:
+        raise IntegrityError(f"{where}: the stored fp32 floor ({floor[0]:.3g} max, {floor[1]:.3g} mean) is above "
+                             f"what the installed tolerance table accepts ({cap_max:.3g} / {cap_mean:.3g}): fp32 that "
+                             "far from fp64 cannot judge a runtime; re-export the bundle (docs/trust.md)")

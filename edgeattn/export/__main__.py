@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also check parity at this size (repeatable; needs --dynamic)")
     p.add_argument("--no-parity", action="store_true", help="skip verifying the bundle (the reference is still "
                    "written; verify it later with python -m edgeattn.verify)")
+    p.add_argument("--sign-key", type=Path, metavar="KEY.pem", help="sign the bundle with this ECDSA private key "
+                   "(PEM; OpenSSF model-signing, offline): bundle.sig covers every file, manifest.json included; "
+                   "devices check it with python -m edgeattn.verify BUNDLE --trust KEY.pub (needs edgeattn[sign])")
     p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random init and of the parity inputs")
     p.add_argument("--custom-ops", action="store_true", help="export criss-cross and PatchMatch attention as one "
@@ -165,7 +168,10 @@ def _report(result, config) -> str:  # noqa: ANN001 - ExportResult, ExportConfig
     refs = len([f for f in files if f.startswith("reference/")])
     lines = [f"bundle: {folder}", f"  model files: {', '.join(models)}",
              f"  reference: {refs} files under reference/ (inputs and PyTorch outputs from the exported weights)",
-             "  manifest.json: SHA-256 of every file, the weights' hash, the tolerances, the verdict", "next:"]
+             "  manifest.json: SHA-256 of every file, the weights' hash, the tolerances, the verdict"]
+    if config.sign_key is not None:
+        lines.append(f"  bundle.sig: signature of every file by {config.sign_key} (check: verify --trust KEY.pub)")
+    lines.append("next:")
     runtime = "tensorrt" if config.target == "trt" else ("openvino" if config.target == "openvino" else "ort")
     if config.target == "trt":
         lines.append(f"  on the Jetson: python -m edgeattn.tensorrt.build {folder}   (or ./build_engine.sh there)")
@@ -203,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             input_name=args.input_name, input_channels=args.input_channels,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",")) if args.runtimes is not None else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
-            custom_ops=args.custom_ops, device=args.device,
+            custom_ops=args.custom_ops, device=args.device, sign_key=args.sign_key,
             workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
             max_batch=args.max_batch, trt_plugins=tuple(args.trt_plugins),
             keep_float=args.keep_float, calibration=args.calibration, calib_samples=args.calib_samples,

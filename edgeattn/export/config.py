@@ -59,6 +59,7 @@ class ExportConfig:
     threads: int | None = None
     exporter: str = "torchscript"
     seed: int = 0
+    sign_key: Path | None = None  # ECDSA private key (PEM): sign the bundle before publishing (bundle/signing.py)
     custom_ops: bool = False  # criss-cross / PatchMatch attention as one edgeattn-domain node each (edgeattn.ops)
     model_kwargs: dict = field(default_factory=dict)
     # a device profile (edgeattn/devices): the IR version/opset its runtimes load, its TensorRT; None: no device

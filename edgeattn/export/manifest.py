@@ -78,7 +78,7 @@ def _dynamic_ranges(config: ExportConfig, spec: ModelSpec, size: tuple[int, int]
 
 def build_manifest(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], report: AuditReport, cases: list[dict],
               weights: dict, runtimes: list[str], output_shape: list[int]) -> dict:
-    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "sign_key"}
     dynamic = _dynamic_ranges(config, spec, size)
     target = get_target(config.target)
     return {

@@ -29,6 +29,7 @@ import torch
 
 from .._version import __version__
 from ..bundle import ReferenceCase, finalize, publish, write_case, write_manifest
+from ..bundle.signing import sign_bundle
 from ..bundle.layout import MODEL_ONNX
 from ..data.inputs import make_inputs
 from ..errors import ExportError, InvalidOptionError
@@ -229,6 +230,9 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
             manifest["refused"] = outcome.refusal
             write_manifest(stage, manifest)
             pub.failed = True
+        if config.sign_key is not None:  # last: the signature covers the final manifest; never half-signed
+            progress(f"  signing the staged bundle with {config.sign_key}")
+            sign_bundle(stage, Path(config.sign_key), manifest)
     progress(f"[{next(step)}/{steps}] wrote {pub.destination}"
              + ("  (verdict FAILED: kept apart, the previous bundle is untouched)" if pub.failed else ""))
     return ExportResult(folder=pub.destination, manifest=manifest, audit=report, verification=verification,

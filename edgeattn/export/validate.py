@@ -61,6 +61,10 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
                 runtime_class(name)  # unknown names are refused; an uninstalled one makes the verdict NOT VERIFIED
         else:
             runtimes = list(target.parity_runtimes)
+    if config.sign_key is not None:  # a bad key or a missing extra is found now, not after the export
+        from ..bundle.signing import check_private_key
+
+        check_private_key(Path(config.sign_key))
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
         raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
     channels = sum(i.channels for i in spec.inputs)

@@ -24,7 +24,9 @@ from typing import Any
 
 from .._version import __version__
 from .._atomic import atomic_write_bytes
-from ..bundle import MANIFEST, check_integrity, read_manifest, sha256_file, write_manifest
+from ..bundle import MANIFEST, check_integrity, read_manifest, sha256_file
+from ..bundle.manifest import read_device_records, write_device_records
+from ..bundle.model_files import check_model_files
 from ..cli import ArgumentParser, run_cli
 from ..errors import ExportError, IntegrityError, InvalidOptionError, MissingDependencyError
 from .engine_file import write_engine
@@ -56,18 +58,20 @@ def check_shipped_files(folder: Path) -> dict:
 
 
 def record_device_files(folder: Path, paths: list[Path], built_from: str, tensorrt: str) -> dict:
-    """Add `paths` to manifest.json's `device_files` ({sha256, bytes, built_from, tensorrt}); rewrite atomically.
-    The manifest does not hash itself, so the shipped files' record is untouched."""
+    """Add `paths` to the device records, device_files.json ({sha256, bytes, built_from, tensorrt}), rewritten
+    atomically; returns the manifest as read_manifest merges them. manifest.json is never rewritten, so a signed
+    bundle stays signed: the records are outside the signed set and verify --trust reports them as unsigned."""
     folder = Path(folder)
     manifest = read_manifest(folder)
-    device = dict(manifest.get("device_files") or {})
+    device = read_device_records(folder)
     for path in paths:
         rel = Path(path).relative_to(folder).as_posix()
+        if rel in manifest["files"]:
+            raise IntegrityError(f"{rel} is a shipped file of {folder}: a device build cannot replace it")
         device[rel] = {"sha256": sha256_file(path), "bytes": Path(path).stat().st_size, "built_from": built_from,
                        "tensorrt": tensorrt}
-    manifest["device_files"] = device
-    write_manifest(folder, manifest)
-    return manifest
+    write_device_records(folder, device)
+    return read_manifest(folder)
 
 
 def _load_plugins(trt: Any, logger: Any, libraries: list[Path]) -> None:
@@ -94,6 +98,7 @@ def build_engine(folder: Path, recipe: TrtRecipe | None = None, onnx_name: str =
         if unshipped:
             raise IntegrityError(f"{', '.join(unshipped)} not listed in {folder / MANIFEST}: refusing to use files "
                                  "the bundle did not ship")
+        check_model_files(folder, manifest, folder / onnx_name)  # the parser opens its external data too
     recipe = recipe or read_recipe(folder)
     trt = _import_trt()
     mode = build_mode(recipe, trt.__version__)

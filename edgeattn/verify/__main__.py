@@ -10,15 +10,22 @@ from pathlib import Path
 from ..cli import ArgumentParser, parse_runtimes, run_cli
 from ..errors import EXIT_OK, InvalidOptionError
 
-EPILOG = """checks, in order:
-  1. every file's SHA-256 and size against manifest.json (one changed byte: exit 2, naming the file)
-  2. the reference cases (readable, complete, float32, finite)
-  3. each runtime loads the SHIPPED artefact (model.onnx; model.xml+bin; model.engine), runs every case and is
-     compared with the bundled PyTorch outputs under the tolerance stored at export time
+EPILOG = """checks, in order (docs/trust.md):
+  1. manifest.json: strict JSON, valid against docs/manifest.schema.json (else exit 2, naming the field)
+  2. with --trust KEY.pub: the signature bundle.sig is by that key and covers every file, manifest.json included
+     (missing, another key, a file added, removed or changed: exit 2)
+  3. every file's SHA-256 and size against manifest.json (one changed byte: exit 2, naming the file)
+  4. the reference cases (readable, complete, float32, finite)
+  5. the bar: the installed tolerance table's, or the bundle's where stricter, never looser; every file a model
+     loads (ONNX external data, an IR's .bin) must be hashed (else exit 2)
+  6. each runtime loads the SHIPPED artefact (model.onnx; model.xml+bin; model.engine), runs every case and is
+     compared with the bundled PyTorch outputs
+  without --trust the report says "integrity-checked, not authenticated"
 
 examples:
   python -m edgeattn.verify artifacts/lga_mobilenet
   python -m edgeattn.verify artifacts/lga_mobilenet --runtimes ort,openvino --threads 2 --json verify.json
+  python -m edgeattn.verify artifacts/lga_mobilenet --trust signing.pub
 """
 
 
@@ -30,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runtimes", help="comma-separated: ort, openvino, tensorrt, reference (aliases: onnxruntime, ov, "
                    "trt; default: the bundle's own, e.g. tensorrt for a trt bundle)")
     p.add_argument("--threads", type=int, help="threads for the runtimes (default: each one's own)")
+    p.add_argument("--trust", type=Path, metavar="KEY.pub", help="public key (PEM, ECDSA) the bundle must be signed "
+                   "with (export --sign-key); refuses an unsigned bundle, another key, or any file added, removed "
+                   "or changed after signing (needs the extra edgeattn[sign])")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--polygraphy", action="store_true", help="print the `polygraphy run` command for each reference "
@@ -59,11 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         runtimes = (list(parse_runtimes(args.runtimes, ("ort", "openvino", "tensorrt", "reference", "torch")))
                     if args.runtimes is not None else None)
         result = verify_bundle(args.bundle, runtimes=runtimes, threads=args.threads,
-                               progress=None if args.quiet else _stderr)
+                               progress=None if args.quiet else _stderr, trust=args.trust)
         print(format_table(result.rows, title=f"verify {args.bundle} ({result.model}, target {result.target}, "
                                               f"precision {result.precision}) vs the bundled PyTorch outputs"))
         if result.integrity.unlisted:
             print(f"files not in the manifest (not used): {', '.join(result.integrity.unlisted)}")
+        print(result.authenticity)
         print(result.label)
         if args.json is not None:
             atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n")

@@ -2,13 +2,19 @@
 
 numpy + the runtime only: nothing here imports torch (tested with torch made unimportable).
 
-1. manifest.json is read and validated; every file listed in `files` / `device_files` is compared with its SHA-256
-   and size (one changed byte: IntegrityError, exit status 2, naming the file); files in neither are reported.
-2. Every reference case is read (zero-byte, missing arrays, non-float32, NaN/Inf: IntegrityError).
-3. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
-   model.engine for TensorRT) and runs every case; outputs are compared with the bundled PyTorch outputs under the
-   tolerance stored at export time, raised only by the fp32 floor stored per case (never from the data judged).
-4. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
+1. manifest.json is parsed strictly (no NaN/Infinity, no duplicate keys) and validated against its JSON Schema
+   (docs/manifest.schema.json); device_files.json's unsigned records are merged in.
+2. With `trust` (a public key): no link or special file anywhere, then the signature (bundle.sig) must be by that
+   key and cover exactly the bundle's files, manifest.json included (device records excepted).
+3. Every file listed in `files` / `device_files` is compared with its SHA-256 and size (one changed byte:
+   IntegrityError, exit status 2, naming the file); files in neither are reported.
+4. Every reference case is read (zero-byte, missing arrays, non-float32, NaN/Inf: IntegrityError).
+5. Before any runtime starts: each runtime's bar is the installed tolerance table's entry, or the stored one where
+   stricter (never looser), a stored fp32 floor is capped, and every file the artefact would load (ONNX external
+   data, an IR's .bin) must be hashed in `files`.
+6. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
+   model.engine for TensorRT) and runs every case; outputs are compared with the bundled PyTorch outputs.
+7. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
    (nothing failed, but a requested runtime could not run here).
 """
 
@@ -18,14 +24,17 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..bundle import (IntegrityReport, check_integrity, input_names, output_names, read_case, read_manifest)
+from ..bundle.hashing import list_tree
+from ..bundle.model_files import check_model_files
 from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
 from .compare import Comparison, compare, unavailable
-from ..bundle.tolerances import Tolerance, runtime_precision, tolerance_key
+from ..bundle.tolerances import Tolerance, check_floor, judged_tolerance, runtime_precision, tolerance_key
 from ..cli import RUNTIME_ALIASES
 
 __all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
@@ -56,6 +65,17 @@ class VerifyResult:
     model: str = ""
     target: str = ""
     precision: str = ""
+    signature: Any = None  # a bundle.signing.SignatureReport with --trust; None: integrity-checked only
+
+    @property
+    def authenticity(self) -> str:
+        """One line: what the signature check established (docs/trust.md)."""
+        if self.signature is None:
+            return "integrity-checked, not authenticated (no --trust: anyone who can edit the bundle can re-hash it)"
+        unsigned = self.signature.unsigned
+        return (f"authenticated: {self.signature.signed} files signed by the trusted key (sha256 "
+                f"{self.signature.key[:16]}...)" + (f"; unsigned device records: {', '.join(sorted(unsigned))}"
+                                                     if unsigned else ""))
 
     @property
     def passed(self) -> bool:
@@ -72,7 +92,9 @@ class VerifyResult:
     def to_dict(self) -> dict:
         return {"bundle": str(self.bundle), "verdict": self.verdict, "exit_status": self.exit_code,
                 "model": self.model, "target": self.target, "precision": self.precision, "runtimes": self.runtimes,
-                "integrity": self.integrity.to_dict(), "rows": [r.to_dict() for r in self.rows]}
+                "integrity": self.integrity.to_dict(), "rows": [r.to_dict() for r in self.rows],
+                "authenticity": self.authenticity,
+                "signature": self.signature.to_dict() if self.signature is not None else {"authenticated": False}}
 
 
 def resolve_runtimes(manifest: dict, runtimes: Sequence[str] | None) -> list[str]:
@@ -116,43 +138,70 @@ def _run(rt, feeds: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.n
     return {n: np.asarray(got[n]) for n in outputs}
 
 
+def _bar(manifest: dict, key: str, folder: Path) -> tuple[Tolerance, tuple[str, float] | None]:
+    stored = manifest["tolerances"].get(key)
+    if stored is None:
+        raise InvalidOptionError(f"bundle {str(folder)!r} stores no tolerance for {key} (it was exported for "
+                                 f"{', '.join(sorted(manifest['tolerances'])) or 'no runtime'}); verify with one "
+                                 "of those runtimes")
+    return judged_tolerance(stored, key, manifest["task"], f"{folder}/manifest.json")
+
+
+def _floor(case, out: str) -> tuple[float, float] | None:  # noqa: ANN001 - a ReferenceCase
+    fl = case.floor.get(out)
+    return (float(fl["max_abs"]), float(fl["mean_abs"])) if isinstance(fl, dict) else None
+
+
+def _check_floors(cases: list, outs: list[str], tol: Tolerance, folder: Path) -> None:
+    for c in cases:
+        for out in outs:
+            check_floor(_floor(c, out), tol, f"{folder}/manifest.json reference case {c.name} ({out})")
+
+
 def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threads: int | None = None,
-                  progress: Progress | None = None) -> VerifyResult:
-    """Verify the bundle at `path` on `runtimes` (default: the target's own). Raises IntegrityError (exit 2)
-    for a bundle that fails the integrity check, InvalidOptionError for bad options; else returns the verdict."""
+                  progress: Progress | None = None, trust: str | Path | None = None) -> VerifyResult:
+    """Verify the bundle at `path` on `runtimes` (default: the target's own). With `trust` (a public key file) the
+    bundle's signature is checked first. Raises IntegrityError (exit 2) for a bundle that fails the signature or
+    integrity check, InvalidOptionError for bad options; else returns the verdict (docs/trust.md)."""
     from ..runtimes import RuntimeOptions, load_runtime, runtime_class
 
     say = progress or _quiet
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"--threads must be >= 1, got {threads}")
     folder = Path(path)
+    if trust is not None:
+        from ..bundle.signing import load_public_key
+
+        load_public_key(Path(trust))  # a bad key file is bad input, found before anything is read
     manifest = read_manifest(folder)
     chosen = resolve_runtimes(manifest, runtimes)
+    signature = None
+    if trust is not None:
+        from ..bundle.signing import verify_signature
+
+        list_tree(folder)  # links and special files are refused before any file is opened
+        signature = verify_signature(folder, manifest, Path(trust))
+        say(f"signature: {signature.signed} files signed by the trusted key (sha256 {signature.key[:16]}...)")
     integrity = check_integrity(folder, manifest)
     say(f"integrity: {integrity.checked} files match manifest.json"
         + (f"; not in the manifest: {', '.join(integrity.unlisted)}" if integrity.unlisted else ""))
     ins, outs = input_names(manifest), output_names(manifest)
     cases = [read_case(folder, entry, ins, outs) for entry in manifest["reference"]["cases"]]
-    if not cases:
-        raise IntegrityError(f"bundle {str(folder)!r} has no reference case to verify against (re-export it)")
     task, precision = manifest["task"], manifest["precision"]
     custom_ops = bool((manifest.get("options") or {}).get("custom_ops", False))
-    rows: list[Comparison] = []
-    for name in chosen:
+    plans = []
+    for name in chosen:  # every bar and every file a model loads is checked before the first runtime starts
         rt_precision = runtime_precision(name, precision)
         key = tolerance_key(rt_precision, name)
-        stored = manifest["tolerances"].get(key)
-        if stored is None:
-            raise InvalidOptionError(f"bundle {str(folder)!r} stores no tolerance for {key} (it was exported for "
-                                     f"{', '.join(sorted(manifest['tolerances'])) or 'no runtime'}); verify with one "
-                                     "of those runtimes")
-        try:
-            tol = Tolerance.from_dict(stored)
-            bar = (stored["task_metric"], float(stored["task_threshold"])) if stored.get("task_metric") else None
-        except (KeyError, TypeError, ValueError):
-            raise IntegrityError(f"{folder}/manifest.json: tolerances[{key!r}] is malformed") from None
-        ok, why = runtime_class(name).available()
+        tol, bar = _bar(manifest, key, folder)
+        _check_floors(cases, outs, tol, folder)
         artefact = _artefact(folder, manifest, name)
+        if artefact is not None:
+            check_model_files(folder, manifest, artefact)
+        plans.append((name, rt_precision, tol, bar, artefact))
+    rows: list[Comparison] = []
+    for name, rt_precision, tol, bar, artefact in plans:
+        ok, why = runtime_class(name).available()
         if ok and artefact is None:
             ok, why = False, (f"the bundle holds no {MODEL_ENGINE} yet: build it on the device (build_engine.sh or "
                               "python -m edgeattn.tensorrt.build), then verify" if name == "tensorrt"
@@ -177,13 +226,16 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
         if executed != rt_precision:  # OpenVINO substituted (fp16 -> bf16 here): judge what ran, say so
             say(f"  {name}: requested {rt_precision}, executes {executed}: judged as {executed}")
             key, rt_precision = tolerance_key(executed, name), executed
-            stored = manifest["tolerances"].get(key)
-            if stored is None:
+            if key not in manifest["tolerances"]:
                 rt.close()
                 raise InvalidOptionError(f"{name} executes {executed} here (not the bundle's {precision}) and the "
                                          f"bundle stores no tolerance for {key}; re-export it on this machine")
-            tol = Tolerance.from_dict(stored)
-            bar = (stored["task_metric"], float(stored["task_threshold"])) if stored.get("task_metric") else None
+            try:
+                tol, bar = _bar(manifest, key, folder)
+                _check_floors(cases, outs, tol, folder)
+            except BaseException:
+                rt.close()
+                raise
         try:
             for c in cases:
                 say(f"  {name}: case {c.name} ...")
@@ -195,10 +247,8 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
                                            reason=f"{name} could not run case {c.name}: {first}"))
                     continue
                 for out in outs:
-                    fl = c.floor.get(out)
-                    floor = (fl["max_abs"], fl["mean_abs"]) if isinstance(fl, dict) and "max_abs" in fl else None
                     row = compare(c.outputs[out], got[out], runtime=name, precision=rt_precision, task=task,
-                                  floor=floor, tolerance=tol, task_threshold=bar)
+                                  floor=_floor(c, out), tolerance=tol, task_threshold=bar)
                     row.size = c.name if len(outs) == 1 else f"{c.name}:{out}"
                     rows.append(row)
         finally:
@@ -206,4 +256,5 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
     statuses = {r.status for r in rows}
     verdict = "failed" if "failed" in statuses else "not_verified" if statuses - {"passed"} else "passed"
     return VerifyResult(bundle=folder, verdict=verdict, runtimes=chosen, rows=rows, integrity=integrity,
-                        model=manifest["model"], target=manifest["target"], precision=precision)
+                        model=manifest["model"], target=manifest["target"], precision=precision,
+                        signature=signature)

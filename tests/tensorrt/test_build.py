@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from edgeattn.bundle import read_manifest
 from edgeattn.errors import IntegrityError, InvalidOptionError, MissingDependencyError
 from edgeattn.runtimes import runtime_class
 from edgeattn.tensorrt import build
@@ -58,6 +59,7 @@ def test_intact_bundle_reaches_tensorrt_and_says_how_to_get_it(trt_bundle, capsy
         build.build_engine(trt_bundle)
     assert build.main([str(trt_bundle)]) == 2
     assert "device_files" not in json.loads((trt_bundle / "manifest.json").read_text())  # nothing recorded
+    assert not (trt_bundle / "device_files.json").exists()
 
 
 def test_recipe_errors_come_before_tensorrt(trt_bundle):
@@ -69,11 +71,12 @@ def test_recipe_errors_come_before_tensorrt(trt_bundle):
 def test_device_files_record_engine_with_its_source_and_version(trt_bundle):
     engine = trt_bundle / "model.engine"
     engine.write_bytes(b"plan")
-    before = json.loads((trt_bundle / "manifest.json").read_text())
+    before = (trt_bundle / "manifest.json").read_bytes()
     build.record_device_files(trt_bundle, [engine], sha256(trt_bundle / "model.onnx"), "10.3.0.30")
-    after = json.loads((trt_bundle / "manifest.json").read_text())
-    assert after["files"] == before["files"]  # what shipped is untouched
-    assert after["device_files"] == {"model.engine": {"sha256": sha256(engine), "bytes": 4,
+    assert (trt_bundle / "manifest.json").read_bytes() == before  # what shipped (and a signature over it) stays
+    records = json.loads((trt_bundle / "device_files.json").read_text())
+    assert records["format"] == "edgeattn-device-files/1"
+    assert records["device_files"] == read_manifest(trt_bundle)["device_files"] == {"model.engine": {"sha256": sha256(engine), "bytes": 4,
                                                       "built_from": sha256(trt_bundle / "model.onnx"),
                                                       "tensorrt": "10.3.0.30"}}
     build.check_shipped_files(trt_bundle)  # a stale engine never blocks a rebuild
@@ -91,7 +94,7 @@ def test_check_only_and_record_trtexec(trt_bundle, capsys, monkeypatch):
     (trt_bundle / "timing.cache").write_bytes(b"cache")
     monkeypatch.setenv("EDGEATTN_TRT_VERSION", "10.16.0")
     assert build.main([str(trt_bundle), "--record-trtexec"]) == 0
-    device = json.loads((trt_bundle / "manifest.json").read_text())["device_files"]
+    device = read_manifest(trt_bundle)["device_files"]
     assert set(device) == {"model.engine", "timing.cache"} and device["model.engine"]["tensorrt"] == (
         build._import_trt().__version__ if not NO_TRT else "10.16.0")
     (trt_bundle / "model.onnx").write_bytes(b"x")

@@ -58,13 +58,19 @@ def _rewrite_manifest(bundle, fn):
     (bundle / "manifest.json").write_text(json.dumps(manifest))
 
 
+def _rewrite_records(bundle, fn):  # the device's records (device_files.json), outside the signed manifest
+    records = json.loads((bundle / "device_files.json").read_text())
+    fn(records["device_files"])
+    (bundle / "device_files.json").write_text(json.dumps(records))
+
+
 @pytest.mark.parametrize("tamper, error, match", [
     (lambda b: (b / "model.engine").unlink(), InvalidOptionError, "build it on the device first"),
-    (lambda b: _rewrite_manifest(b, lambda m: m.pop("device_files")), IntegrityError,
+    (lambda b: _rewrite_records(b, lambda d: d.pop("model.engine")), IntegrityError,
      "not recorded under device_files"),
     (lambda b: (b / "model.engine").write_bytes((b / "model.engine").read_bytes() + b"x"), IntegrityError,
      "differs from the SHA-256 recorded"),
-    (lambda b: _rewrite_manifest(b, lambda m: m["device_files"]["model.engine"].update(built_from="ab" * 32)),
+    (lambda b: _rewrite_records(b, lambda d: d["model.engine"].update(built_from="ab" * 32)),
      IntegrityError, "built from another model.onnx"),
     (lambda b: (b / "model.onnx").write_bytes(b"changed"), IntegrityError, "model.onnx changed since export"),
 ])

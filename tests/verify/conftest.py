@@ -68,3 +68,24 @@ def copy_of(tmp_path):
         shutil.copytree(folder, dst)
         return dst
     return make
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    """Key pairs made here (tests/verify/_trust.py): the signer's, another ECDSA one, an RSA one, an encrypted one."""
+    from ._trust import encrypted_key, key_pair
+
+    folder = tmp_path_factory.mktemp("keys")
+    return {"good": key_pair(folder, "good"), "other": key_pair(folder, "other"),
+            "rsa": key_pair(folder, "rsa", kind="rsa"), "encrypted": encrypted_key(folder)}
+
+
+@pytest.fixture(scope="session")
+def signed(tmp_path_factory, keys):
+    """A small --target onnx bundle exported with --sign-key (the "good" key), checked on ORT at export."""
+    out = tmp_path_factory.mktemp("signed")
+    cfg = ExportConfig(model=MODEL, input_size=SIZE, output=out, runtimes=("ort",), threads=1,
+                       sign_key=keys["good"][0])
+    result = export(cfg, progress=lambda m: None, verifier=verify_bundle)
+    assert result.verdict == "passed"
+    return result.folder

@@ -137,7 +137,7 @@ def _manifest_edit(folder, fn):
     ("bad-json", "not valid JSON"),
     ("format", "expected 'edgeattn-bundle/1'"),
     ("missing-key", "missing 'tolerances'"),
-    ("wrong-type", "'files' must be a JSON dict"),
+    ("wrong-type", "'files' must be a JSON object"),
     ("escape", "leaves the bundle"),
     ("zero-byte-npz", "is empty"),
     ("missing-array", "missing ['logits']"),

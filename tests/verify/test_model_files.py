@@ -1,0 +1,102 @@
+"""Every file a model loads is a hashed file of the bundle: ONNX external data (wherever the tensor sits: an
+initializer, a Constant inside an If branch) and an OpenVINO IR's .bin are checked before any runtime opens them."""
+
+from __future__ import annotations
+
+import shutil
+
+import onnx
+import pytest
+from onnx import external_data_helper
+
+from edgeattn.bundle import finalize, read_manifest, write_manifest
+from edgeattn.bundle.model_files import external_data, opened_files
+from edgeattn.errors import IntegrityError
+from edgeattn.verify import verify_bundle
+
+from ._trust import manifest_of, one_line_error, run_verify
+
+
+@pytest.fixture
+def external(signed, tmp_path):
+    """A copy of the small bundle whose model.onnx keeps its weights in weights.data (all hashed)."""
+    folder = tmp_path / signed.name
+    shutil.copytree(signed, folder)
+    (folder / "bundle.sig").unlink()
+    model = onnx.load(folder / "model.onnx")
+    onnx.save_model(model, folder / "model.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="weights.data", size_threshold=1024)
+    finalize(folder, manifest_of(folder))
+    return folder
+
+
+def _relocate(folder, location):
+    """Point every external tensor at `location` (the bytes stay where they are: nothing may read them)."""
+    model = onnx.load(folder / "model.onnx", load_external_data=False)
+    for t in external_data_helper._get_all_tensors(model):
+        for entry in t.external_data:
+            if entry.key == "location":
+                entry.value = location
+    (folder / "model.onnx").write_bytes(model.SerializeToString())
+    finalize(folder, manifest_of(folder))
+
+
+def test_hashed_external_data_loads_and_passes(external):
+    assert external_data(external / "model.onnx") == ["weights.data"]
+    assert opened_files(external, external / "model.onnx") == ["weights.data"]
+    assert verify_bundle(external, runtimes=["ort"], threads=1).verdict == "passed"
+
+
+def test_unhashed_external_data_is_refused_before_loading(external):
+    manifest = read_manifest(external)
+    manifest["files"].pop("weights.data")
+    write_manifest(external, manifest)
+    err = one_line_error(run_verify(external, "--runtimes", "ort", "--quiet"))
+    assert "model.onnx loads weights.data, which" in err and "does not hash" in err
+
+
+@pytest.mark.parametrize("location, expected", [
+    ("../weights.data", "not a path inside the bundle"),
+    ("/etc/hostname", "not a path inside the bundle"),
+    ("sub/../../weights.data", "not a path inside the bundle"),
+    ("..\\weights.data", "not a path inside the bundle"),
+    ("missing.data", "model.onnx loads missing.data"),
+])
+def test_external_data_outside_the_hashed_files_is_refused(location, expected, external, tmp_path):
+    shutil.copyfile(external / "weights.data", tmp_path / "weights.data")  # would load, if anything followed it
+    _relocate(external, location)
+    assert expected in one_line_error(run_verify(external, "--runtimes", "ort", "--quiet"))
+
+
+def test_external_data_inside_a_subgraph_is_found(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    const = numpy_helper.from_array(np.ones((40, 40), np.float32), "c")
+    branch = helper.make_graph([helper.make_node("Constant", [], ["y"], value=const)], "b", [],
+                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    graph = helper.make_graph([helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)], "g",
+                              [helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph)
+    for i, t in enumerate(external_data_helper._get_all_tensors(model)):
+        external_data_helper.set_external_data(t, location=f"deep/part{i}.bin")
+    (tmp_path / "m.onnx").write_bytes(model.SerializeToString())
+    assert external_data(tmp_path / "m.onnx") == ["deep/part0.bin", "deep/part1.bin"]
+
+
+@pytest.mark.parametrize("data", [b"\x0a\xff\xff\xff\xff\x0f" + b"x" * 10, b"\x3a\x05abc", b"\x0f"])
+def test_a_broken_onnx_file_is_one_line_not_a_traceback(data, tmp_path):
+    (tmp_path / "m.onnx").write_bytes(data)
+    with pytest.raises(IntegrityError, match="is not a valid ONNX file"):
+        external_data(tmp_path / "m.onnx")
+
+
+def test_openvino_ir_weights_must_be_hashed(ov_bundle, tmp_path):
+    folder = tmp_path / ov_bundle.name
+    shutil.copytree(ov_bundle, folder)
+    manifest = read_manifest(folder)
+    manifest["files"].pop("model.bin")
+    write_manifest(folder, manifest)
+    err = one_line_error(run_verify(folder, "--runtimes", "openvino", "--quiet"))
+    assert "model.xml loads model.bin, which" in err
