@@ -89,7 +89,7 @@ def check_server(opts: CheckOptions, progress: Callable[[str], None] | None = No
         raise InvalidOptionError(f"--timeout {opts.timeout_s}: pass a positive number of seconds")
     bundle = open_bundle(opts.bundle)
     ins, outs = input_names(bundle.manifest), output_names(bundle.manifest)
-    cases = [read_case(bundle.folder, e, ins, outs) for e in bundle.manifest["reference"]["cases"]]
+    cases = [read_case(bundle.folder, e, ins, outs, bundle.manifest) for e in bundle.manifest["reference"]["cases"]]
     if not cases:
         raise IntegrityError(f"bundle {str(bundle.folder)!r} has no reference case to check against (re-export it)")
     model = opts.model_name or bundle.model.replace(":", "_").replace("/", "_")

@@ -30,16 +30,25 @@ def _reference_inputs(bundle: Path, manifest: dict) -> list[tuple[str, dict[str,
     cases = (manifest.get("reference") or {}).get("cases") or []
     if not cases:
         raise IntegrityError(f"{bundle / 'manifest.json'} lists no reference cases: export the bundle again")
+    from ..bundle import input_names, read_npz
+    from ..bundle.npz_bounds import case_shape_rules
+
     out = []
     for case in cases:
         path = bundle / str(case.get("inputs", ""))
+        name = str(case.get("name", path.parent.name))
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                feeds = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, EOFError) as exc:  # EOFError: a zero-byte .npz
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise IntegrityError(f"reference inputs {path} are unreadable ({why}); copy the bundle again") from None
-        out.append((str(case.get("name", path.parent.name)), feeds))
+            batch, size = int(case["batch"]), (int(case["size"][0]), int(case["size"][1]))
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise IntegrityError(f"reference case {name}: batch and size must be integers; export the bundle "
+                                 "again") from None
+        rules, _ = case_shape_rules(manifest, batch, size)
+        try:  # headers checked against the manifest before any array is loaded (bundle/npz_bounds.py)
+            feeds = read_npz(path, input_names(manifest), f"reference case {name}", rules)
+        except IntegrityError as exc:
+            raise IntegrityError(f"reference inputs {path} are unreadable or wrong ({exc}); copy the bundle "
+                                 "again") from None
+        out.append((name, feeds))
     return out
 
 

@@ -132,7 +132,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
     say(f"integrity: {integrity.checked} files match manifest.json"
         + (f"; not in the manifest: {', '.join(integrity.unlisted)}" if integrity.unlisted else ""))
     ins, outs = input_names(manifest), output_names(manifest)
-    cases = [read_case(folder, entry, ins, outs) for entry in manifest["reference"]["cases"]]
+    cases = [read_case(folder, entry, ins, outs, manifest) for entry in manifest["reference"]["cases"]]
     if not cases:
         raise IntegrityError(f"bundle {str(folder)!r} has no reference case to verify against (re-export it)")
     task, precision = manifest["task"], manifest["precision"]
