@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .._atomic import check_writable_dir
-from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import InvalidOptionError
 from ..export.config import sizes_arg
 
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "default: torch,ort,openvino)")
     p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
                    "model's default)")
-    p.add_argument("--threads", type=int, default=2, help="threads for every backend (default 2)")
+    p.add_argument("--threads", type=threads_arg(), default=2, help="threads for every backend (default 2)")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
     p.add_argument("--iters", type=int, default=20, help="timed runs at most (default 20)")
     p.add_argument("--budget", type=float, default=10.0, metavar="SECONDS", help="stop timing a case after this "

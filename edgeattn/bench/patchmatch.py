@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cli import threads_arg
+
 __all__ = ["main", "knn_recall"]
 
 SIZES = (64, 128, 256)
@@ -200,7 +202,7 @@ def _print(title: str, rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m edgeattn.bench.patchmatch", description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=threads_arg(), default=2)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--n-iters", type=int, default=5)
     p.add_argument("--max-dense-gib", type=float, default=2.0, help="skip dense / exact k-NN cells needing more")

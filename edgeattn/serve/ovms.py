@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .._atomic import atomic_write_text, refuse_special
 from ..errors import InvalidOptionError
-from .options import RepositoryOptions
+from .options import RepositoryOptions, check_counts
 from .source import BundleSource
 from .tensors import served_tensors
 from .triton import MANIFEST_COPY, model_name_for
@@ -38,8 +38,7 @@ def _files(bundle: BundleSource) -> tuple[str, ...]:
 
 def ovms_entry(bundle: BundleSource, opts: RepositoryOptions) -> dict:
     """One model_config_list entry for this bundle."""
-    if opts.instances < 1 or opts.threads < 0 or opts.streams < 1 or opts.version < 1:
-        raise InvalidOptionError("--instances, --streams and --version must be >= 1, --threads >= 0")
+    check_counts(opts)
     if opts.backend not in (None, "openvino"):
         raise InvalidOptionError(f"--backend {opts.backend}: OpenVINO Model Server runs only OpenVINO; "
                                  "leave --backend out with --server ovms")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..bundle import sha256_file
 from ..errors import InvalidOptionError
-from .options import RepositoryOptions
+from .options import RepositoryOptions, check_counts
 from .pbtxt import check_config, config_text
 from .source import BundleSource
 from .tensors import ServedTensors, served_tensors
@@ -106,9 +106,7 @@ def _backend_for(bundle: BundleSource, opts: RepositoryOptions) -> type[TritonBa
 
 def triton_config_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[str, type[TritonBackend]]:
     """The config.pbtxt text (already checked against Triton's schema) and the backend class it uses."""
-    if opts.instances < 1 or opts.threads < 0 or opts.streams < 1 or opts.queue_delay_us < 0 or opts.version < 1:
-        raise InvalidOptionError("--instances, --streams and --version must be >= 1, --threads and "
-                                 "--queue-delay-us >= 0")
+    check_counts(opts)
     backend = _backend_for(bundle, opts)
     tensors = served_tensors(bundle.manifest, bundle.onnx_path)
     params = {**backend.parameters(opts, str(bundle.manifest.get("precision", "fp32"))),

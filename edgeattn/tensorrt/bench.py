@@ -20,7 +20,7 @@ import numpy as np
 
 from .._atomic import atomic_write_text
 from ..bench.timer import measure
-from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import IntegrityError, InvalidOptionError
 
 __all__ = ["bench_bundle", "format_rows", "main"]
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: tensorrt)")
     p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default: 10)")
     p.add_argument("--iters", type=int, default=50, help="timed runs per case (default: 50)")
-    p.add_argument("--threads", type=int, default=None, help="CPU runtimes' thread count (default: theirs)")
+    p.add_argument("--threads", type=threads_arg(), default=None, help="CPU runtimes' thread count (default: theirs)")
     p.add_argument("--output", type=Path, default=None, help="write results.json and results.md here")
     return p
 

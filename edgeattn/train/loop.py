@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .._atomic import check_writable_dir
+from ..cli import check_threads
 from ..errors import InvalidOptionError
 from ..models import check_input_size, create_model, get_model_spec
 from .config import SHARED_PREFIX, TrainConfig
@@ -75,8 +76,7 @@ def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
         raise InvalidOptionError(f"--lr must be a positive number, got {config.lr}")
     if config.edge_loss_weight < 0:
         raise InvalidOptionError(f"--edge-loss-weight must be >= 0, got {config.edge_loss_weight}")
-    if config.threads is not None and config.threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
+    check_threads(config.threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     if config.shared_backbone is not None:
         base = get_model_spec(config.shared_backbone)
         if spec.task != "segmentation" or base.task != "segmentation" or base.name == spec.name:

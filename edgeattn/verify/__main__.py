@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import EXIT_OK, InvalidOptionError
 
 EPILOG = """checks, in order:
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", type=Path, help="bundle folder (with manifest.json), as python -m edgeattn.export wrote")
     p.add_argument("--runtimes", help="comma-separated: ort, openvino, tensorrt, reference (aliases: onnxruntime, ov, "
                    "trt; default: the bundle's own, e.g. tensorrt for a trt bundle)")
-    p.add_argument("--threads", type=int, help="threads for the runtimes (default: each one's own)")
+    p.add_argument("--threads", type=threads_arg(), help="threads for the runtimes (default: each one's own)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--polygraphy", action="store_true", help="print the `polygraphy run` command for each reference "

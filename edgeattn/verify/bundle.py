@@ -26,7 +26,7 @@ from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
 from .compare import Comparison, compare, unavailable
 from ..bundle.tolerances import Tolerance, runtime_precision, tolerance_key
-from ..cli import RUNTIME_ALIASES
+from ..cli import RUNTIME_ALIASES, check_threads
 
 __all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
 
@@ -123,8 +123,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
     from ..runtimes import RuntimeOptions, load_runtime, runtime_class
 
     say = progress or _quiet
-    if threads is not None and threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {threads}")
+    check_threads(threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     folder = Path(path)
     manifest = read_manifest(folder)
     chosen = resolve_runtimes(manifest, runtimes)
