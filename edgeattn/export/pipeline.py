@@ -30,7 +30,7 @@ from .._resources import check_memory
 from ..bundle import ReferenceCase, finalize, publish, write_case, write_manifest
 from ..bundle.layout import MODEL_ONNX
 from ..data.inputs import make_inputs
-from ..cli import parse_runtimes
+from ..cli import check_threads, parse_runtimes
 from ..errors import ExportError, InvalidOptionError, MissingDependencyError, install_hint, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
 from .user_model import build_converted, is_user_model, user_spec
@@ -97,8 +97,7 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
         raise InvalidOptionError("--parity-size needs --dynamic (a static graph only runs at its export size)")
     for s in config.parity_sizes:
         check_input_size(spec, s)
-    if config.threads is not None and config.threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
+    check_threads(config.threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     runtimes: list[str] = []
     if config.parity:
         if config.runtimes is not None:
@@ -115,7 +114,7 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
     channels = sum(i.channels for i in spec.inputs)
     for s in (size, *config.parity_sizes):
         check_memory("the export", config.batch, s[0], s[1], channels,
-                     "choose a smaller --input-size/--parity-size or --batch")
+                     "choose a smaller --input-size/--parity-size or --batch", spec.attention, spec.attention_stride)
     if config.pretrained:
         if config.checkpoint is not None:
             raise InvalidOptionError("--pretrained and --checkpoint exclude each other: pass one of them")
