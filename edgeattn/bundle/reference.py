@@ -88,7 +88,8 @@ def read_npz(path: Path, expected: list[str], where: str,
     extra = sorted(set(headers) - set(expected))
     if missing or extra:
         detail = (f" (missing {missing})" if missing else "") + (f" (unexpected {extra})" if extra else "")
-        raise IntegrityError(f"{where}: {str(path)!r} has arrays {sorted(headers)}, expected {sorted(expected)}{detail}")
+        raise IntegrityError(f"{where}: {str(path)!r} has arrays {sorted(headers)}, expected {sorted(expected)}"
+                             f"{detail}")
     bad = [f"{k} is {h.dtype}" for k, h in headers.items() if h.dtype != np.float32]
     if bad:
         raise IntegrityError(f"{where}: {str(path)!r}: arrays must be float32 ({', '.join(bad)})")

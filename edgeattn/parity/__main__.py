@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "to a multiple of 32 (e.g. 0.25 for a quick run; default 1)")
     p.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16 | int8 (runtimes that cannot compute "
                    "in it are reported unavailable; default fp32)")
-    p.add_argument("--threads", type=threads_arg(), help="threads for PyTorch and every runtime (default: each one's own)")
+    p.add_argument("--threads", type=threads_arg(),
+                   help="threads for PyTorch and every runtime (default: each one's own)")
     p.add_argument("--batch", type=int, help="batch size of the inputs (default 1)")
     p.add_argument("--seed", type=int, help="seed of the model init and inputs (default 0)")
     p.add_argument("--output", type=Path, default=Path("parity-report"), metavar="DIR",

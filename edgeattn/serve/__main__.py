@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "Triton's batching off (the batch axis stays in dims)")
     e.add_argument("--queue-delay-us", type=int, default=2000, help="dynamic batching queue delay (default 2000)")
     e.add_argument("--instances", type=int, default=1, help="Triton instance_group count / OVMS nireq (default 1)")
-    e.add_argument("--threads", type=threads_arg(allow_zero=True, limit=MAX_SERVER_THREADS), default=0, help="intra-op threads per instance (default: the runtime's)")
+    e.add_argument("--threads", type=threads_arg(allow_zero=True, limit=MAX_SERVER_THREADS), default=0,
+                   help="intra-op threads per instance (default: the runtime's)")
     e.add_argument("--streams", type=int, default=1, help="OpenVINO streams (default 1)")
     e.add_argument("--version", type=int, default=1, help="model version folder (default 1)")
     c = sub.add_parser("check", help="round trip of the bundle's reference inputs through a running server")
