@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._atomic import atomic_write_text
 from ..cli import threads_arg
 
 __all__ = ["main", "knn_recall"]
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         out["recall"] = recall_table()
         _print("PatchMatch recall vs exact k-NN (k=3, p=3)", out["recall"])
     if args.json:
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        atomic_write_text(args.json, json.dumps(out, indent=2) + "\n")
     return 0
 
 

@@ -93,6 +93,11 @@ def read_manifest(folder: Path) -> dict:
     if not path.is_file():
         raise IntegrityError(f"{str(folder)!r} has no {MANIFEST}: not an edgeattn bundle (export one with "
                              "python -m edgeattn.export)")
+    from .ownership import MAX_MANIFEST_BYTES
+
+    if path.stat().st_size > MAX_MANIFEST_BYTES:  # read whole below: bounded first (real ones are tens of KiB)
+        raise IntegrityError(f"{path} is {path.stat().st_size} bytes, more than the {MAX_MANIFEST_BYTES} a manifest "
+                             "may have; not an edgeattn manifest (re-export the bundle)")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

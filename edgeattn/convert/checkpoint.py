@@ -55,7 +55,8 @@ def read_user_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], lis
     """(state dict, notes) from a user checkpoint; CheckpointError when it is unreadable or holds no tensors."""
     p = Path(path)
     if not p.is_file():
-        raise CheckpointError(f"checkpoint {str(p)!r} does not exist (pass the path of a .pt/.pth/.safetensors file)")
+        raise CheckpointError(f"checkpoint {str(p)!r} does not exist or is not a regular file (pass the path of a "
+                              ".pt/.pth/.safetensors file)")
     notes: list[str] = []
     try:
         if p.suffix == ".safetensors":

@@ -110,7 +110,7 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
         else:
             runtimes = list(target.parity_runtimes)
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
-        raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
+        raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist or is not a regular file")
     channels = sum(i.channels for i in spec.inputs)
     for s in (size, *config.parity_sizes):
         check_memory("the export", config.batch, s[0], s[1], channels,

@@ -17,7 +17,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(
-            f"checkpoint {str(p)!r} does not exist (pass the path of a .pt, .pth or .safetensors file)"
+            f"checkpoint {str(p)!r} does not exist or is not a regular file (pass the path of a .pt, .pth or "
+            ".safetensors file)"
         )
     try:
         if p.suffix == ".safetensors":

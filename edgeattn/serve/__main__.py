@@ -80,15 +80,12 @@ def _export(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import json
 
-    from .._atomic import atomic_write_text, check_writable_dir
-    from ..errors import InvalidOptionError
+    from .._atomic import atomic_write_text, check_output_file
     from ..verify import format_table
     from .check import CheckOptions, check_server
 
-    if args.json is not None:
-        if args.json.is_dir():
-            raise InvalidOptionError(f"--json {str(args.json)!r} is a folder; pass a file path")
-        check_writable_dir(args.json.parent, hint="pass --json with a file in a writable folder")
+    if args.json is not None:  # before any work: a new or regular file (never a link, folder or FIFO)
+        check_output_file(args.json, "--json", "pass --json with a new or regular file in a writable folder")
 
     opts = CheckOptions(url=args.url, bundle=args.bundle, protocol=args.protocol, model_name=args.model_name,
                         version=args.model_version, runtime=args.runtime, concurrency=args.concurrency,

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
-from ..errors import EXIT_OK, InvalidOptionError
+from ..errors import EXIT_OK
 
 EPILOG = """checks, in order:
   1. every file's SHA-256 and size against manifest.json (one changed byte: exit 2, naming the file)
@@ -41,16 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
-        from .._atomic import atomic_write_text, check_writable_dir
+        from .._atomic import atomic_write_text, check_output_file
         from .bundle import _stderr, verify_bundle
         from .compare import format_table
 
-        if args.json is not None:
-            if args.json.is_dir():
-                raise InvalidOptionError(
-                    f"--json {str(args.json)!r} is a folder; pass a file path")
-            check_writable_dir(args.json.parent if str(args.json.parent) else Path("."),
-                               hint="pass --json with a file in a writable folder")
+        if args.json is not None:  # before any work: a new or regular file (never a link, folder or FIFO)
+            check_output_file(args.json, "--json", "pass --json with a new or regular file in a writable folder")
         if args.polygraphy:
             from .polygraphy import polygraphy_commands
 
