@@ -11,8 +11,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable_dir", "check_output_file", "refuse_special",
-           "disk_error", "sha256_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable_dir", "check_output_file", "check_output_dir",
+           "refuse_special", "disk_error", "sha256_file"]
 
 # errno values that mean "this output cannot be written here" rather than a bug
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
@@ -63,6 +63,16 @@ def check_output_file(path: Path, flag: str, hint: str = "") -> None:
     hint = hint or f"pass {flag} with a new or regular file in a writable folder"
     refuse_special(path, flag, hint)
     check_writable_dir(path.parent, hint)
+
+
+def check_output_dir(folder: Path, names: tuple[str, ...], flag: str = "--output") -> None:
+    """Before any long work: `folder` can be written and none of the report files `names` it will hold exists as
+    a link, folder, FIFO or device (they are replaced atomically at the end)."""
+    folder = Path(folder)
+    hint = f"pass {flag} with a writable folder where those names are free or regular files"
+    check_writable_dir(folder, hint)
+    for name in names:
+        refuse_special(folder / name, f"{flag} file", hint)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._atomic import check_writable_dir
+from .._atomic import check_output_dir
 from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, InvalidOptionError
 from ..export.config import sizes_arg
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         config = ParityConfig(models=models, runtimes=runtimes, sizes=args.sizes, scale=args.scale,
                               precision=args.precision, threads=args.threads, batch=args.batch, seed=args.seed,
                               output=args.output, localise=not args.no_localise, opset=args.opset)
-        check_writable_dir(args.output)
+        check_output_dir(args.output, ("report.json", "report.md"))
         plan, rows = run(config)
         json_path, md_path = write_reports(rows, config, plan, args.output)
         print(format_text(rows))

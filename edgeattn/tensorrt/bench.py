@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text
+from .._atomic import atomic_write_text, check_output_dir
 from ..bench.timer import measure
 from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import IntegrityError, InvalidOptionError
@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         (runtime,) = parse_runtimes(args.runtime, ("tensorrt", "ort", "openvino", "reference"), flag="--runtime")
+        if args.output is not None:  # before the timing runs
+            check_output_dir(args.output, ("results.json", "results.md"))
         rows = bench_bundle(args.bundle, runtime, args.warmup, args.iters, args.threads)
         table = format_rows(rows)
         print(table)
