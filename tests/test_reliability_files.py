@@ -248,3 +248,13 @@ def test_report_folders_refuse_linked_report_files_before_measuring(tiny: Path, 
         (trt_bench_main, [str(tiny), "--runtime", "ort", "--output", str(out)], "tensorrt.bench"),
     ], capsys)
     assert victim.read_text() == VICTIM
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "manifest.json", ".hidden.so"])
+def test_plugin_libraries_cannot_overwrite_bundle_files(name: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    lib = tmp_path / name
+    lib.write_bytes(b"\x7fELF not really")
+    rc = export_main([*EXPORT, "--target", "trt", "--trt-plugin", str(lib), "--output", str(tmp_path / "out")])
+    line = _one_line(capsys, "export")
+    assert rc == 2 and "--trt-plugin" in line and "rename the library" in line, line
