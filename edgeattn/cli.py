@@ -218,6 +218,15 @@ def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], 
     except MemoryError:
         print_error(tool, "out of memory: use a smaller --input-size/--batch (or fewer --parity-size cases)")
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print_error(tool, f"no space left on the device writing {exc.filename or 'the output'}; free some space "
+                        "or pass --output on another disk (nothing half-written was left in place)")
+            return EXIT_BAD_INPUT
+        if _allocation_failure(exc) is None:
+            raise
+        print_error(tool, f"out of memory: {_allocation_failure(exc)}; use a smaller --input-size/--batch")
+        return EXIT_BAD_INPUT
     except Exception as exc:  # noqa: BLE001 - only allocation failures are turned into a line; the rest re-raised
         wanted = _allocation_failure(exc)
         if wanted is None:
@@ -225,9 +234,3 @@ def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], 
         print_error(tool, f"out of memory: {wanted}; use a smaller --input-size/--batch (or fewer --parity-size "
                           "cases), or run where more memory is free")
         return EXIT_BAD_INPUT
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            print_error(tool, f"no space left on the device writing {exc.filename or 'the output'}; free some space "
-                        "or pass --output on another disk (nothing half-written was left in place)")
-            return EXIT_BAD_INPUT
-        raise
