@@ -7,10 +7,12 @@ import contextlib
 import errno
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable_dir", "disk_error", "sha256_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable_dir", "check_output_file", "check_output_dir",
+           "refuse_special", "disk_error", "sha256_file"]
 
 # errno values that mean "this output cannot be written here" rather than a bug
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
@@ -22,8 +24,60 @@ def _umask() -> int:
     return mask
 
 
+def refuse_special(path: Path, what: str, hint: str) -> None:
+    """Refuse (InvalidOptionError, one line) a `path` that exists as anything but a regular file: a symbolic link
+    (even a dangling one), a folder, a FIFO, a socket or a device. edgeattn replaces only regular files, so a link
+    never leads a write (or a truncation) to a file elsewhere, and a FIFO never blocks a reader or a writer."""
+    from .errors import InvalidOptionError
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InvalidOptionError(f"{what} {str(path)!r} cannot be inspected ({exc.strerror}); {hint}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise InvalidOptionError(f"{what} {str(path)!r} is a symbolic link; edgeattn never writes through links "
+                                 f"(the file it points to would be replaced): {hint}")
+    if not stat.S_ISREG(st.st_mode):
+        kind = _kind(st.st_mode)
+        raise InvalidOptionError(f"{what} {str(path)!r} is {kind}, not a regular file; {hint}")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def check_output_file(path: Path, flag: str, hint: str = "") -> None:
+    """Before any long work: `path` (an output file the user named with `flag`) can be written: it is absent or a
+    regular file (never a link, folder, FIFO or device), and its folder is writable."""
+    path = Path(path)
+    hint = hint or f"pass {flag} with a new or regular file in a writable folder"
+    refuse_special(path, flag, hint)
+    check_writable_dir(path.parent, hint)
+
+
+def check_output_dir(folder: Path, names: tuple[str, ...], flag: str = "--output") -> None:
+    """Before any long work: `folder` can be written and none of the report files `names` it will hold exists as
+    a link, folder, FIFO or device (they are replaced atomically at the end)."""
+    folder = Path(folder)
+    hint = f"pass {flag} with a writable folder where those names are free or regular files"
+    check_writable_dir(folder, hint)
+    for name in names:
+        refuse_special(folder / name, f"{flag} file", hint)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
+    refuse_special(path, "output", "remove it or choose another output path")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from collections.abc import Callable, Iterable
 
@@ -26,6 +27,11 @@ from .errors import (
 
 __all__ = [
     "EXIT_STATUS_HELP",
+    "MAX_SERVER_THREADS",
+    "THREADS_PER_CPU",
+    "check_threads",
+    "max_threads",
+    "threads_arg",
     "RUNTIME_ALIASES",
     "ArgumentParser",
     "canonical_runtime",
@@ -85,6 +91,60 @@ def parse_runtimes(text: str | Iterable[str], allowed: Iterable[str], flag: str 
     return tuple(out)
 
 
+#: --threads is refused above this many threads per CPU this process may use: past the core count threads only add
+#: contention, and thousands of them exhaust the process (export segfaulted at 100000, verify hung)
+THREADS_PER_CPU = 4
+#: `serve export --threads` sizes the SERVER's instances, not this host's: bounded absolutely instead
+MAX_SERVER_THREADS = 256
+
+
+def usable_cpus() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def max_threads() -> int:
+    """The most threads any edgeattn command runs with on this host (THREADS_PER_CPU x usable CPUs)."""
+    return THREADS_PER_CPU * usable_cpus()
+
+
+def check_threads(value: int | None, flag: str = "--threads", *, allow_zero: bool = False,
+                  limit: int | None = None) -> int | None:
+    """None passes (each runtime's own default); else 1..limit (0 too with `allow_zero`), or InvalidOptionError."""
+    if value is None:
+        return None
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InvalidOptionError(f"{flag} must be >= {low}, got {value!r}")
+    high = max_threads() if limit is None else limit
+    if value > high:
+        why = (f"{THREADS_PER_CPU} per CPU available here ({usable_cpus()})" if limit is None
+               else "a sane count for one server instance")
+        raise InvalidOptionError(f"{flag} {value} is more than {high} threads ({why}); more threads than cores only "
+                                 f"slow the job down: pass {low}..{high}")
+    return value
+
+
+def threads_arg(*, allow_zero: bool = False, limit: int | None = None, flag: str = "--threads"):  # noqa: ANN201
+    """argparse `type=` for --threads: refused at parse time, before any work, with check_threads's message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer, got {text!r}") from None
+        try:
+            check_threads(value, flag, allow_zero=allow_zero, limit=limit)
+        except InvalidOptionError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+
+    parse.__name__ = "threads"
+    return parse
+
+
 def print_error(tool: str, message: str) -> None:
     """The one error format: `edgeattn.TOOL: error: MESSAGE` on one line of stderr."""
     text = " ".join(str(message).split())  # one line, whatever the message held
@@ -119,6 +179,30 @@ class ArgumentParser(argparse.ArgumentParser):
         return super().add_subparsers(**kwargs)
 
 
+#: how PyTorch, ONNX Runtime and OpenVINO say that an allocation failed (they raise RuntimeError-like errors, not
+#: MemoryError)
+_ALLOC_MESSAGES = ("can't allocate memory", "out of memory", "failed to allocate memory", "bad_alloc",
+                   "cannot allocate memory")
+
+
+def _allocation_failure(exc: BaseException) -> str | None:
+    """'<runtime> could not allocate N bytes' for a runtime's allocation failure, else None."""
+    import re
+
+    text = str(exc)
+    if not any(m in text.lower() for m in _ALLOC_MESSAGES) or isinstance(exc, (SyntaxError, ImportError)):
+        return None
+    size = re.search(r"allocate (?:memory: you tried to allocate )?(\d+) bytes", text)
+    module = type(exc).__module__ or ""
+    who = ("PyTorch" if "CPUAllocator" in text or "alloc_cpu" in text or module.startswith("torch")
+           else "ONNX Runtime" if module.startswith("onnxruntime") else "OpenVINO" if "openvino" in module
+           else "a runtime")
+    if size:
+        n = int(size.group(1))
+        return f"{who} could not allocate {n / 2**30:.1f} GiB"
+    return f"{who} could not allocate memory"
+
+
 def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], str] = "nothing was written") -> int:
     """Run a CLI body; user-facing failures become one line and their exit status, never a traceback.
 
@@ -139,4 +223,14 @@ def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], 
             print_error(tool, f"no space left on the device writing {exc.filename or 'the output'}; free some space "
                         "or pass --output on another disk (nothing half-written was left in place)")
             return EXIT_BAD_INPUT
-        raise
+        if _allocation_failure(exc) is None:
+            raise
+        print_error(tool, f"out of memory: {_allocation_failure(exc)}; use a smaller --input-size/--batch")
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - only allocation failures are turned into a line; the rest re-raised
+        wanted = _allocation_failure(exc)
+        if wanted is None:
+            raise
+        print_error(tool, f"out of memory: {wanted}; use a smaller --input-size/--batch (or fewer --parity-size "
+                          "cases), or run where more memory is free")
+        return EXIT_BAD_INPUT

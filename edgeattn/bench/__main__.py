@@ -7,8 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._atomic import check_writable_dir
-from ..cli import ArgumentParser, parse_runtimes, run_cli
+from .._atomic import check_output_dir
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import InvalidOptionError
 from ..export.config import sizes_arg
 
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "default: torch,ort,openvino)")
     p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
                    "model's default)")
-    p.add_argument("--threads", type=int, default=2, help="threads for every backend (default 2)")
+    p.add_argument("--threads", type=threads_arg(), default=2, help="threads for every backend (default 2)")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
     p.add_argument("--iters", type=int, default=20, help="timed runs at most (default 20)")
     p.add_argument("--budget", type=float, default=10.0, metavar="SECONDS", help="stop timing a case after this "
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                              sweep_sizes=args.sweep_sizes or SWEEP_SIZES, channels=args.channels,
                              ceiling_n=args.ceiling_size, plots=not args.no_plots, precisions=args.precisions,
                              checkpoint_dir=args.checkpoint_dir)
-        check_writable_dir(args.output)
+        check_output_dir(args.output, ("results.json", "results.md", "sweep.png", "models.png"))
         # results.json/md are rewritten after every case: an interrupted run keeps what it measured.
         result = run(config, on_update=lambda partial: write_reports(partial, args.output, plots=False))
         paths = write_reports(result, args.output, plots=config.plots)

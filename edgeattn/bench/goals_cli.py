@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from .._atomic import atomic_write_text, check_writable_dir
-from ..cli import parse_runtimes, run_cli
+from .._atomic import atomic_write_text, check_output_dir
+from ..cli import check_threads, parse_runtimes, run_cli
 from ..errors import InvalidOptionError, unknown
 
 __all__ = ["add_goal_arguments", "main_goals"]
@@ -62,10 +62,11 @@ def main_goals(args: argparse.Namespace) -> int:
                                      ("--threads", args.threads, 1), ("--warmup", args.warmup, 0)):
             if value < least:
                 raise InvalidOptionError(f"{option} must be >= {least}, got {value}")
+        check_threads(args.threads)
         runtimes = tuple(r for r in parse_runtimes(args.runtimes, KNOWN_RUNTIMES) if r in ("ort", "openvino"))
         if not runtimes:
             raise InvalidOptionError("--goals-only needs ort and/or openvino in --runtimes")
-        check_writable_dir(args.output)
+        check_output_dir(args.output, ("goals.json", "goals.md"))
         config = GoalConfig(threads=args.threads, rounds=args.goal_rounds, warmup=args.warmup, runtimes=runtimes,
                             channels=args.channels)
         meta = {**_meta(BenchConfig(threads=args.threads, channels=args.channels)), "rounds": args.goal_rounds,

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
+from ..cli import check_threads
 from ..errors import InvalidOptionError, unknown
 from ..export.config import ExportConfig
 from ..export.graph import export_graph, write_graph
@@ -113,6 +114,7 @@ def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
             raise unknown("runtime", r, KNOWN_RUNTIMES)
     if config.threads < 1 or config.iters < 1 or config.warmup < 0:
         raise InvalidOptionError("--threads and --iters must be >= 1 and --warmup >= 0")
+    check_threads(config.threads)  # at most 4 x the CPUs here (edgeattn/cli.py)
     if config.budget_s is not None and config.budget_s <= 0:
         raise InvalidOptionError(f"--budget must be > 0 seconds, got {config.budget_s}")
     if not set(config.precisions) <= {"fp32", "int8"} or "fp32" not in config.precisions:
@@ -125,7 +127,7 @@ def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
         for s in config.sizes:
             check_input_size(spec, s)
             check_memory(f"benchmarking {m}", 1, s[0], s[1], sum(i.channels for i in spec.inputs),
-                         "choose smaller --sizes")
+                         "choose smaller --sizes", spec.attention, spec.attention_stride)
     modules = list(config.modules) if config.modules and config.modules != ("all",) else list_attention()
     for m in modules:
         get_attention(m)

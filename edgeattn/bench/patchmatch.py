@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._atomic import atomic_write_text, check_output_file
+from ..cli import ArgumentParser, print_error, threads_arg
+
 __all__ = ["main", "knn_recall"]
 
 SIZES = (64, 128, 256)
@@ -199,8 +202,8 @@ def _print(title: str, rows: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m edgeattn.bench.patchmatch", description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=2)
+    p = ArgumentParser("bench.patchmatch", description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=threads_arg(), default=2)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--n-iters", type=int, default=5)
     p.add_argument("--max-dense-gib", type=float, default=2.0, help="skip dense / exact k-NN cells needing more")
@@ -209,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write all rows here")
     p.add_argument("--cell", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)  # internal: one subprocess
     args = p.parse_args(argv)
+    if args.json:
+        from ..errors import EdgeAttnError
+
+        try:
+            check_output_file(args.json, "--json")
+        except EdgeAttnError as exc:
+            print_error("bench.patchmatch", str(exc))
+            return exc.exit_code
     if args.cell:
         print(json.dumps(_one_cell(args.cell[0], int(args.cell[1]), args.reps, args.threads, args.n_iters)))
         return 0
@@ -227,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         out["recall"] = recall_table()
         _print("PatchMatch recall vs exact k-NN (k=3, p=3)", out["recall"])
     if args.json:
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        atomic_write_text(args.json, json.dumps(out, indent=2) + "\n")
     return 0
 
 

@@ -3,14 +3,15 @@
 A case holds the graph inputs by input name and PyTorch fp32's outputs by output name, computed from the
 exported weights, plus the fp32 floor (|PyTorch fp32 - PyTorch fp64| per output) measured at export time.
 Reading refuses anything a verdict could not honestly be built on: unreadable or zero-byte files, missing or
-extra arrays, non-float32 arrays, and NaN/Inf values (IntegrityError, exit status 2).
+extra arrays, non-float32 arrays, shapes the manifest does not declare (checked from the .npy headers before any
+array is loaded: npz_bounds.py), and NaN/Inf values (IntegrityError, exit status 2).
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..errors import IntegrityError
 from .layout import case_name, case_paths
+from .npz_bounds import _check_total, case_shape_rules, npz_headers
 from .polygraphy_json import dumps_inputs, dumps_outputs
 
 __all__ = ["ReferenceCase", "write_case", "read_case", "read_npz", "check_finite"]
@@ -67,37 +69,58 @@ def write_case(folder: Path, case: ReferenceCase) -> dict:
             "polygraphy_outputs": paths.polygraphy_outputs, "floor": case.floor}
 
 
-def read_npz(path: Path, expected: list[str], where: str) -> dict[str, np.ndarray]:
-    """Every array of `path`; exactly the names in `expected`, float32, finite. Anything else: IntegrityError."""
+def read_npz(path: Path, expected: list[str], where: str,
+             shapes: Mapping[str, Callable[[tuple[int, ...]], str | None]] | None = None,
+             max_bytes: int | None = None) -> dict[str, np.ndarray]:
+    """Every array of `path`; exactly the names in `expected`, float32, finite. Anything else: IntegrityError.
+
+    Before any array is loaded the zip directory and each array's .npy header are read (`npz_headers`): the names,
+    float32, each shape accepted by `shapes[name]` (a rule returning why not, or None), sizes that agree with the
+    zip's, and the total within `max_bytes` and the memory available. A small file declaring a huge array fails
+    here, in milliseconds, without allocating it."""
     path = Path(path)
-    if not path.is_file():
-        raise IntegrityError(f"{where}: {str(path)!r} does not exist")
+    if path.is_symlink() or not path.is_file():
+        raise IntegrityError(f"{where}: {str(path)!r} does not exist or is not a regular file")
     if path.stat().st_size == 0:
         raise IntegrityError(f"{where}: {str(path)!r} is empty (0 bytes)")
+    headers = npz_headers(path, where)
+    missing = sorted(set(expected) - set(headers))
+    extra = sorted(set(headers) - set(expected))
+    if missing or extra:
+        detail = (f" (missing {missing})" if missing else "") + (f" (unexpected {extra})" if extra else "")
+        raise IntegrityError(f"{where}: {str(path)!r} has arrays {sorted(headers)}, expected {sorted(expected)}"
+                             f"{detail}")
+    bad = [f"{k} is {h.dtype}" for k, h in headers.items() if h.dtype != np.float32]
+    if bad:
+        raise IntegrityError(f"{where}: {str(path)!r}: arrays must be float32 ({', '.join(bad)})")
+    for k, h in headers.items():
+        why = shapes[k](h.shape) if shapes and k in shapes else None
+        if why:
+            raise IntegrityError(f"{where}: {str(path)!r}: array {k!r} declares shape {h.shape}, but {why}; "
+                                 "re-export the bundle")
+    _check_total(sum(h.nbytes for h in headers.values()), max_bytes, f"{where}: {str(path)!r}")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise IntegrityError(f"{where}: {str(path)!r} is not a readable .npz file ({exc})") from None
-    missing = sorted(set(expected) - set(arrays))
-    extra = sorted(set(arrays) - set(expected))
-    if missing or extra:
-        detail = (f" (missing {missing})" if missing else "") + (f" (unexpected {extra})" if extra else "")
-        raise IntegrityError(f"{where}: {str(path)!r} has arrays {sorted(arrays)}, expected {sorted(expected)}{detail}")
-    bad = [f"{k} is {a.dtype}" for k, a in arrays.items() if a.dtype != np.float32]
-    if bad:
-        raise IntegrityError(f"{where}: {str(path)!r}: arrays must be float32 ({', '.join(bad)})")
     check_finite(arrays, f"{where} ({path.name})")
     return arrays
 
 
-def read_case(folder: Path, entry: Mapping, input_names: list[str], output_names: list[str]) -> ReferenceCase:
-    """Load one case described by its manifest entry; validates shapes against the entry's batch and size."""
+def read_case(folder: Path, entry: Mapping, input_names: list[str], output_names: list[str],
+              manifest: Mapping | None = None) -> ReferenceCase:
+    """Load one case described by its manifest entry; validates shapes against the entry's batch and size, and
+    (with `manifest`) every declared shape against the manifest's inputs and outputs before loading anything."""
     name = entry.get("name", "?")
     where = f"reference case {name}"
-    inputs = read_npz(Path(folder) / entry["inputs"], input_names, where)
-    outputs = read_npz(Path(folder) / entry["outputs"], output_names, where)
-    batch, size = int(entry["batch"]), (int(entry["size"][0]), int(entry["size"][1]))
+    try:
+        batch, size = int(entry["batch"]), (int(entry["size"][0]), int(entry["size"][1]))
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise IntegrityError(f"{where}: batch and size must be integers ([H, W]); re-export the bundle") from None
+    in_rules, out_rules = case_shape_rules(manifest, batch, size) if manifest is not None else ({}, {})
+    inputs = read_npz(Path(folder) / entry["inputs"], input_names, where, in_rules)
+    outputs = read_npz(Path(folder) / entry["outputs"], output_names, where, out_rules)
     for k, a in inputs.items():
         if a.ndim != 4 or a.shape[0] != batch or tuple(a.shape[2:]) != size:
             raise IntegrityError(f"{where}: input {k!r} has shape {a.shape}, expected ({batch}, C, {size[0]}, "

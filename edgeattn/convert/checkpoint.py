@@ -7,9 +7,10 @@ MessageHub, numpy scalars in `meta`, ...) are listed with torch's `get_unsafe_gl
 allow-listed as inert placeholders (a class that accepts any state and runs no code of that library), so
 only the tensors of `state_dict` are used. A torch class outside torch's allow-list is refused as before.
 
-Loading is strict. Two documented adjustments, both reported: a `module.` prefix on every key (DataParallel)
-is removed; `auxiliary_head.*` tensors (mmseg's training-only head) are dropped when the model has no
-`auxiliary_head`.
+Loading is strict, with the registered models' rules (`models.checkpoint.state_problems`: keys, shapes, no
+integer/bool tensors for floating parameters, no NaN/Inf). Two documented adjustments, both reported: a `module.`
+prefix on every key (DataParallel) is removed; `auxiliary_head.*` tensors (mmseg's training-only head) are dropped
+when the model has no `auxiliary_head`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
+from ..models.checkpoint import state_problems
 
 __all__ = ["read_user_state_dict", "load_user_checkpoint"]
 
@@ -53,7 +55,8 @@ def read_user_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], lis
     """(state dict, notes) from a user checkpoint; CheckpointError when it is unreadable or holds no tensors."""
     p = Path(path)
     if not p.is_file():
-        raise CheckpointError(f"checkpoint {str(p)!r} does not exist (pass the path of a .pt/.pth/.safetensors file)")
+        raise CheckpointError(f"checkpoint {str(p)!r} does not exist or is not a regular file (pass the path of a "
+                              ".pt/.pth/.safetensors file)")
     notes: list[str] = []
     try:
         if p.suffix == ".safetensors":
@@ -87,10 +90,6 @@ def read_user_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], lis
     return obj, notes
 
 
-def _fmt(keys: list[str], limit: int = 4) -> str:
-    return ", ".join(keys[:limit]) + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
-
-
 def load_user_checkpoint(model: nn.Module, path: str | Path) -> list[str]:
     """Load strictly into `model`; returns notes on what was adjusted. Mismatch: CheckpointError, one line."""
     state, notes = read_user_state_dict(path)
@@ -99,12 +98,7 @@ def load_user_checkpoint(model: nn.Module, path: str | Path) -> list[str]:
     if aux and not any(k.startswith("auxiliary_head.") for k in own):
         state = {k: v for k, v in state.items() if not k.startswith("auxiliary_head.")}
         notes.append(f"dropped {len(aux)} auxiliary_head.* tensors (mmseg's training-only head; the model has none)")
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = sorted(f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                    for k in set(own) & set(state) if state[k].shape != own[k].shape)
-    problems = [f"{what}: {_fmt(keys)}" for what, keys in
-                (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)) if keys]
+    problems = state_problems(own, state)  # exactly the rules of registered models (models/checkpoint.py)
     if problems:
         raise CheckpointError(f"checkpoint {str(path)!r} does not match the model: {'; '.join(problems)}. Does "
                               "the factory build the network the checkpoint was trained with?")

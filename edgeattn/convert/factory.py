@@ -3,7 +3,8 @@
 The factory is called without arguments and must return an `nn.Module` whose forward takes one image tensor
 (B, C, H, W). Every failure is an EdgeAttnError with one line (exit status 2): malformed spec, module or file
 not found, an import inside the user's module failing (named), factory not found (with close matches), the
-factory raising (exception type and message), or returning something that is not an nn.Module.
+factory raising or calling sys.exit (exception type and message), returning something that is not one nn.Module
+(a tuple of models, None, ...), or a model on another device than the CPU.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _load_module(target: str, spec: str):  # noqa: ANN202
         sys.path.insert(0, str(path.resolve().parent))  # sibling imports of the user's file
         try:
             mod_spec.loader.exec_module(module)
-        except Exception as exc:  # noqa: BLE001 - the user's code: report, don't trace
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code: report, don't trace (or exit)
             sys.modules.pop(name, None)
             raise InvalidOptionError(f"--model {spec!r}: importing {target!r} raised {type(exc).__name__}: "
                                      f"{_first_line(exc)}") from None
@@ -66,7 +67,7 @@ def _load_module(target: str, spec: str):  # noqa: ANN202
             raise InvalidOptionError(f"--model {spec!r}: module {target!r} not found (is it on PYTHONPATH, or "
                                      "give a file path: path/to/file.py:factory)") from None
         raise InvalidOptionError(f"--model {spec!r}: importing {target!r} failed: {_first_line(exc)}") from None
-    except Exception as exc:  # noqa: BLE001
+    except (Exception, SystemExit) as exc:  # noqa: BLE001
         raise InvalidOptionError(f"--model {spec!r}: importing {target!r} raised {type(exc).__name__}: "
                                  f"{_first_line(exc)}") from None
 
@@ -89,11 +90,17 @@ def resolve_factory(spec: str) -> UserModel:
 def build_user_model(user: UserModel) -> nn.Module:
     try:
         model = user.factory()
-    except Exception as exc:  # noqa: BLE001 - the user's code
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code (a .cuda() without CUDA, sys.exit, ...)
         raise InvalidOptionError(f"--model {user.spec!r}: the factory raised {type(exc).__name__}: "
                                  f"{_first_line(exc)}") from None
     if not isinstance(model, nn.Module):
-        raise InvalidOptionError(f"--model {user.spec!r}: the factory returned {type(model).__name__}, "
-                                 "expected a torch.nn.Module")
+        what = f"a {type(model).__name__} of {len(model)}" if isinstance(model, (tuple, list)) else \
+            type(model).__name__
+        raise InvalidOptionError(f"--model {user.spec!r}: the factory returned {what}, expected one "
+                                 "torch.nn.Module (return the model itself)")
+    devices = sorted({str(t.device) for t in (*model.parameters(), *model.buffers()) if t.device.type != "cpu"})
+    if devices:
+        raise InvalidOptionError(f"--model {user.spec!r}: the factory put the model on {', '.join(devices)}; "
+                                 "edgeattn exports from the CPU: return the model without .cuda()/.to(device)")
     return model
 

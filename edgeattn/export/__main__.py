@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, run_cli
+from ..cli import ArgumentParser, run_cli, threads_arg
 from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, unknown
 from .config import PRECISIONS, ExportConfig, size_arg
 from .onnx import EXPORTERS
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sign-key", type=Path, metavar="KEY.pem", help="sign the bundle with this ECDSA private key "
                    "(PEM; OpenSSF model-signing, offline): bundle.sig covers every file, manifest.json included; "
                    "devices check it with python -m edgeattn.verify BUNDLE --trust KEY.pub (needs edgeattn[sign])")
-    p.add_argument("--threads", type=int, help="threads for PyTorch and the runtimes during parity")
+    p.add_argument("--threads", type=threads_arg(), help="threads for PyTorch and the runtimes during parity")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random init and of the parity inputs")
     p.add_argument("--custom-ops", action="store_true", help="export criss-cross and PatchMatch attention as one "
                    "edgeattn-domain node each (runs on ort with onnxruntime-extensions, openvino, reference; "

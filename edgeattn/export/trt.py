@@ -41,10 +41,18 @@ def check_trt_options(config: ExportConfig, spec: ModelSpec, size: tuple[int, in
     for s in (config.min_size, config.max_size):
         if s is not None:
             check_input_size(spec, s)
+    from ..bundle import layout
+
+    reserved = {v for k, v in vars(layout).items() if k.isupper() and isinstance(v, str) and "." in v}
+    names = [Path(lib).name for lib in config.trt_plugins]
     for lib in config.trt_plugins:
         if not Path(lib).is_file():
-            raise InvalidOptionError(f"--trt-plugin {lib}: no such file; the plugin library ships in the bundle "
-                                     "(hashed in its manifest), so it must exist where you export")
+            raise InvalidOptionError(f"--trt-plugin {lib}: no such file (or not a regular file); the plugin library "
+                                     "ships in the bundle (hashed in its manifest), so it must exist where you export")
+        name = Path(lib).name
+        if name in reserved or name.startswith(".") or names.count(name) > 1:
+            raise InvalidOptionError(f"--trt-plugin {lib}: it would be copied into the bundle as {name!r}, which is "
+                                     "a bundle file's name, hidden, or another plugin's; rename the library")
     # the graph each precision writes (fp16: float16 with float32 islands, int8: Q/DQ); checked again on the
     # written model.onnx, whose kind the recipe records
     expected = {"fp32": "fp32", "fp16": "fp16", "int8": "qdq"}[config.precision]

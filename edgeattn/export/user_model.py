@@ -20,7 +20,7 @@ from torch import nn
 from ..convert import convert, load_user_checkpoint, resolve_factory
 from ..convert.factory import UserModel, build_user_model, is_factory_spec
 from ..data.inputs import make_inputs
-from ..errors import InvalidOptionError
+from ..errors import CheckpointError, EdgeAttnError, InvalidOptionError
 from ..models import InputSpec, ModelSpec
 
 __all__ = ["is_user_model", "user_spec", "build_converted"]
@@ -54,8 +54,10 @@ def build_converted(config, spec: ModelSpec, progress: Callable[[str], None]) ->
     for note in notes:
         progress(f"  checkpoint: {note}")
     model.eval()
+    _check_weights(model, config.model)
     feeds = make_inputs(spec, config.batch, *config.input_size, seed=config.seed)
     example = tuple(torch.from_numpy(feeds[i.name]) for i in spec.inputs)
+    _probe(model, example, config)
     try:
         with torch.no_grad():
             result = convert(model, example=example)
@@ -68,3 +70,45 @@ def build_converted(config, spec: ModelSpec, progress: Callable[[str], None]) ->
     result.check()
     record = {"factory": config.model, "checkpoint_notes": notes, **result.to_json()}
     return result.model.eval(), record
+
+
+def _check_weights(model: nn.Module, spec: str) -> None:
+    """The factory's own weights (no checkpoint, or after it) obey the checkpoint rule: no NaN/Inf (exit 2)."""
+    bad = sorted(k for k, v in model.state_dict().items()
+                 if v.is_floating_point() and not bool(torch.isfinite(v).all()))
+    if bad:
+        more = f" (+{len(bad) - 4} more)" if len(bad) > 4 else ""
+        raise CheckpointError(f"--model {spec!r}: the model's weights hold NaN/Inf in {', '.join(bad[:4])}{more}; a "
+                              "model with them cannot produce a finite reference (check the factory's init)")
+
+
+def _probe(model: nn.Module, example: tuple, config) -> None:  # noqa: ANN001 - ExportConfig
+    """One forward of the user's model before anything else: it must run on the CPU and return ONE finite
+    floating tensor with the batch first; anything else is one line, exit 2 (never a traceback, never exit 1)."""
+    shape = f"{config.batch}x{config.input_channels}x{config.input_size[0]}x{config.input_size[1]}"
+    try:
+        with torch.no_grad():
+            out = model(*example)
+    except EdgeAttnError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InvalidOptionError(f"--model {config.model!r}: the model's forward raised {type(exc).__name__} on a "
+                                 f"{shape} input ({first}); check --input-size/--input-channels, and that the "
+                                 "model runs on the CPU") from None
+    if isinstance(out, (tuple, list, dict)):
+        raise InvalidOptionError(f"--model {config.model!r}: the model's forward returned a {type(out).__name__} of "
+                                 f"{len(out)}; edgeattn exports models with one output tensor: return the one you "
+                                 "deploy (wrap the model in a module whose forward picks it)")
+    if not isinstance(out, torch.Tensor):
+        raise InvalidOptionError(f"--model {config.model!r}: the model's forward returned {type(out).__name__}, "
+                                 "expected one tensor")
+    if not out.is_floating_point() or out.device.type != "cpu":
+        raise InvalidOptionError(f"--model {config.model!r}: the model's output is {out.dtype} on {out.device}; "
+                                 "edgeattn exports a floating output computed on the CPU")
+    if out.ndim < 2 or out.shape[0] != config.batch:
+        raise InvalidOptionError(f"--model {config.model!r}: the model's output has shape {tuple(out.shape)} for a "
+                                 f"{shape} input; expected the batch ({config.batch}) first and at least 2 axes")
+    if not bool(torch.isfinite(out).all()):
+        raise InvalidOptionError(f"--model {config.model!r}: the model outputs NaN/Inf on the seeded {shape} input; "
+                                 "a reference must be finite (check the weights and the forward)")

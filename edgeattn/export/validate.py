@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .._atomic import check_writable_dir
 from .._resources import check_memory
-from ..cli import parse_runtimes
+from ..cli import check_threads, parse_runtimes
 from ..errors import InvalidOptionError, MissingDependencyError, install_hint, unknown
 from ..models import ModelSpec, check_input_size, get_model_spec
 from ..runtimes import runtime_class, runtime_names
@@ -48,8 +48,7 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
         raise InvalidOptionError("--parity-size needs --dynamic (a static graph only runs at its export size)")
     for s in config.parity_sizes:
         check_input_size(spec, s)
-    if config.threads is not None and config.threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
+    check_threads(config.threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     runtimes: list[str] = []
     if config.parity:
         if config.runtimes is not None:
@@ -66,11 +65,11 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
 
         check_private_key(Path(config.sign_key))
     if config.checkpoint is not None and not Path(config.checkpoint).is_file():
-        raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
+        raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist or is not a regular file")
     channels = sum(i.channels for i in spec.inputs)
     for s in (size, *config.parity_sizes):
         check_memory("the export", config.batch, s[0], s[1], channels,
-                     "choose a smaller --input-size/--parity-size or --batch")
+                     "choose a smaller --input-size/--parity-size or --batch", spec.attention, spec.attention_stride)
     if config.pretrained:
         if config.checkpoint is not None:
             raise InvalidOptionError("--pretrained and --checkpoint exclude each other: pass one of them")

@@ -43,6 +43,9 @@ class ModelSpec:
     # coordinates arrived in opset 11; opset 9/10 export silently wrong upsampling, max abs 2.5 on lga_mobilenet),
     # 16 where GridSample is used (flow warping).
     min_opset: int = 11
+    # Input pixels per attention-map pixel along each side (the stride of the feature map the attention runs on):
+    # the memory estimate sizes the attention's maps from it (edgeattn/_resources.py).
+    attention_stride: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,6 +62,7 @@ def register_model(
     description: str = "",
     attention: str = "",
     min_opset: int = 11,
+    attention_stride: int = 8,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Register a builder under its function name. A duplicate name raises ValueError."""
 
@@ -77,6 +81,7 @@ def register_model(
             description=description or (fn.__doc__ or "").strip().splitlines()[0],
             attention=attention,
             min_opset=min_opset,
+            attention_stride=attention_stride,
         )
         return fn
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -9,14 +10,15 @@ from torch import nn
 
 from ..errors import CheckpointError
 
-__all__ = ["load_checkpoint", "load_state_dict_strict", "read_state_dict"]
+__all__ = ["load_checkpoint", "load_state_dict_strict", "read_state_dict", "state_problems"]
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(
-            f"checkpoint {str(p)!r} does not exist (pass the path of a .pt, .pth or .safetensors file)"
+            f"checkpoint {str(p)!r} does not exist or is not a regular file (pass the path of a .pt, .pth or "
+            ".safetensors file)"
         )
     try:
         if p.suffix == ".safetensors":
@@ -50,9 +52,10 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
     return load_state_dict_strict(model, read_state_dict(path), f"checkpoint {str(path)!r}")
 
 
-def load_state_dict_strict(model: nn.Module, state: dict[str, torch.Tensor], what: str) -> nn.Module:
-    """Load `state` strictly; any missing/unexpected key or shape mismatch raises CheckpointError naming them."""
-    own = model.state_dict()
+def state_problems(own: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor]) -> list[str]:
+    """What keeps `state` from loading into a model whose state dict is `own`: missing/unexpected keys, shape
+    mismatches, integer/bool tensors for floating parameters, NaN/Inf values. The one rule for registered models
+    and user models (edgeattn/convert/checkpoint.py) alike."""
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = sorted(
@@ -67,16 +70,28 @@ def load_state_dict_strict(model: nn.Module, state: dict[str, torch.Tensor], wha
         for k in set(own) & set(state)
         if own[k].is_floating_point() and not state[k].is_floating_point()
     )
+    # NaN/Inf weights can only produce NaN/Inf outputs, which no reference may hold: refused here, as bad input.
+    nonfinite = sorted(k for k, v in state.items()
+                       if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all()))
     problems = []
     if dtypes:
         problems.append(f"integer/bool tensors for floating parameters: {_fmt(dtypes, 4)} (weights must be saved "
                         "as floating point, e.g. float32)")
+    if nonfinite:
+        problems.append(f"NaN/Inf values in {_fmt(nonfinite, 4)} (a model with them cannot produce a finite "
+                        "reference; was training diverged or the file damaged?)")
     if missing:
         problems.append(f"missing keys: {_fmt(missing)}")
     if unexpected:
         problems.append(f"unexpected keys: {_fmt(unexpected)}")
     if shapes:
         problems.append(f"shape mismatches: {_fmt(shapes)}")
+    return problems
+
+
+def load_state_dict_strict(model: nn.Module, state: dict[str, torch.Tensor], what: str) -> nn.Module:
+    """Load `state` strictly; any problem of `state_problems` raises CheckpointError naming the keys."""
+    problems = state_problems(model.state_dict(), state)
     if problems:
         raise CheckpointError(
             f"{what} does not match the model: "

@@ -51,6 +51,7 @@ class PSALInpaintNet(nn.Module):
 
 
 @register_model(task="inpainting", default_size=(256, 256), min_size=16, output="inpainted", attention="patchmatch",
+                attention_stride=4,
                 inputs=(InputSpec("image"), InputSpec("mask", channels=1, kind="mask")),
                 description="encoder-decoder + PatchMatch attention (PSAL, Cherel et al. 2022) at 1/4 resolution")
 def psal_inpaint(*, width: int = 32, knn: int = 3, patch_size: int = 3, n_iters: int = 5, seed: int = 0,

@@ -112,6 +112,7 @@ class ChannelizedAxialAttention(DualPathModule):
 
 
 @register_attention("channelized_axial", paper="Huang et al. AAAI 2022 (CAA), arXiv:2101.07434",
-                    complexity="O(HW (H+W) (G + C))")
+                    complexity="O(HW (H+W) (G + C))",
+                    map_elements=lambda b, h, w: b * h * w * (h + w))  # (B, W, H, H) and (B, H, W, W)
 def _channelized_axial(channels: int, path: Path = "export") -> ChannelizedAxialAttention:
     return ChannelizedAxialAttention(channels, path=path)

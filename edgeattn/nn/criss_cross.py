@@ -134,6 +134,7 @@ def _accept_mmcv_gamma(state_dict: dict, prefix: str, *args: object) -> None:
 
 
 @register_attention("criss_cross", paper="Huang et al. ICCV 2019 (CCNet), RCCA R=2",
-                    complexity="O(R * HW (H+W) * C)")
+                    complexity="O(R * HW (H+W) * C)",
+                    map_elements=lambda b, h, w: b * h * w * (h + w - 1))  # (B, H, W, H+W-1)
 def _criss_cross(channels: int, path: Path = "export") -> CrissCrossAttention:
     return CrissCrossAttention(channels, recurrence=2, path=path)

@@ -157,6 +157,7 @@ def from_blocks(x: torch.Tensor, block: tuple[int, int], hp: int, wp: int) -> to
 
 
 @register_attention("interlaced", paper="Huang et al. 2019, arXiv:1907.12273 (ISSA), block 8x8",
-                    complexity="O(HW * (HW/64 + 64) * C_k)")
+                    complexity="O(HW * (HW/64 + 64) * C_k)",
+                    map_elements=lambda b, h, w: b * max((h * w) ** 2 // 64, h * w * 64))  # (G, N, N) per step
 def _interlaced(channels: int, path: Path = "export") -> InterlacedSparseAttention:
     return InterlacedSparseAttention(channels, path=path)

@@ -47,6 +47,7 @@ class NonLocalBlock(DualPathModule):
         return x + self.out(y.reshape(b, -1, h, w))
 
 
-@register_attention("nonlocal", paper="Wang et al. CVPR 2018", complexity="O((HW)^2 * C)")
+@register_attention("nonlocal", paper="Wang et al. CVPR 2018", complexity="O((HW)^2 * C)",
+                    map_elements=lambda b, h, w: b * (h * w) ** 2)  # (B, N, N)
 def _nonlocal(channels: int, path: Path = "export") -> NonLocalBlock:
     return NonLocalBlock(channels, path=path)

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._atomic import check_writable_dir
-from ..cli import ArgumentParser, parse_runtimes, run_cli
+from .._atomic import check_output_dir
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, InvalidOptionError
 from ..export.config import sizes_arg
 
@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "to a multiple of 32 (e.g. 0.25 for a quick run; default 1)")
     p.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16 | int8 (runtimes that cannot compute "
                    "in it are reported unavailable; default fp32)")
-    p.add_argument("--threads", type=int, help="threads for PyTorch and every runtime (default: each one's own)")
+    p.add_argument("--threads", type=threads_arg(),
+                   help="threads for PyTorch and every runtime (default: each one's own)")
     p.add_argument("--batch", type=int, help="batch size of the inputs (default 1)")
     p.add_argument("--seed", type=int, help="seed of the model init and inputs (default 0)")
     p.add_argument("--output", type=Path, default=Path("parity-report"), metavar="DIR",
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         config = ParityConfig(models=models, runtimes=runtimes, sizes=args.sizes, scale=args.scale,
                               precision=args.precision, threads=args.threads, batch=args.batch, seed=args.seed,
                               output=args.output, localise=not args.no_localise, opset=args.opset)
-        check_writable_dir(args.output)
+        check_output_dir(args.output, ("report.json", "report.md"))
         plan, rows = run(config)
         json_path, md_path = write_reports(rows, config, plan, args.output)
         print(format_text(rows))

@@ -33,7 +33,7 @@ from ..data.inputs import make_inputs
 from ..verify.compare import Comparison, compare, unavailable
 from ..bundle.tolerances import PRECISIONS, TOLERANCES, tolerance_for
 from .localise import localise
-from ..cli import RUNTIME_ALIASES
+from ..cli import RUNTIME_ALIASES, check_threads
 
 __all__ = ["ParityConfig", "ParityRow", "Plan", "ALIASES", "validate", "run"]
 
@@ -105,8 +105,7 @@ def validate(config: ParityConfig) -> Plan:
     if {ALIASES.get(r, r) for r in config.runtimes} == {"torch"}:
         raise InvalidOptionError("--runtimes torch alone compares nothing (torch is the reference); add ort, "
                                  "openvino, reference or tensorrt")
-    if config.threads is not None and config.threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
+    check_threads(config.threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     if config.batch is not None and config.batch < 1:
         raise InvalidOptionError(f"--batch must be >= 1, got {config.batch}")
     if not 0 < config.scale <= 4:
@@ -127,7 +126,7 @@ def validate(config: ParityConfig) -> Plan:
             sizes[m] = [check_input_size(spec, _scaled(spec.default_size, config.scale, spec.min_size))]
         for h, w in sizes[m]:
             check_memory(f"parity of {m}", batch, h, w, sum(i.channels for i in spec.inputs),
-                         "choose smaller --sizes/--scale or --batch")
+                         "choose smaller --sizes/--scale or --batch", spec.attention, spec.attention_stride)
     return Plan(models=models, sizes=sizes, seed=seed, batch=batch)
 
 

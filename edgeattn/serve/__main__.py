@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, run_cli
+from ..cli import MAX_SERVER_THREADS, ArgumentParser, run_cli, threads_arg
 
 EPILOG = """commands:
   export BUNDLE --server triton|ovms --output REPO
@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "Triton's batching off (the batch axis stays in dims)")
     e.add_argument("--queue-delay-us", type=int, default=2000, help="dynamic batching queue delay (default 2000)")
     e.add_argument("--instances", type=int, default=1, help="Triton instance_group count / OVMS nireq (default 1)")
-    e.add_argument("--threads", type=int, default=0, help="intra-op threads per instance (default: the runtime's)")
+    e.add_argument("--threads", type=threads_arg(allow_zero=True, limit=MAX_SERVER_THREADS), default=0,
+                   help="intra-op threads per instance (default: the runtime's)")
     e.add_argument("--streams", type=int, default=1, help="OpenVINO streams (default 1)")
     e.add_argument("--version", type=int, default=1, help="model version folder (default 1)")
     c = sub.add_parser("check", help="round trip of the bundle's reference inputs through a running server")
@@ -79,15 +80,12 @@ def _export(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import json
 
-    from .._atomic import atomic_write_text, check_writable_dir
-    from ..errors import InvalidOptionError
+    from .._atomic import atomic_write_text, check_output_file
     from ..verify import format_table
     from .check import CheckOptions, check_server
 
-    if args.json is not None:
-        if args.json.is_dir():
-            raise InvalidOptionError(f"--json {str(args.json)!r} is a folder; pass a file path")
-        check_writable_dir(args.json.parent, hint="pass --json with a file in a writable folder")
+    if args.json is not None:  # before any work: a new or regular file (never a link, folder or FIFO)
+        check_output_file(args.json, "--json", "pass --json with a new or regular file in a writable folder")
 
     opts = CheckOptions(url=args.url, bundle=args.bundle, protocol=args.protocol, model_name=args.model_name,
                         version=args.model_version, runtime=args.runtime, concurrency=args.concurrency,

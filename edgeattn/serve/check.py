@@ -30,6 +30,7 @@ from .source import BundleSource, open_bundle
 __all__ = ["CheckOptions", "check_server", "MAX_CONCURRENCY"]
 
 MAX_CONCURRENCY = 64
+MAX_TIMEOUT_S = 3600
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,11 @@ def check_server(opts: CheckOptions, progress: Callable[[str], None] | None = No
     address = split_url(opts.url, opts.protocol)
     if not 1 <= opts.concurrency <= MAX_CONCURRENCY:
         raise InvalidOptionError(f"--concurrency {opts.concurrency}: pass 1..{MAX_CONCURRENCY}")
-    if not opts.timeout_s > 0:
-        raise InvalidOptionError(f"--timeout {opts.timeout_s}: pass a positive number of seconds")
+    if not 0 < opts.timeout_s <= MAX_TIMEOUT_S:  # NaN fails too
+        raise InvalidOptionError(f"--timeout {opts.timeout_s}: pass a number of seconds in (0, {MAX_TIMEOUT_S}]")
     bundle = open_bundle(opts.bundle)
     ins, outs = input_names(bundle.manifest), output_names(bundle.manifest)
-    cases = [read_case(bundle.folder, e, ins, outs) for e in bundle.manifest["reference"]["cases"]]
+    cases = [read_case(bundle.folder, e, ins, outs, bundle.manifest) for e in bundle.manifest["reference"]["cases"]]
     if not cases:
         raise IntegrityError(f"bundle {str(bundle.folder)!r} has no reference case to check against (re-export it)")
     model = opts.model_name or bundle.model.replace(":", "_").replace("/", "_")

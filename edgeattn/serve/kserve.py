@@ -5,6 +5,7 @@ Speaks to Triton and to OpenVINO Model Server alike (both implement the KServe v
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,20 +23,50 @@ class ServerError(Exception):
     """The server answered with an error, or did not answer (connection refused, timeout)."""
 
 
+# RFC 1123 labels, plus "_" (container and compose service names use it and resolvers accept it)
+_LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?"
+_HOST = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+_URL_HINT = "pass host:port, e.g. 127.0.0.1:8000 (HTTP), 127.0.0.1:8001 (gRPC) or [::1]:8000"
+
+
 def split_url(url: str, protocol: str) -> str:
-    """tritonclient wants host:port; accept http://host:port and grpc://host:port as well."""
+    """tritonclient wants host:port; accept http://host:port and grpc://host:port (IPv6 in brackets) as well.
+
+    Anything else (another scheme, a path, a query, credentials, a malformed bracket, a port outside 1..65535,
+    a host that is not a hostname or IP address) is one InvalidOptionError line, before any connection."""
+    from ipaddress import IPv6Address, ip_address
+    from urllib.parse import urlsplit
+
     if protocol not in PROTOCOLS:
         raise InvalidOptionError(f"--protocol {protocol!r}: pick one of {', '.join(PROTOCOLS)}")
-    for prefix in ("http://", "https://", "grpc://"):
-        if url.startswith(prefix):
-            if prefix == "https://":
-                raise InvalidOptionError(f"{url}: TLS is not supported by serve check; pass host:port")
-            url = url[len(prefix):]
-    url = url.rstrip("/")
-    host, sep, port = url.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise InvalidOptionError(f"URL {url!r} is not host:port (e.g. 127.0.0.1:8000 for HTTP, :8001 for gRPC)")
-    return url
+    text = str(url).strip()
+    shown = text[:200]
+    if not text or len(text) > 1024 or any(c.isspace() or not c.isprintable() for c in text):
+        raise InvalidOptionError(f"URL {shown!r} is not host:port; {_URL_HINT}")
+    if text.lower().startswith("https://"):
+        raise InvalidOptionError(f"{shown}: TLS is not supported by serve check; {_URL_HINT}")
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a non-numeric port
+        raise InvalidOptionError(f"URL {shown!r} is malformed ({exc}); {_URL_HINT}") from None
+    if parts.scheme.lower() not in ("http", "grpc"):
+        raise InvalidOptionError(f"URL {shown!r}: scheme {parts.scheme!r} is not http:// or grpc://; {_URL_HINT}")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment \
+            or parts.path not in ("", "/"):
+        raise InvalidOptionError(f"URL {shown!r} has a path, query or credentials, which serve check does not use; "
+                                 f"{_URL_HINT}")
+    if not host or port is None or not 0 < port < 65536:
+        raise InvalidOptionError(f"URL {shown!r} is not host:port (a port 1..65535 is needed); {_URL_HINT}")
+    try:
+        address = ip_address(host)
+    except ValueError:
+        address = None
+        if not _HOST.match(host) or len(host) > 253:
+            raise InvalidOptionError(f"URL {shown!r}: {host!r} is not a hostname or IP address; {_URL_HINT}") from None
+    return f"[{address}]:{port}" if isinstance(address, IPv6Address) else f"{host}:{port}"
 
 
 @dataclass

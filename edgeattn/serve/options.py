@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RepositoryOptions", "SERVERS"]
+__all__ = ["RepositoryOptions", "SERVERS", "check_counts", "LIMITS"]
 
 SERVERS = ("triton", "ovms")
 
@@ -35,3 +35,21 @@ class RepositoryOptions:
     threads: int = 0
     streams: int = 1
     version: int = 1
+
+
+#: every number `serve export` writes into a server's config, bounded (flag, attribute, lowest, highest)
+LIMITS = (("--instances", "instances", 1, 256), ("--streams", "streams", 1, 256),
+          ("--threads", "threads", 0, 256), ("--queue-delay-us", "queue_delay_us", 0, 60_000_000),
+          ("--version", "version", 1, 2**31 - 1), ("--max-batch-size", "max_batch_size", 0, 1 << 16))
+
+
+def check_counts(opts: RepositoryOptions) -> None:
+    """Refuse (one line, exit 2) a count outside what a server could sensibly be configured with."""
+    from ..errors import InvalidOptionError
+
+    for flag, attr, low, high in LIMITS:
+        value = getattr(opts, attr)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidOptionError(f"{flag} {value!r} is outside {low}..{high}; pass a value in that range")

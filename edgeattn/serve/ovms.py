@@ -8,22 +8,22 @@
 plugin_config pins what the OpenVINO runtime edgeattn verified with: INFERENCE_PRECISION_HINT (f32 for an fp32
 bundle; the CPU plugin would otherwise run bf16 on AVX512-BF16 CPUs), NUM_STREAMS, INFERENCE_NUM_THREADS.
 OVMS's config.json has no free-form field, so the manifest travels as the file beside the versions.
-An existing config.json keeps its other models; this model's entry is replaced.
+An existing config.json keeps its other models; this model's entry is replaced. An existing model folder keeps its
+other versions and unknown files (edgeattn/serve/versions.py).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-from .._atomic import atomic_write_text
-from ..bundle import publish
+from .._atomic import atomic_write_text, refuse_special
 from ..errors import InvalidOptionError
-from .options import RepositoryOptions
+from .options import RepositoryOptions, check_counts
 from .source import BundleSource
 from .tensors import served_tensors
 from .triton import MANIFEST_COPY, model_name_for
+from .versions import publish_version
 
 __all__ = ["write_ovms_repository", "ovms_entry", "OV_PRECISION_HINT"]
 
@@ -38,8 +38,7 @@ def _files(bundle: BundleSource) -> tuple[str, ...]:
 
 def ovms_entry(bundle: BundleSource, opts: RepositoryOptions) -> dict:
     """One model_config_list entry for this bundle."""
-    if opts.instances < 1 or opts.threads < 0 or opts.streams < 1 or opts.version < 1:
-        raise InvalidOptionError("--instances, --streams and --version must be >= 1, --threads >= 0")
+    check_counts(opts)
     if opts.backend not in (None, "openvino"):
         raise InvalidOptionError(f"--backend {opts.backend}: OpenVINO Model Server runs only OpenVINO; "
                                  "leave --backend out with --server ovms")
@@ -59,6 +58,11 @@ def ovms_entry(bundle: BundleSource, opts: RepositoryOptions) -> dict:
                        "nireq": opts.instances, "plugin_config": plugin}}
 
 
+def _marker(folder: Path) -> str | None:
+    copy = folder / MANIFEST_COPY
+    return None if copy.is_file() and not copy.is_symlink() else f"no {MANIFEST_COPY} written by edgeattn"
+
+
 def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path:
     """Write REPO/models/<model>/ atomically, then REPO/config.json (atomically); return REPO."""
     entry = ovms_entry(bundle, opts)
@@ -66,6 +70,7 @@ def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path
     repo = Path(opts.output)
     config_path = repo / "config.json"
     others = []
+    refuse_special(config_path, "OVMS config.json", "move it away or pass another --output")
     if config_path.exists():
         try:
             existing = json.loads(config_path.read_text(encoding="utf-8"))
@@ -73,12 +78,14 @@ def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path
         except (OSError, ValueError, AttributeError):
             raise InvalidOptionError(f"{config_path} exists but is not an OVMS config.json; pass another --output "
                                      "or remove it") from None
-    with publish(repo / "models" / name, hint="pass --output DIR with a writable folder") as pub:
-        version = pub.staging / str(opts.version)
-        version.mkdir()
+
+    def fill(version: Path) -> None:
         for rel in _files(bundle):
             bundle.copy_hashed(rel, version / rel)
-        shutil.copyfile(bundle.manifest_path, pub.staging / MANIFEST_COPY)
+
+    publish_version(repo / "models" / name, opts.version, fill, {MANIFEST_COPY: bundle.manifest_path.read_bytes()},
+                    _marker, frozenset({"model.xml", "model.bin", "model.onnx"}),
+                    what="an OVMS model folder edgeattn wrote")
     config = {"model_config_list": [*others, entry]}
     atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")
     return repo

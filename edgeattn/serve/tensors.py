@@ -60,9 +60,29 @@ def _dtype(name: str, where: str) -> str:
     return name
 
 
+#: the largest static dim a served tensor may declare, and the most elements one tensor may hold (2 GiB of fp32 is
+#: past what Triton's and ONNX's protobuf messages carry): a bundle declaring more is not one edgeattn exported
+MAX_DIM = 1 << 16
+MAX_ELEMENTS = 1 << 29
+
+
+def _check_dims(name: str, dims: list[int] | tuple[int, ...], where: str) -> None:
+    bad = [d for d in dims if d != -1 and not 1 <= d <= MAX_DIM]
+    if bad or len(dims) > 8:
+        raise IntegrityError(f"{where} {name!r} declares dims {list(dims)}: each must be 1..{MAX_DIM} (or dynamic) "
+                             "and at most 8 of them; re-export the bundle")
+    count = 1
+    for d in dims:
+        count *= max(d, 1)
+    if count > MAX_ELEMENTS:
+        raise IntegrityError(f"{where} {name!r} declares {count} elements (dims {list(dims)}), more than the "
+                             f"{MAX_ELEMENTS} a served tensor may hold; re-export the bundle at a smaller size")
+
+
 def _input_spec(entry: dict) -> tuple[TensorSpec, int | None, bool]:
     name = entry["name"]
     shape = [int(d) for d in entry["shape"]]
+    _check_dims(name, shape, "manifest input")
     dynamic = entry.get("dynamic") or {}
     dims = list(shape)
     # NCHW: axis 0 batch, 2 height, 3 width (docs/bundle-format.md: layout "NCHW").
@@ -75,22 +95,46 @@ def _input_spec(entry: dict) -> tuple[TensorSpec, int | None, bool]:
         max_batch = shape[0]
     else:
         max_batch = None if batch[1] is None else int(batch[1])
+    for key in ("batch", "height", "width"):  # dynamic ranges are written into configs too: bounded likewise
+        rng = dynamic.get(key)
+        if rng is not None:
+            _check_dims(f"{name}.dynamic.{key}", [int(v) for v in rng if v is not None], "manifest input")
     return TensorSpec(name, _dtype(entry["dtype"], f"input {name!r}"), tuple(dims)), max_batch, dims[0] == -1
 
 
-def _graph_outputs(onnx_path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+def _load_graph(onnx_path: Path):  # noqa: ANN202 - onnx.ModelProto
     import onnx
 
     try:
-        model = onnx.load(str(onnx_path), load_external_data=False)
+        return onnx.load(str(onnx_path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a broken bundle file
         raise IntegrityError(f"{onnx_path} is not a readable ONNX model ({exc}); re-export the bundle") from None
+
+
+def _graph_io(vis) -> dict[str, tuple[str, tuple[int, ...]]]:  # noqa: ANN001 - ValueInfoProto list
     out = {}
-    for vi in model.graph.output:
+    for vi in vis:
         t = vi.type.tensor_type
         dims = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1 for d in t.shape.dim)
         out[vi.name] = (_ONNX_ELEM.get(t.elem_type, f"onnx-elem-{t.elem_type}"), dims)
     return out
+
+
+def _graph_outputs(onnx_path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    return _graph_io(_load_graph(onnx_path).graph.output)
+
+
+def _check_graph_inputs(specs: list[TensorSpec], onnx_path: Path) -> None:
+    """The manifest's input dims agree with model.onnx's: a static graph axis is the manifest's number."""
+    graph = _graph_io(_load_graph(onnx_path).graph.input)
+    for spec in specs:
+        if spec.name not in graph:
+            raise IntegrityError(f"manifest input {spec.name!r} is not an input of model.onnx (graph inputs: "
+                                 f"{', '.join(graph)}); re-export the bundle")
+        dims = graph[spec.name][1]
+        if len(dims) != len(spec.dims) or any(g != -1 and g != m for g, m in zip(dims, spec.dims)):
+            raise IntegrityError(f"manifest input {spec.name!r} has dims {list(spec.dims)}, model.onnx has "
+                                 f"{list(dims)}; re-export the bundle")
 
 
 def served_tensors(manifest: dict, onnx_path: Path) -> ServedTensors:
@@ -123,5 +167,7 @@ def served_tensors(manifest: dict, onnx_path: Path) -> ServedTensors:
         shape = list(entry.get("shape") or [])
         if len(dims) == len(shape) and len(dims) >= 2 and dims[1] == -1:
             dims = (dims[0], int(shape[1]), *dims[2:])
+        _check_dims(name, dims, "output")
         outputs.append(TensorSpec(name, _dtype(dtype, f"output {name!r}"), dims))
+    _check_graph_inputs(specs, onnx_path)
     return ServedTensors(tuple(specs), tuple(outputs), max_batches[0], dyn[0])

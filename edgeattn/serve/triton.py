@@ -10,8 +10,9 @@
 The manifest also travels inside config.pbtxt as `parameters` (what a client reads back from the server's model
 config): `edgeattn.manifest` (the whole manifest, compact JSON), `edgeattn.manifest_sha256`, `edgeattn.model`,
 `edgeattn.weights_sha256`, `edgeattn.precision`, `edgeattn.runtime` (the tolerance `serve check` judges with).
-The model folder is built in a staging folder and swapped in whole (edgeattn.bundle.publish), so other models in
-REPO are left alone and a half-written model never looks complete.
+A new model folder is built in a staging folder and swapped in whole; into an existing one (edgeattn's: its
+config.pbtxt carries edgeattn's parameters) only `<version>/`, config.pbtxt and the manifest copy are written,
+so other versions, other models and files edgeattn does not know stay as they are (edgeattn/serve/versions.py).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import re
 import shutil
 from pathlib import Path
 
-from ..bundle import publish, sha256_file
+from ..bundle import sha256_file
 from ..errors import InvalidOptionError
-from .options import RepositoryOptions
+from .options import RepositoryOptions, check_counts
 from .pbtxt import check_config, config_text
 from .source import BundleSource
 from .tensors import ServedTensors, served_tensors
-from .triton_backends import DEFAULT_BACKEND, TritonBackend, triton_backend
+from .triton_backends import DEFAULT_BACKEND, TritonBackend, triton_backend, triton_backend_names
+from .versions import publish_version
 
 __all__ = ["write_triton_repository", "triton_config_for", "model_name_for", "MANIFEST_COPY", "PYTHON_MODEL",
            "DEFAULT_MAX_BATCH"]
@@ -104,9 +106,7 @@ def _backend_for(bundle: BundleSource, opts: RepositoryOptions) -> type[TritonBa
 
 def triton_config_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[str, type[TritonBackend]]:
     """The config.pbtxt text (already checked against Triton's schema) and the backend class it uses."""
-    if opts.instances < 1 or opts.threads < 0 or opts.streams < 1 or opts.queue_delay_us < 0 or opts.version < 1:
-        raise InvalidOptionError("--instances, --streams and --version must be >= 1, --threads and "
-                                 "--queue-delay-us >= 0")
+    check_counts(opts)
     backend = _backend_for(bundle, opts)
     tensors = served_tensors(bundle.manifest, bundle.onnx_path)
     params = {**backend.parameters(opts, str(bundle.manifest.get("precision", "fp32"))),
@@ -119,18 +119,39 @@ def triton_config_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[st
     return text, backend
 
 
+def _version_files() -> frozenset[str]:
+    """Every name edgeattn writes into a Triton version folder, whatever the backend."""
+    names = set()
+    for backend in map(triton_backend, triton_backend_names()):
+        names.update(backend.files)
+        names.update(backend.extra_files)
+    return frozenset(names)
+
+
+def _marker(folder: Path) -> str | None:
+    """An existing model folder is edgeattn's when its config.pbtxt carries edgeattn's manifest hash."""
+    config = folder / "config.pbtxt"
+    if config.is_symlink() or not config.is_file():
+        return "no config.pbtxt written by edgeattn"
+    with open(config, "rb") as f:
+        head = f.read(1 << 22)
+    if b'"edgeattn.manifest_sha256"' not in head:
+        return "its config.pbtxt was not written by edgeattn"
+    return None
+
+
 def write_triton_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path:
-    """Write REPO/<model>/ atomically; return that folder."""
+    """Write REPO/<model>/<version>/, config.pbtxt and the manifest copy; other versions and files stay; return
+    REPO/<model>."""
     text, backend = triton_config_for(bundle, opts)  # every check before anything is written
     name = model_name_for(bundle, opts)
-    final = Path(opts.output) / name
-    with publish(final, hint="pass --output DIR with a writable folder") as pub:
-        version = pub.staging / str(opts.version)
-        version.mkdir()
+
+    def fill(version: Path) -> None:
         for dst, src in backend.files.items():
             bundle.copy_hashed(src, version / dst)
         if "model.py" in backend.extra_files:
             shutil.copyfile(PYTHON_MODEL, version / "model.py")
-        shutil.copyfile(bundle.manifest_path, pub.staging / MANIFEST_COPY)
-        (pub.staging / "config.pbtxt").write_text(text, encoding="utf-8")
-    return final
+
+    top = {MANIFEST_COPY: bundle.manifest_path.read_bytes(), "config.pbtxt": text.encode("utf-8")}
+    return publish_version(Path(opts.output) / name, opts.version, fill, top, _marker, _version_files(),
+                           what="a Triton model folder edgeattn wrote")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text
+from .._atomic import atomic_write_text, check_output_dir
 from ..runtimes.timer import measure
-from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 from ..errors import IntegrityError, InvalidOptionError
 
 __all__ = ["bench_bundle", "format_rows", "main"]
@@ -30,16 +30,25 @@ def _reference_inputs(bundle: Path, manifest: dict) -> list[tuple[str, dict[str,
     cases = (manifest.get("reference") or {}).get("cases") or []
     if not cases:
         raise IntegrityError(f"{bundle / 'manifest.json'} lists no reference cases: export the bundle again")
+    from ..bundle import input_names, read_npz
+    from ..bundle.npz_bounds import case_shape_rules
+
     out = []
     for case in cases:
         path = bundle / str(case.get("inputs", ""))
+        name = str(case.get("name", path.parent.name))
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                feeds = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, EOFError) as exc:  # EOFError: a zero-byte .npz
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise IntegrityError(f"reference inputs {path} are unreadable ({why}); copy the bundle again") from None
-        out.append((str(case.get("name", path.parent.name)), feeds))
+            batch, size = int(case["batch"]), (int(case["size"][0]), int(case["size"][1]))
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise IntegrityError(f"reference case {name}: batch and size must be integers; export the bundle "
+                                 "again") from None
+        rules, _ = case_shape_rules(manifest, batch, size)
+        try:  # headers checked against the manifest before any array is loaded (bundle/npz_bounds.py)
+            feeds = read_npz(path, input_names(manifest), f"reference case {name}", rules)
+        except IntegrityError as exc:
+            raise IntegrityError(f"reference inputs {path} are unreadable or wrong ({exc}); copy the bundle "
+                                 "again") from None
+        out.append((name, feeds))
     return out
 
 
@@ -86,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: tensorrt)")
     p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default: 10)")
     p.add_argument("--iters", type=int, default=50, help="timed runs per case (default: 50)")
-    p.add_argument("--threads", type=int, default=None, help="CPU runtimes' thread count (default: theirs)")
+    p.add_argument("--threads", type=threads_arg(), default=None, help="CPU runtimes' thread count (default: theirs)")
     p.add_argument("--output", type=Path, default=None, help="write results.json and results.md here")
     return p
 
@@ -96,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         (runtime,) = parse_runtimes(args.runtime, ("tensorrt", "ort", "openvino", "reference"), flag="--runtime")
+        if args.output is not None:  # before the timing runs
+            check_output_dir(args.output, ("results.json", "results.md"))
         rows = bench_bundle(args.bundle, runtime, args.warmup, args.iters, args.threads)
         table = format_rows(rows)
         print(table)

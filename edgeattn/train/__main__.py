@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, print_error, run_cli
+from ..cli import ArgumentParser, print_error, run_cli, threads_arg
 from ..errors import EXIT_FAILED, EXIT_OK, InvalidOptionError
 from ..export.config import size_arg
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "MODEL's shipped weights, keep it frozen, and store only the other weights")
     p.add_argument("--init-from", type=Path, metavar="FILE", help="start from this checkpoint's weights (fine-tuning); "
                    "its sha256 and JSON record are copied into the new record")
-    p.add_argument("--threads", type=int, help="PyTorch threads")
+    p.add_argument("--threads", type=threads_arg(), help="PyTorch threads")
     p.add_argument("--eval", action="store_true", help="do not train: print the held-out metric of --weights (default: "
                    "the shipped weights) and whether the task's target is reached")
     p.add_argument("--weights", type=Path, metavar="FILE", help="with --eval: a checkpoint to evaluate instead of the "

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._atomic import check_writable_dir
+from .._atomic import check_output_file
+from .._resources import check_memory
+from ..cli import check_threads
 from ..errors import InvalidOptionError
 from ..models import check_input_size, create_model, get_model_spec
 from .config import SHARED_PREFIX, TrainConfig
@@ -54,10 +56,15 @@ class TrainResult:
 
 
 def _check_writable(path: Path) -> None:
-    if path.is_dir():
+    """The checkpoint and its .json record beside it: regular files (or absent) in a writable folder."""
+    if path.is_dir() and not path.is_symlink():
         raise InvalidOptionError(f"--output {str(path)!r} is a directory; pass a file name such as {path / 'model.pt'}")
+    if path.suffix == ".json":
+        raise InvalidOptionError(f"--output {str(path)!r}: the record is written beside the checkpoint as "
+                                 f"{path.with_suffix('.json').name}, which would overwrite it; pass a .pt file name")
     hint = f"cannot write the checkpoint {str(path)!r}; pass --output FILE in a writable folder"
-    check_writable_dir(path.parent, hint=hint)
+    check_output_file(path, "--output", hint)
+    check_output_file(path.with_suffix(".json"), "--output's record", hint)
 
 
 def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
@@ -75,8 +82,7 @@ def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
         raise InvalidOptionError(f"--lr must be a positive number, got {config.lr}")
     if config.edge_loss_weight < 0:
         raise InvalidOptionError(f"--edge-loss-weight must be >= 0, got {config.edge_loss_weight}")
-    if config.threads is not None and config.threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
+    check_threads(config.threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     if config.shared_backbone is not None:
         base = get_model_spec(config.shared_backbone)
         if spec.task != "segmentation" or base.task != "segmentation" or base.name == spec.name:
@@ -86,8 +92,10 @@ def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
 
         weights_info(base.name)  # its shipped weights must exist (else: one line naming those that do)
     if config.init_from is not None and not Path(config.init_from).is_file():
-        raise InvalidOptionError(f"--init-from {str(config.init_from)!r} does not exist")
+        raise InvalidOptionError(f"--init-from {str(config.init_from)!r} does not exist or is not a regular file")
     size = check_input_size(spec, config.size or recipe.default_size)
+    check_memory("training", config.batch, size[0], size[1], sum(i.channels for i in spec.inputs),
+                 "choose a smaller --size or --batch", spec.attention, spec.attention_stride)
     _check_writable(config.checkpoint_path())
     return recipe, size
 

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, parse_runtimes, run_cli
-from ..errors import EXIT_OK, InvalidOptionError
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
+from ..errors import EXIT_OK
 
 EPILOG = """checks, in order (docs/trust.md):
   1. manifest.json: strict JSON, valid against docs/manifest.schema.json (else exit 2, naming the field)
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", type=Path, help="bundle folder (with manifest.json), as python -m edgeattn.export wrote")
     p.add_argument("--runtimes", help="comma-separated: ort, openvino, tensorrt, reference (aliases: onnxruntime, ov, "
                    "trt; default: the bundle's own, e.g. tensorrt for a trt bundle)")
-    p.add_argument("--threads", type=int, help="threads for the runtimes (default: each one's own)")
+    p.add_argument("--threads", type=threads_arg(), help="threads for the runtimes (default: each one's own)")
     p.add_argument("--trust", type=Path, metavar="KEY.pub", help="public key (PEM, ECDSA) the bundle must be signed "
                    "with (export --sign-key); refuses an unsigned bundle, another key, or any file added, removed "
                    "or changed after signing (needs the extra edgeattn[sign])")
@@ -51,16 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def body() -> int:
-        from .._atomic import atomic_write_text, check_writable_dir
+        from .._atomic import atomic_write_text, check_output_file
         from .bundle import _stderr, verify_bundle
         from .compare import format_table
 
-        if args.json is not None:
-            if args.json.is_dir():
-                raise InvalidOptionError(
-                    f"--json {str(args.json)!r} is a folder; pass a file path")
-            check_writable_dir(args.json.parent if str(args.json.parent) else Path("."),
-                               hint="pass --json with a file in a writable folder")
+        if args.json is not None:  # before any work: a new or regular file (never a link, folder or FIFO)
+            check_output_file(args.json, "--json", "pass --json with a new or regular file in a writable folder")
         if args.polygraphy:
             from .polygraphy import polygraphy_commands
 

@@ -35,7 +35,7 @@ from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
 from .compare import Comparison, compare, unavailable
 from ..bundle.tolerances import Tolerance, check_floor, judged_tolerance, runtime_precision, tolerance_key
-from ..cli import RUNTIME_ALIASES
+from ..cli import RUNTIME_ALIASES, check_threads
 
 __all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
 
@@ -166,8 +166,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
     from ..runtimes import RuntimeOptions, load_runtime, runtime_class
 
     say = progress or _quiet
-    if threads is not None and threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {threads}")
+    check_threads(threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     folder = Path(path)
     if trust is not None:
         from ..bundle.signing import load_public_key
@@ -186,7 +185,9 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
     say(f"integrity: {integrity.checked} files match manifest.json"
         + (f"; not in the manifest: {', '.join(integrity.unlisted)}" if integrity.unlisted else ""))
     ins, outs = input_names(manifest), output_names(manifest)
-    cases = [read_case(folder, entry, ins, outs) for entry in manifest["reference"]["cases"]]
+    cases = [read_case(folder, entry, ins, outs, manifest) for entry in manifest["reference"]["cases"]]
+    if not cases:
+        raise IntegrityError(f"bundle {str(folder)!r} has no reference case to verify against (re-export it)")
     task, precision = manifest["task"], manifest["precision"]
     custom_ops = bool((manifest.get("options") or {}).get("custom_ops", False))
     plans = []

@@ -1,6 +1,7 @@
 """Publishing a bundle: one writer per folder, a swap that never leaves no folder, failed bundles kept apart."""
 
 import errno
+import json
 import os
 import stat
 import subprocess
@@ -9,14 +10,20 @@ import textwrap
 
 import pytest
 
-from edgeattn.bundle import publish, recover
+from edgeattn.bundle import FORMAT, publish, recover
 from edgeattn.bundle.publishing import OutputLock, failed_path, old_path
 from edgeattn.errors import ResourceError
 
 
+def _fill(folder, text):
+    """model.onnx plus the smallest manifest that makes the folder recognisably an edgeattn bundle."""
+    (folder / "model.onnx").write_text(text)
+    (folder / "manifest.json").write_text(json.dumps({"format": FORMAT, "files": {"model.onnx": {}}}))
+
+
 def _bundle(final, text):
     with publish(final) as pub:
-        (pub.staging / "model.onnx").write_text(text)
+        _fill(pub.staging, text)
     return pub
 
 
@@ -108,7 +115,7 @@ def test_crash_after_the_renames_leaves_old_to_sweep(tmp_path):
     final = tmp_path / "m"
     _bundle(final, "new")
     (old_path(final)).mkdir()
-    (old_path(final) / "model.onnx").write_text("old")
+    _fill(old_path(final), "old")
     pub = _bundle(final, "newer")
     assert any("removed .m.old" in n for n in pub.notes)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

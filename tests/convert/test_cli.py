@@ -92,9 +92,9 @@ def test_export_module_factory_dynamic(factory: str, replacement: str, tmp_path:
     (["--model", "missing/dir/nets.py:build"], "file 'missing/dir/nets.py' not found"),
     (["--model", f"{NETS}:build_cnet"], "factory 'build_cnet' not found"),
     (["--model", f"{NETS}:build_raises"], "the factory raised ValueError: no such width: 7"),
-    (["--model", f"{NETS}:build_not_a_module"], "returned int, expected a torch.nn.Module"),
+    (["--model", f"{NETS}:build_not_a_module"], "returned int, expected one torch.nn.Module"),
     (["--model", "tests.convert.nets:build_ccnet", "--input-size", None], "give --input-size"),
-    (["--model", "tests.convert.nets:build_ccnet", "--input-channels", "4"], "the model's forward failed"),
+    (["--model", "tests.convert.nets:build_ccnet", "--input-channels", "4"], "the model's forward raised"),
 ])
 def test_bad_input_one_line_exit_2(args: list[str], message: str, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
