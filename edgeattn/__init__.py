@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-from .errors import EdgeAttnError  # noqa: E402  (pure Python)
+from ._version import __version__
+from .errors import EdgeAttnError  # pure Python
 
 # public name -> (module, attribute)
 _LAZY = {

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..errors import InvalidOptionError, unknown
 from ..export.config import ExportConfig
 from ..export.graph import export_graph, write_graph

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..bundle import weights_sha256
 from ..bundle.hashing import sha256_file
 from ..bundle.layout import FORMAT

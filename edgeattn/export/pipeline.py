@@ -1,5 +1,8 @@
 """The export job: model -> ONNX -> simplified ONNX -> audit -> target artefacts -> reference -> bundle.
 
+Its steps' checks and hooks live beside it: option checks in `validate.py`, the TensorRT files in `trt.py`, the
+precision step in `precision_step.py`.
+
 Everything is written into a staging folder beside `<output>/<model>/` (edgeattn.bundle.publish: one writer per
 folder, locked; crash-safe swap) and published only when the whole job has finished. The reference inputs and
 outputs are computed from exactly the weights that were exported (PyTorch fp32, and fp64 for the fp32 floor), at
@@ -24,23 +27,23 @@ import numpy as np
 import onnx
 import torch
 
-from .. import __version__
-from .._atomic import atomic_write_bytes, check_writable_dir
-from .._resources import check_memory
+from .._version import __version__
 from ..bundle import ReferenceCase, finalize, publish, write_case, write_manifest
 from ..bundle.layout import MODEL_ONNX
 from ..data.inputs import make_inputs
-from ..cli import parse_runtimes
-from ..errors import ExportError, InvalidOptionError, MissingDependencyError, install_hint, unknown
-from ..models import ModelSpec, check_input_size, create_model, get_model_spec
-from .user_model import build_converted, is_user_model, user_spec
-from ..runtimes import TorchRuntime, runtime_class, runtime_names
+from ..errors import ExportError, InvalidOptionError
+from ..models import ModelSpec, create_model
+from ..runtimes import TorchRuntime
 from .audit import AuditReport, audit
-from .config import PRECISIONS, ExportConfig
+from .config import ExportConfig
 from .manifest import build_manifest, weights_record
 from .onnx import export_onnx
+from .precision_step import apply_export_precision
 from .simplify import simplify
 from .targets import get_target
+from .trt import trt_artefacts
+from .user_model import build_converted, is_user_model
+from .validate import validate
 
 __all__ = ["ExportResult", "export", "validate", "Verifier", "reference_cases"]
 
@@ -72,181 +75,6 @@ class ExportResult:
     @property
     def parity_passed(self) -> bool:
         return self.verdict in ("passed", "skipped")
-
-
-def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
-    """Check every option before any work starts; returns (spec, size, parity runtimes)."""
-    spec = user_spec(config) if is_user_model(config.model) else get_model_spec(config.model)
-    target = get_target(config.target)
-    size = check_input_size(spec, config.input_size or spec.default_size)
-    if config.batch < 1:
-        raise InvalidOptionError(f"--batch must be >= 1, got {config.batch}")
-    if config.precision not in PRECISIONS:
-        raise unknown("precision", config.precision, PRECISIONS)
-    if config.precision not in target.precisions:
-        others = [t for t in ("openvino", "trt") if config.precision in get_target(t).precisions]
-        raise InvalidOptionError(
-            f"--precision {config.precision} is not supported for --target {config.target} "
-            f"(supported: {', '.join(target.precisions)}); targets with {config.precision}: {', '.join(others)}"
-        )
-    _check_opset(config, spec)
-    if not 0 <= config.seed < 2**32:
-        raise InvalidOptionError(f"--seed must be in 0..{2**32 - 1} (numpy and torch seeds), got {config.seed}")
-    _check_target_tools(config)
-    if config.parity_sizes and not config.dynamic:
-        raise InvalidOptionError("--parity-size needs --dynamic (a static graph only runs at its export size)")
-    for s in config.parity_sizes:
-        check_input_size(spec, s)
-    if config.threads is not None and config.threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {config.threads}")
-    runtimes: list[str] = []
-    if config.parity:
-        if config.runtimes is not None:
-            runtimes = list(parse_runtimes(config.runtimes, ("torch", *runtime_names())))
-            if "torch" in runtimes:
-                raise InvalidOptionError("--runtimes torch: the bundle's reference outputs are PyTorch's, so PyTorch "
-                                         "has nothing to be compared with; use ort, openvino or tensorrt")
-            for name in runtimes:
-                runtime_class(name)  # unknown names are refused; an uninstalled one makes the verdict NOT VERIFIED
-        else:
-            runtimes = list(target.parity_runtimes)
-    if config.checkpoint is not None and not Path(config.checkpoint).is_file():
-        raise InvalidOptionError(f"--checkpoint {str(config.checkpoint)!r} does not exist")
-    channels = sum(i.channels for i in spec.inputs)
-    for s in (size, *config.parity_sizes):
-        check_memory("the export", config.batch, s[0], s[1], channels,
-                     "choose a smaller --input-size/--parity-size or --batch")
-    if config.pretrained:
-        if config.checkpoint is not None:
-            raise InvalidOptionError("--pretrained and --checkpoint exclude each other: pass one of them")
-        from ..models.pretrained import weights_info
-
-        weights_info(spec.name)  # no shipped weights: one line naming the models that have them
-    _check_trt_options(config, spec, size)
-    _check_precision_options(config)
-    if config.custom_ops:
-        _check_custom_ops(config, runtimes)
-    check_writable_dir(Path(config.output))
-    return spec, size, runtimes
-
-
-# Exporter limits (torch 2.13): the dynamo exporter implements opset >= 18 only (asked for less it may silently keep
-# 18); ONNX Runtime 1.32 and OpenVINO 2026.4 read up to 23.
-_EXPORTER_OPSETS = {"torchscript": (7, 23), "dynamo": (18, 23)}
-
-
-def _check_opset(config: ExportConfig, spec: ModelSpec) -> None:
-    """Refuse, before any work, an opset whose export would be wrong for the model or that the target cannot read."""
-    from .support_tables import OPSET_RANGE
-
-    e_lo, e_hi = _EXPORTER_OPSETS.get(config.exporter, (7, 23))
-    t_lo, t_hi = OPSET_RANGE.get(config.target, (1, 10**6))
-    limits = [(e_lo, e_hi, f"the {config.exporter} exporter writes opset {e_lo}..{e_hi}"),
-              (spec.min_opset, 10**6, f"{spec.name} needs opset >= {spec.min_opset} (earlier opsets lack half-pixel "
-                                      "Resize or GridSample and export a model that computes something else)"),
-              (t_lo, t_hi, f"--target {config.target} reads opset {t_lo}..{t_hi}")]
-    lo, hi = max(x[0] for x in limits), min(x[1] for x in limits)
-    broken = [why for a, b, why in limits if not a <= config.opset <= b]
-    if broken:
-        raise InvalidOptionError(f"--opset {config.opset} cannot be used here: {'; '.join(broken)}; use {lo}..{hi}")
-
-
-def _check_target_tools(config: ExportConfig) -> None:
-    """A target that needs a package to WRITE its files says so before the model is built (parity runtimes that are
-    missing only make the verdict NOT VERIFIED)."""
-    import importlib.util
-
-    if config.target == "openvino":
-        try:
-            import openvino  # noqa: F401  - needed to write the IR anyway; an import proves it is usable
-        except ImportError:
-            raise MissingDependencyError(f"--target openvino writes the IR with OpenVINO, which is not installed: "
-                                         f"{install_hint('openvino')}") from None
-    if config.exporter == "dynamo" and importlib.util.find_spec("onnxscript") is None:
-        raise MissingDependencyError(f"--exporter dynamo needs onnxscript: {install_hint('export')}")
-
-
-_PRECISION_FLAGS = {"keep_float": "--keep-float", "calibration": "--calibration", "calib_samples": "--calib-samples",
-                    "eval_samples": "--eval-samples", "max_drop": "--max-drop", "int8_weights": "--int8-weights"}
-
-
-def _check_precision_options(config: ExportConfig) -> None:
-    """Quantization flags apply to --precision int8 (the accuracy ones also to trt fp16); never silently ignored."""
-    from ..precision import precision_config
-
-    default = ExportConfig(model=config.model)
-    used = [flag for key, flag in _PRECISION_FLAGS.items() if getattr(config, key) != getattr(default, key)]
-    if config.precision == "int8":
-        allowed = set(_PRECISION_FLAGS.values())
-    elif config.precision == "fp16" and config.target == "trt":
-        allowed = {"--eval-samples", "--max-drop"}
-    else:
-        allowed = set()
-    bad = [f for f in used if f not in allowed]
-    if bad:
-        raise InvalidOptionError(f"{', '.join(bad)} apply to --precision int8 (--eval-samples/--max-drop also to "
-                                 f"--target trt --precision fp16), not --precision {config.precision} --target "
-                                 f"{config.target}")
-    precision_config(config).check()
-
-
-def _check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
-    """A custom-op graph goes only where a kernel for its nodes exists (see edgeattn.ops)."""
-    from ..ops import CUSTOM_OP_RUNTIMES, CUSTOM_OP_TARGETS
-
-    can_run = f"targets that can run it: {', '.join(CUSTOM_OP_TARGETS)} (ort needs onnxruntime-extensions)"
-    if config.target == "trt" and not config.trt_plugins:
-        raise InvalidOptionError(
-            "--custom-ops graphs cannot run on --target trt without a TensorRT plugin for the edgeattn ops; "
-            f"{can_run}. "
-            "Export without --custom-ops for TensorRT, or pass --trt-plugin LIB implementing the plugin contract "
-            "in docs (EdgeAttnCrissCross version 1 / EdgeAttnPatchMatch version 2, namespace edgeattn)"
-        )
-    if config.target not in (*CUSTOM_OP_TARGETS, "trt"):
-        raise InvalidOptionError(f"--custom-ops is not available for --target {config.target}; {can_run}")
-    bad = [r for r in runtimes if r not in CUSTOM_OP_RUNTIMES]
-    if bad:
-        raise InvalidOptionError(
-            f"--custom-ops graphs cannot be checked on {', '.join(bad)} (no kernel there); "
-            f"use --runtimes {','.join(CUSTOM_OP_RUNTIMES)} or --no-parity"
-        )
-    if config.exporter != "torchscript":
-        raise InvalidOptionError(
-            "--custom-ops needs --exporter torchscript (the dynamo exporter ignores the ops' "
-            "ONNX lowering and would trace through them)"
-        )
-
-
-_TRT_FLAGS = {
-    "workspace_mib": "--workspace",
-    "dla_core": "--dla-core",
-    "min_size": "--min-size",
-    "max_size": "--max-size",
-    "max_batch": "--max-batch",
-    "trt_plugins": "--trt-plugin",
-}
-
-
-def _check_trt_options(config: ExportConfig, spec: ModelSpec, size: tuple[int, int]) -> None:
-    """TensorRT flags apply to --target trt only (never silently ignored); with it, the recipe must be valid."""
-    if config.target != "trt":
-        default = ExportConfig(model=config.model)
-        used = [flag for key, flag in _TRT_FLAGS.items() if getattr(config, key) != getattr(default, key)]
-        if used:
-            raise InvalidOptionError(f"{', '.join(used)} apply to --target trt only (got --target {config.target})")
-        return
-    for s in (config.min_size, config.max_size):
-        if s is not None:
-            check_input_size(spec, s)
-    for lib in config.trt_plugins:
-        if not Path(lib).is_file():
-            raise InvalidOptionError(f"--trt-plugin {lib}: no such file; the plugin library ships in the bundle "
-                                     "(hashed in its manifest), so it must exist where you export")
-    # the graph each precision writes (fp16: float16 with float32 islands, int8: Q/DQ); checked again on the
-    # written model.onnx, whose kind the recipe records
-    expected = {"fp32": "fp32", "fp16": "fp16", "int8": "qdq"}[config.precision]
-    plugins = tuple(Path(lib).name for lib in config.trt_plugins)
-    _trt_recipe(config, spec, size, expected, (), plugins)
 
 
 def _build_for_export(config: ExportConfig, spec: ModelSpec, progress: Progress
@@ -362,15 +190,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         onnx_path.write_bytes(proto.SerializeToString())
         if config.target != "trt":
             _target_artefacts(config, spec, size, stage, onnx_path)
-        outcome = None
-        if config.precision != "fp32":  # the one call into edgeattn/precision (int8, fp16, bf16, fp16-weights)
-            from ..precision import apply_precision, precision_config
-
-            progress(f"  precision {config.precision} for {target.name}")
-            outcome = apply_precision(stage, onnx_path, target=target.name, task=spec.task,
-                                      input_names=[i.name for i in spec.inputs], size=size,
-                                      num_classes=_num_outputs(proto), config=precision_config(config),
-                                      progress=progress)
+        outcome = apply_export_precision(config, spec, size, stage, onnx_path, _num_outputs(proto), progress)
         if config.target == "trt":  # after the precision step: the recipe records (and build_engine.sh hashes)
             _target_artefacts(config, spec, size, stage, onnx_path)  # the final model.onnx (Q/DQ, float16)
 
@@ -432,55 +252,8 @@ def _target_artefacts(
 
         return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision in ("fp16", "fp16-weights"))
     if config.target == "trt":
-        return _trt_artefacts(config, spec, size, stage, onnx_path)
+        return trt_artefacts(config, spec, size, stage, onnx_path)
     return []
-
-
-def _trt_recipe(config: ExportConfig, spec: ModelSpec, size: tuple[int, int], graph: str,
-                custom_ops: tuple[str, ...], plugins: tuple[str, ...]):
-    from ..tensorrt.recipe import recipe_for_export
-
-    return recipe_for_export(
-        model=spec.name,
-        input_names=tuple(i.name for i in spec.inputs),
-        channels=tuple(i.channels for i in spec.inputs),
-        batch=config.batch,
-        size=size,
-        dynamic=config.dynamic,
-        precision=config.precision,
-        model_min_size=spec.min_size,
-        min_size=config.min_size,
-        max_size=config.max_size,
-        max_batch=config.max_batch,
-        workspace_mib=config.workspace_mib,
-        dla_core=config.dla_core,
-        graph=graph,
-        plugins=plugins,
-        custom_ops=custom_ops,
-    )
-
-
-def _trt_artefacts(
-    config: ExportConfig, spec: ModelSpec, size: tuple[int, int], stage: Path, onnx_path: Path
-) -> list[Path]:
-    """trt_recipe.json + build_engine.sh (+ the plugin libraries, copied into the bundle so that they are hashed
-    with it); model.engine too where TensorRT and a GPU are present."""
-    from ..tensorrt.commands import write_build_script
-    from ..tensorrt.recipe import graph_kind, write_recipe
-
-    proto = onnx.load(str(onnx_path), load_external_data=False)
-    custom_ops = tuple(sorted({n.op_type for n in proto.graph.node if n.domain not in ("", "ai.onnx")}))
-    plugin_files = []
-    for lib in config.trt_plugins:
-        src = Path(lib)
-        plugin_files.append(atomic_write_bytes(stage / src.name, src.read_bytes()))
-    recipe = _trt_recipe(config, spec, size, graph_kind(proto), custom_ops, tuple(p.name for p in plugin_files))
-    files = [*plugin_files, write_recipe(recipe, stage), write_build_script(recipe, stage)]
-    if runtime_class("tensorrt").available()[0]:
-        from ..tensorrt.build import build_engine
-
-        files.append(build_engine(stage, recipe, check_hashes=False))  # UNVERIFIED path: needs TensorRT + GPU
-    return files
 
 
 def _stamp_metadata(proto: onnx.ModelProto, spec: ModelSpec, config: ExportConfig) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.synthetic import make_input_batch
+from ..scenes import make_input_batch
 
 __all__ = ["init_weights", "calibrate_batchnorm", "RESIDUAL_GAMMA"]
 

@@ -67,6 +67,13 @@ class CrissCrossAttention(DualPathModule):
         self.gamma = nn.Parameter(torch.zeros(1))  # CCNet: starts as identity, attention is learned in
         self._register_load_state_dict_pre_hook(_accept_mmcv_gamma)
 
+    def custom_op_module(self) -> nn.Module:
+        """The module that exports this layer as one `edgeattn::EdgeAttnCrissCross` node per pass (same
+        parameters, same state dict); `edgeattn.ops.enable_custom_ops` asks each layer for it."""
+        from ..ops.criss_cross import CrissCrossOpAttention
+
+        return CrissCrossOpAttention(self)
+
     # -- reference path: CCNet's pure-PyTorch formulation, one pass ---------------------------------
     def _cca_reference(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape

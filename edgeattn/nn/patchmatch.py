@@ -304,6 +304,12 @@ class PatchMatchAttention(DualPathModule):
         self.proj = nn.Conv2d(channels, channels, 1)
         self.use_custom_op = False
 
+    def custom_op_module(self) -> nn.Module:
+        """Export as one `edgeattn::EdgeAttnPatchMatch` node: the layer switches its own flag and stays in place
+        (`edgeattn.ops.enable_custom_ops` asks each layer for its custom-op module)."""
+        self.use_custom_op = True
+        return self
+
     def _qkv(self, x: torch.Tensor):
         check_size(int(x.shape[2]), int(x.shape[3]), self.params.patch_size)
         return self.query_conv(x), self.key_conv(x), self.value_conv(x)

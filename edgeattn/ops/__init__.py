@@ -12,9 +12,12 @@ Function, so custom-op exports with `--exporter dynamo` are refused.
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
 from . import criss_cross, patchmatch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 __all__ = ["DOMAIN", "OPSET", "OP_TYPES", "CUSTOM_OP_TARGETS", "CUSTOM_OP_RUNTIMES", "enable_custom_ops",
            "register_ort_custom_ops", "register_openvino_extensions", "reference_ops",
@@ -36,20 +39,19 @@ def custom_opsets() -> dict[str, int]:
 def enable_custom_ops(model: nn.Module) -> int:
     """Make every supported attention layer in `model` export as one custom node; returns how many.
 
-    PatchMatch layers switch their own `use_custom_op` flag; criss-cross layers are replaced by a
-    `CrissCrossOpAttention` that shares their parameters (same state dict, same numbers).
+    The layer asks for its op: a layer that has one implements `custom_op_module()` and returns the module to
+    export in its place (criss-cross: a `CrissCrossOpAttention` sharing its parameters; PatchMatch: itself, with
+    its `use_custom_op` flag on). This package therefore never imports `edgeattn.nn` (ops sit below the layers).
+    Only layers on their export path are switched; the reference path stays the paper's code.
     """
-    from ..nn.criss_cross import CrissCrossAttention
-    from ..nn.patchmatch import PatchMatchAttention
-
     count = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, CrissCrossAttention) and child.path == "export":
-                setattr(parent, name, criss_cross.CrissCrossOpAttention(child))
-                count += 1
-            elif isinstance(child, PatchMatchAttention) and child.path == "export":
-                child.use_custom_op = True
+            make = getattr(child, "custom_op_module", None)
+            if callable(make) and getattr(child, "path", None) == "export":
+                replacement = make()
+                if replacement is not child:
+                    setattr(parent, name, replacement)
                 count += 1
     return count
 

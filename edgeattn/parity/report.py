@@ -13,7 +13,7 @@ import platform
 import sys
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from .._atomic import atomic_write_text
 from ..verify.compare import _fmt
 from ..bundle.tolerances import TASK_DIRECTIONS

@@ -28,13 +28,22 @@ __all__ = ["TensorRTRuntime"]
 
 
 def _build_from_onnx(path: Path, precision: str) -> tuple[bytes, dict]:
+    """Build an engine on the fly from model.onnx: with the trt_recipe.json beside it (a bundle: device side,
+    no onnx needed), else from the graph's own input shapes (a bare graph handed over by the parity and bench
+    harnesses, which run on a host that has onnx: the one place this runner reaches the host side)."""
     import tempfile
 
     from ..tensorrt.build import build_plan
-    from ..tensorrt.recipe import recipe_from_onnx
+    from ..tensorrt.recipe import RECIPE_NAME, read_recipe
 
+    if (path.parent / RECIPE_NAME).is_file():
+        recipe = read_recipe(path.parent)
+    else:
+        from ..tensorrt.onnx_recipe import recipe_from_onnx
+
+        recipe = recipe_from_onnx(path, precision)
     with tempfile.TemporaryDirectory(prefix="edgeattn-trt-") as tmp:
-        return build_plan(path, recipe_from_onnx(path, precision), Path(tmp))
+        return build_plan(path, recipe, Path(tmp))
 
 
 @register_runtime

@@ -3,7 +3,7 @@
     python -m edgeattn.tensorrt.bench BUNDLE [--runtime tensorrt] [--warmup 10] [--iters 50] [--output DIR]
 
 The Jetson entrypoint's `bench` step: it times the artefact the bundle ships (model.engine for tensorrt) on the
-bundle's own reference inputs, one row per reference case, with the harness's timer (`edgeattn.bench.timer`:
+bundle's own reference inputs, one row per reference case, with the harness's timer (`edgeattn.runtimes.timer`:
 warm-up, then median / p90 / min over the timed runs). The figure is end to end per call: host-to-device copy,
 execution, device-to-host copy. The full model x runtime x size sweep is `python -m edgeattn.bench`, which needs
 PyTorch; this needs numpy and the runtime only. Any registered runtime works (ort/openvino on a CPU host).
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_write_text
-from ..bench.timer import measure
+from ..runtimes.timer import measure
 from ..cli import ArgumentParser, parse_runtimes, run_cli
 from ..errors import IntegrityError, InvalidOptionError
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from .._atomic import atomic_write_bytes
 from ..bundle import MANIFEST, check_integrity, read_manifest, sha256_file, write_manifest
 from ..cli import ArgumentParser, run_cli

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..data.metrics import epe, psnr
+from .metrics import epe, psnr
 from ..errors import IntegrityError
 from ..bundle.tolerances import TASK_DIRECTIONS, TASK_THRESHOLDS, Tolerance, task_passes, tolerance_for
 

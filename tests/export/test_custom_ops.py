@@ -8,7 +8,7 @@ import pytest
 from edgeattn.errors import InvalidOptionError
 from edgeattn.export import ExportConfig, export
 from edgeattn.export.__main__ import main
-from edgeattn.export.pipeline import _check_custom_ops
+from edgeattn.export.validate import check_custom_ops as _check_custom_ops
 from edgeattn.verify import verify_bundle
 
 QUIET = dict(progress=lambda msg: None, verifier=verify_bundle)

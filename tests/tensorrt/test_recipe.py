@@ -11,14 +11,13 @@ from edgeattn.tensorrt.recipe import (
     ProfileShapes,
     TrtRecipe,
     format_profile,
-    graph_kind,
     profile_shapes,
     read_recipe,
     recipe_for_export,
-    recipe_from_onnx,
     validate_recipe,
     write_recipe,
 )
+from edgeattn.tensorrt.onnx_recipe import graph_kind, recipe_from_onnx
 
 
 def _recipe(**kw):
