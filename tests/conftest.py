@@ -8,6 +8,10 @@
 - @pytest.mark.triton: starts a real Triton server from the separate test environment. Enable: `make triton-env`
   (`make test` does it: .venv-triton from /usr/bin/python3 with requirements/triton.txt), or set
   EDGEATTN_TRITON_PYTHON to a Python that has nvidia-pytriton and onnxruntime.
+- @pytest.mark.native: needs edgeattn's compiled OpenVINO extension for this machine. Enable: `make native`
+  (`make test` does it).
+- @pytest.mark.native_arm64: needs the ARM64 build of that extension. Enable: `make native-aarch64` (needs Debian's
+  g++-aarch64-linux-gnu).
 - @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
 """
 
@@ -43,6 +47,13 @@ def _skip_reasons() -> dict[str, str]:
         reasons["triton"] = ("no Triton test environment: run `make triton-env` (`make test` does it; it makes "
                              ".venv-triton from /usr/bin/python3 with requirements/triton.txt) or set "
                              "EDGEATTN_TRITON_PYTHON to a Python with nvidia-pytriton and onnxruntime")
+    from edgeattn.native import LIBRARY, build_dir, host_arch
+
+    if not (build_dir() / host_arch() / LIBRARY).is_file():
+        reasons["native"] = f"edgeattn's OpenVINO extension is not built for {host_arch()}: run `make native`"
+    if not (build_dir() / "aarch64" / LIBRARY).is_file():
+        reasons["native_arm64"] = ("edgeattn's OpenVINO extension is not built for aarch64: run `make native-aarch64` "
+                                   "(needs apt-get install g++-aarch64-linux-gnu)")
     return reasons
 
 

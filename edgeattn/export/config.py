@@ -60,6 +60,9 @@ class ExportConfig:
     exporter: str = "torchscript"
     seed: int = 0
     custom_ops: bool = False  # criss-cross / PatchMatch attention as one edgeattn-domain node each (edgeattn.ops)
+    # the device's CPU architecture (x86_64 | aarch64): which build of the compiled custom-op kernels a
+    # --target openvino --custom-ops bundle carries (edgeattn.native.bundle_arch); None: this machine's
+    arch: str | None = None
     model_kwargs: dict = field(default_factory=dict)
     # user factories (--model pkg.mod:factory or path/file.py:factory): the one image input
     input_name: str = "image"

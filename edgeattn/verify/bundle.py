@@ -6,7 +6,8 @@ numpy + the runtime only: nothing here imports torch (tested with torch made uni
    and size (one changed byte: IntegrityError, exit status 2, naming the file); files in neither are reported.
 2. Every reference case is read (zero-byte, missing arrays, non-float32, NaN/Inf: IntegrityError).
 3. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
-   model.engine for TensorRT) and runs every case; outputs are compared with the bundled PyTorch outputs under the
+   model.engine for TensorRT; a shipped extension library, e.g. the compiled custom-op kernels, only as the bytes
+   whose hash was just checked: edgeattn.bundle.extensions) and runs every case; outputs are compared with the bundled PyTorch outputs under the
    tolerance stored at export time, raised only by the fp32 floor stored per case (never from the data judged).
 4. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
    (nothing failed, but a requested runtime could not run here).
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..bundle import (IntegrityReport, check_integrity, input_names, output_names, read_case, read_manifest)
+from ..bundle.extensions import verified_library
 from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
 from .compare import Comparison, compare, unavailable
@@ -153,6 +155,14 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
             raise IntegrityError(f"{folder}/manifest.json: tolerances[{key!r}] is malformed") from None
         ok, why = runtime_class(name).available()
         artefact = _artefact(folder, manifest, name)
+        libs: tuple[str, ...] = ()
+        if ok:
+            try:
+                lib = verified_library(folder, manifest, name)  # IntegrityError (a changed library) propagates
+            except InvalidOptionError as exc:  # built for another architecture: cannot run here
+                ok, why = False, str(exc)
+            else:
+                libs = (str(lib),) if lib is not None else ()
         if ok and artefact is None:
             ok, why = False, (f"the bundle holds no {MODEL_ENGINE} yet: build it on the device (build_engine.sh or "
                               "python -m edgeattn.tensorrt.build), then verify" if name == "tensorrt"
@@ -166,7 +176,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
         say(f"  loading {artefact.name} in {name} ({rt_precision}) ...")
         try:
             rt = load_runtime(name, artefact, RuntimeOptions(threads=threads, precision=rt_precision,
-                                                            custom_ops=custom_ops))
+                                                            custom_ops=custom_ops and not libs, extensions=libs))
         except Exception as exc:  # noqa: BLE001 - a runtime that cannot load the shipped file is a failed row
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             for c in cases:

@@ -21,6 +21,7 @@ def _cfg(tmp_path, **kw):
     return ExportConfig(**base)
 
 
+@pytest.mark.native  # the openvino target ships (and verify runs) the compiled kernels
 @pytest.mark.parametrize("model, size, op, count, kwargs", [
     ("ccnet_mobilenet", (32, 64), "EdgeAttnCrissCross", 2, {}),
     ("psal_inpaint", (48, 40), "EdgeAttnPatchMatch", 1, {"n_iters": 2}),
