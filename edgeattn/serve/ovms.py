@@ -4,6 +4,9 @@
     REPO/models/<model>/<version>/model.xml+.bin   openvino bundles (the shipped IR)
     REPO/models/<model>/<version>/model.onnx       other bundles (OVMS compiles the ONNX itself)
     REPO/models/<model>/edgeattn-manifest.json     the bundle's manifest (OVMS reads only numeric version folders)
+    REPO/models/<model>/libedgeattn_openvino.so    a custom-op bundle's compiled kernels: OVMS loads a CPU extension
+                                                   server-wide from its command line (`--cpu_extension PATH`, see
+                                                   `ovms_server_args`), config.json has no field for it
 
 plugin_config pins what the OpenVINO runtime edgeattn verified with: INFERENCE_PRECISION_HINT (f32 for an fp32
 bundle; the CPU plugin would otherwise run bf16 on AVX512-BF16 CPUs), NUM_STREAMS, INFERENCE_NUM_THREADS.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .._atomic import atomic_write_text
 from ..bundle import publish
@@ -25,7 +28,7 @@ from .source import BundleSource
 from .tensors import served_tensors
 from .triton import MANIFEST_COPY, model_name_for
 
-__all__ = ["write_ovms_repository", "ovms_entry", "OV_PRECISION_HINT"]
+__all__ = ["write_ovms_repository", "ovms_entry", "ovms_server_args", "OV_PRECISION_HINT"]
 
 OV_PRECISION_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
@@ -59,6 +62,14 @@ def ovms_entry(bundle: BundleSource, opts: RepositoryOptions) -> dict:
                        "nireq": opts.instances, "plugin_config": plugin}}
 
 
+def ovms_server_args(repo: Path, name: str, bundle: BundleSource) -> list[str]:
+    """The OVMS command-line arguments this model needs beyond --config_path: its compiled custom ops, if any."""
+    if bundle.extension is None:
+        return []
+    lib = Path(repo).resolve() / "models" / name / PurePosixPath(bundle.extension["file"]).name
+    return ["--cpu_extension", str(lib)]
+
+
 def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path:
     """Write REPO/models/<model>/ atomically, then REPO/config.json (atomically); return REPO."""
     entry = ovms_entry(bundle, opts)
@@ -79,6 +90,8 @@ def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path
         for rel in _files(bundle):
             bundle.copy_hashed(rel, version / rel)
         shutil.copyfile(bundle.manifest_path, pub.staging / MANIFEST_COPY)
+        if bundle.extension is not None:
+            bundle.copy_hashed(bundle.extension["file"], pub.staging / PurePosixPath(bundle.extension["file"]).name)
     config = {"model_config_list": [*others, entry]}
     atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")
     return repo
