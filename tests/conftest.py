@@ -12,6 +12,9 @@
   (`make test` does it).
 - @pytest.mark.native_arm64: needs the ARM64 build of that extension. Enable: `make native-aarch64` (needs Debian's
   g++-aarch64-linux-gnu).
+- @pytest.mark.emulate: runs bundles under emulated ARM64 (edgeattn.emulate). Needs Debian's qemu-user-static and
+  debootstrap (`make emulate-deps`; `make test` does it as root), the Debian mirror and the package index; the
+  userland and wheels are cached in ~/.cache/edgeattn/emulate ($EDGEATTN_EMULATE_CACHE).
 - @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
 """
 
@@ -54,6 +57,12 @@ def _skip_reasons() -> dict[str, str]:
     if not (build_dir() / "aarch64" / LIBRARY).is_file():
         reasons["native_arm64"] = ("edgeattn's OpenVINO extension is not built for aarch64: run `make native-aarch64` "
                                    "(needs apt-get install g++-aarch64-linux-gnu)")
+    import shutil
+
+    sbin = "/usr/sbin:/sbin:" + os.environ.get("PATH", "")
+    if shutil.which("qemu-aarch64-static") is None or shutil.which("debootstrap", path=sbin) is None:
+        reasons["emulate"] = ("no ARM64 emulation here: install Debian's qemu-user-static and debootstrap "
+                              "(`make emulate-deps` as root; `make test` does it)")
     return reasons
 
 

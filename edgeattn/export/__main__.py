@@ -26,7 +26,9 @@ examples:
   python -m edgeattn.export --model path/to/nets.py:build_ccnet --input-size 257x513 --target openvino
   python -m edgeattn.export --model lga_mobilenet --pretrained --target ort --precision int8
   python -m edgeattn.export --model lga_mobilenet --target openvino --precision int8 --keep-float auto
+  python -m edgeattn.export --model lga_mobilenet --pretrained --target trt --device jetson-orin-jp6
   python -m edgeattn.export --list-models
+  python -m edgeattn.export --list-devices
 
 the bundle: DIR/<model>/ holds the model files, manifest.json (SHA-256 of every file, the weights' hash, the
 tolerances) and reference/ inputs and outputs computed from the exported weights (docs/bundle-format.md). After
@@ -135,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
                       "(default per task: mIoU 0.02, PSNR 0.5 dB, EPE +0.25 px); over it: exit 1, bundle kept apart")
     prec.add_argument("--int8-weights", default="per-channel", choices=("per-channel", "per-tensor"),
                       help="int8 weight scales (default per-channel; per-tensor breaks depthwise convs, to compare)")
+    p.add_argument("--device", metavar="PROFILE", help="shape the export for a device profile (see --list-devices): "
+                   "the ONNX IR version and opset its ONNX Runtime loads (refused, exit 2, where it cannot), the "
+                   "TensorRT audit and build of its TensorRT version; the manifest names the profile")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
+    p.add_argument("--list-devices", action="store_true", help="list device profiles with their sources and exit")
     p.add_argument("--list-targets", action="store_true", help="list targets and exit")
     return p
 
@@ -178,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_models:
         print(_list_models())
         return 0
+    if args.list_devices:
+        from ..devices import format_table
+
+        print(format_table())
+        return 0
     if args.list_targets:
         print("\n".join(f"{t.name:<9} {t.description} (needs: {t.needs})" for t in TARGETS.values()))
         return 0
@@ -192,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             input_name=args.input_name, input_channels=args.input_channels,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",")) if args.runtimes is not None else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
-            custom_ops=args.custom_ops,
+            custom_ops=args.custom_ops, device=args.device,
             workspace_mib=args.workspace_mib, dla_core=args.dla_core, min_size=args.min_size, max_size=args.max_size,
             max_batch=args.max_batch, trt_plugins=tuple(args.trt_plugins),
             keep_float=args.keep_float, calibration=args.calibration, calib_samples=args.calib_samples,

@@ -15,6 +15,7 @@ from onnx import numpy_helper
 
 from ..tensorrt.audit import CHECKED_OPS as TRT_CHECKED_OPS
 from ..tensorrt.audit import trt_issues
+from ..tensorrt.operators import TRT_SOURCE, TRT_TARGET_VERSION
 from .support_tables import HOSTILE_OPS, HOSTILE_PREFIXES, OPSET_RANGE, RESTRICTED, SOURCES, UNSUPPORTED
 
 __all__ = ["Finding", "AuditReport", "audit", "MAX_RANK"]
@@ -25,7 +26,7 @@ MAX_RANK = 4
 @dataclass(frozen=True)
 class Finding:
     severity: str  # error | warning
-    rule: str  # unsupported | restricted | type | hostile | rank | inf-constant | opset | custom-domain
+    rule: str  # unsupported | restricted | type | hostile | rank | inf-constant | opset | custom-domain | table
     op: str
     node: str
     message: str
@@ -96,7 +97,23 @@ def _has_inf(tensor: onnx.TensorProto) -> bool:
         return False
 
 
-def audit(model: onnx.ModelProto, target: str) -> AuditReport:
+def _trt_table_note(version: tuple[int, int]) -> Finding | None:
+    """Say which parser table judged the graph when the device's TensorRT is not the one transcribed."""
+    if version == TRT_TARGET_VERSION:
+        return None
+    have, want = ".".join(map(str, TRT_TARGET_VERSION)), ".".join(map(str, version))
+    if version[0] >= 11:
+        why = f"TensorRT {want}'s ONNX parser table is not transcribed yet"
+    else:
+        why = f"no ONNX parser table of TensorRT {want} is transcribed"
+    return Finding("warning", "table", "", "", f"{why}: the graph was audited against TensorRT {have}'s "
+                   f"({TRT_SOURCE}), with the version-dependent rules judged for {want}; a finding {want} no "
+                   "longer has, or a restriction it added, is not known here")
+
+
+def audit(model: onnx.ModelProto, target: str, trt_version: tuple[int, int] | None = None) -> AuditReport:
+    """Findings of `model` for `target`; `trt_version` (from --device) picks the TensorRT the trt rules judge for
+    (default: TRT_TARGET_VERSION, JetPack 6's 10.3)."""
     opset = _default_opset(model)
     nodes = list(_all_nodes(model.graph))
     report = AuditReport(target=target, opset=opset, op_counts=dict(Counter(n.op_type for n in nodes)),
@@ -134,7 +151,11 @@ def audit(model: onnx.ModelProto, target: str) -> AuditReport:
             add(Finding("warning", "inf-constant", "initializer", init.name, "+-inf constant (use a finite mask)"))
     _check_ranks(model, add)
     if target == "trt":
-        report.findings.extend(Finding(*issue) for issue in trt_issues(model, nodes))
+        version = trt_version or TRT_TARGET_VERSION
+        note = _trt_table_note(version)
+        if note is not None:
+            add(note)
+        report.findings.extend(Finding(*issue) for issue in trt_issues(model, nodes, version))
     return report
 
 

@@ -64,6 +64,8 @@ class ExportConfig:
     # --target openvino --custom-ops bundle carries (edgeattn.native.bundle_arch); None: this machine's
     arch: str | None = None
     model_kwargs: dict = field(default_factory=dict)
+    # a device profile (edgeattn/devices): the IR version/opset its runtimes load, its TensorRT; None: no device
+    device: str | None = None
     # user factories (--model pkg.mod:factory or path/file.py:factory): the one image input
     input_name: str = "image"
     input_channels: int = 3

@@ -36,13 +36,14 @@ from ..models import ModelSpec, create_model
 from ..runtimes import TorchRuntime
 from .audit import AuditReport, audit
 from .config import ExportConfig
+from .device import check_device_options, check_loadable, device_manifest, lower_ir_version, trt_version
 from .manifest import build_manifest, weights_record
 from .native_step import conversion_library, ship_library
 from .onnx import export_onnx
 from .precision_step import apply_export_precision
 from .simplify import simplify
 from .targets import get_target
-from .trt import trt_artefacts
+from .trt import trt_artefacts, trt_build_notes
 from .user_model import build_converted, is_user_model
 from .validate import validate
 
@@ -141,6 +142,7 @@ def reference_cases(model: torch.nn.Module, spec: ModelSpec, config: ExportConfi
 def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Verifier | None = None) -> ExportResult:
     """Export, write the bundle, and (with a `verifier` and parity on) verify the staged bundle before publishing."""
     spec, size, runtimes = validate(config)
+    profile = check_device_options(config)
     target = get_target(config.target)
     final = Path(config.output) / spec.name
     check = bool(runtimes) and verifier is not None
@@ -179,9 +181,10 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         progress(f"[{next(step)}/{steps}] simplifying ({config.simplify})")
         proto = simplify(proto, config.simplify)
         _stamp_metadata(proto, spec, config)
+        lower_ir_version(proto, profile)  # the IR version the device's ONNX Runtime loads, where the opset allows
 
         progress(f"[{next(step)}/{steps}] auditing ops for {target.name}")
-        report = audit(proto, target.name)
+        report = audit(proto, target.name, trt_version(profile))
         if report.errors:
             lines = "; ".join(f"{f.op} {f.node}: {f.message}" for f in report.errors[:5])
             raise ExportError(f"the graph cannot run on {target.name}: {lines}")
@@ -207,6 +210,9 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         manifest.update(ship_library(config, stage))  # the compiled kernels (--target openvino --custom-ops)
         if config.target == "openvino":
             manifest.update(_notes(stage, manifest))
+        if profile is not None:  # the SHIPPED model.onnx (after the precision step) must load on the device
+            manifest["device"] = device_manifest(profile, config.target, check_loadable(onnx_path, profile),
+                                                 trt_build_notes(stage, profile) if config.target == "trt" else [])
         if outcome is not None:
             manifest["precision_report"] = outcome.manifest
             manifest["tolerances"].update(outcome.tolerances)

@@ -17,7 +17,7 @@ from ..models import ModelSpec, check_input_size
 from ..runtimes import runtime_class
 from .config import ExportConfig
 
-__all__ = ["check_trt_options", "trt_recipe", "trt_artefacts"]
+__all__ = ["check_trt_options", "trt_recipe", "trt_artefacts", "trt_build_notes"]
 
 
 _TRT_FLAGS = {
@@ -98,3 +98,19 @@ def trt_artefacts(
 
         files.append(build_engine(stage, recipe, check_hashes=False))  # UNVERIFIED path: needs TensorRT + GPU
     return files
+
+
+def trt_build_notes(stage: Path, profile) -> list[str]:  # noqa: ANN001 - a devices.DeviceProfile
+    """How the device's TensorRT builds the staged recipe (refused, exit 2, where it cannot), and how the later
+    TensorRT the device can get would (a note only: JetPack 7.2.2's TensorRT 11.4 has no weak typing)."""
+    from ..tensorrt.modes import build_mode
+    from ..tensorrt.recipe import read_recipe
+
+    recipe = read_recipe(stage)
+    notes = [build_mode(recipe, profile.tensorrt).note]
+    if profile.tensorrt_next:
+        try:
+            notes.append(build_mode(recipe, profile.tensorrt_next).note)
+        except InvalidOptionError as exc:
+            notes.append(f"TensorRT {profile.tensorrt_next} (a later JetPack on this device) cannot build it: {exc}")
+    return notes

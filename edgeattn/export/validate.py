@@ -16,6 +16,7 @@ from ..errors import InvalidOptionError, MissingDependencyError, install_hint, u
 from ..models import ModelSpec, check_input_size, get_model_spec
 from ..runtimes import runtime_class, runtime_names
 from .config import PRECISIONS, ExportConfig
+from .device import check_device_options
 from .precision_step import check_precision_options
 from .targets import get_target
 from .trt import check_trt_options
@@ -76,6 +77,7 @@ def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str
     check_precision_options(config)
     if config.custom_ops:
         check_custom_ops(config, runtimes)
+    check_device_options(config)
     check_writable_dir(Path(config.output))
     return spec, size, runtimes
 
