@@ -60,9 +60,6 @@ class ExportConfig:
     exporter: str = "torchscript"
     seed: int = 0
     custom_ops: bool = False  # criss-cross / PatchMatch attention as one edgeattn-domain node each (edgeattn.ops)
-    # the device's CPU architecture (x86_64 | aarch64): which build of the compiled custom-op kernels a
-    # --target openvino --custom-ops bundle carries (edgeattn.native.bundle_arch); None: this machine's
-    arch: str | None = None
     model_kwargs: dict = field(default_factory=dict)
     # a device profile (edgeattn/devices): the IR version/opset its runtimes load, its TensorRT; None: no device
     device: str | None = None

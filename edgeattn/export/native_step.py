@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from ..bundle.extensions import EXTENSIONS, extension_file
-from ..native import LIBRARY, bundle_arch, host_arch, library_path, library_record
+from ..native import LIBRARY, bundle_arch, check_release, host_arch, library_path, library_record
 from .config import ExportConfig
 
 __all__ = ["wants_native", "conversion_library", "ship_library"]
@@ -28,6 +28,7 @@ def conversion_library(config: ExportConfig) -> Path | None:
     Looked up with the bundle's own build, so a missing build of either fails before any conversion starts."""
     if not wants_native(config):
         return None
+    check_release(config)
     library_path(bundle_arch(config))
     return library_path(host_arch())
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ..errors import InvalidOptionError, MissingDependencyError
 
-__all__ = ["ARCHES", "LIBRARY", "OPS", "host_arch", "normalize_arch", "bundle_arch", "build_dir", "library_path",
-           "library_record"]
+__all__ = ["ARCHES", "LIBRARY", "OPS", "host_arch", "normalize_arch", "bundle_arch", "check_release", "build_dir",
+           "library_path", "library_record"]
 
 ARCHES = ("x86_64", "aarch64")
 LIBRARY = "libedgeattn_openvino.so"
@@ -44,10 +44,30 @@ def host_arch() -> str:
 
 
 def bundle_arch(config: object) -> str:
-    """The architecture a bundle's compiled kernels are built for: the config's `arch` when set (the device
-    profile's architecture, once profiles name one), else this machine's."""
-    arch = getattr(config, "arch", None)
-    return normalize_arch(arch) if arch else host_arch()
+    """The architecture a bundle's compiled kernels are built for: its device profile's (--device), else this
+    machine's."""
+    device = getattr(config, "device", None)
+    if not device:
+        return host_arch()
+    from ..devices import get_profile
+
+    return normalize_arch(get_profile(device).arch)
+
+
+def check_release(config: object) -> None:
+    """The library loads only into the OpenVINO release it was built against: refuse a device that has another."""
+    device = getattr(config, "device", None)
+    if not device:
+        return
+    from .._openvino import import_openvino
+    from ..devices import get_profile
+
+    wanted, built = get_profile(device).openvino, import_openvino().__version__.split("-")[0]
+    if wanted and wanted != built:
+        raise InvalidOptionError(f"--custom-ops --target openvino: --device {device} has OpenVINO {wanted}, and "
+                                 f"edgeattn's compiled extension is built against this machine's OpenVINO {built} "
+                                 "(it loads into that release only); install openvino=={wanted} and rebuild "
+                                 "(make native native-aarch64), or export without --custom-ops")
 
 
 def build_dir() -> Path:

@@ -109,7 +109,7 @@ def test_a_library_missing_from_the_hashed_files_is_refused(bundle, tmp_path):
 
 @pytest.mark.native_arm64
 def test_an_arm64_bundle_carries_the_arm64_library_and_is_not_verified_on_x86(tmp_path):
-    cfg = ExportConfig(model="ccnet_mobilenet", target="openvino", custom_ops=True, arch="arm64", threads=2,
+    cfg = ExportConfig(model="ccnet_mobilenet", target="openvino", custom_ops=True, device="jetson-orin-jp6", threads=2,
                        runtimes=("openvino",), input_size=(32, 48), output=tmp_path)
     result = export(cfg, progress=lambda _: None, verifier=verify_bundle)
     entry = result.manifest["extensions"]["openvino"]
