@@ -169,7 +169,8 @@ def _module_goal(config, log: Log) -> list[dict]:  # noqa: ANN001 - GoalConfig
     value, lo, hi = _ratio(refs[best], t["module native/openvino"])
     routes = ", ".join(f"{k.rsplit('/', 1)[0]} {_med(v):.1f} ms" for k, v in refs.items())
     return [_row(goal, value, (lo, hi), ">= 2.5", value >= 2.5,
-                 f"module {_med(t['module native/openvino']):.1f} ms; routes: {routes}" + (f"; {fails}" if fails else ""))]
+                 f"module {_med(t['module native/openvino']):.1f} ms; routes: {routes}"
+                 + (f"; {fails}" if fails else ""))]
 
 
 def native_kernels(config, log: Log) -> list[dict]:  # noqa: ANN001 - GoalConfig

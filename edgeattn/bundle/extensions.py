@@ -82,7 +82,8 @@ def verified_library(folder: Path, manifest: Mapping, runtime: str, scratch: Pat
     arch = entry.get("arch")
     if arch and arch != machine_arch():
         raise InvalidOptionError(f"bundle {str(folder)!r} carries its {runtime} extension for {arch}, this machine is "
-                                 f"{machine_arch()}: verify it on a {arch} device (or under python -m edgeattn.emulate)")
+                                 f"{machine_arch()}: verify it on a {arch} device (or under python -m "
+                                 "edgeattn.emulate)")
     if scratch is None:
         scratch = Path(tempfile.mkdtemp(prefix="edgeattn-ext-"))
         atexit.register(shutil.rmtree, scratch, True)

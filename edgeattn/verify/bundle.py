@@ -7,8 +7,9 @@ numpy + the runtime only: nothing here imports torch (tested with torch made uni
 2. Every reference case is read (zero-byte, missing arrays, non-float32, NaN/Inf: IntegrityError).
 3. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
    model.engine for TensorRT; a shipped extension library, e.g. the compiled custom-op kernels, only as the bytes
-   whose hash was just checked: edgeattn.bundle.extensions) and runs every case; outputs are compared with the bundled PyTorch outputs under the
-   tolerance stored at export time, raised only by the fp32 floor stored per case (never from the data judged).
+   whose hash was just checked: edgeattn.bundle.extensions) and runs every case; outputs are compared with the
+   bundled PyTorch outputs under the tolerance stored at export time, raised only by the fp32 floor stored per
+   case (never from the data judged).
 4. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
    (nothing failed, but a requested runtime could not run here).
 """

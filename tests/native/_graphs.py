@@ -36,7 +36,8 @@ def core():  # noqa: ANN201 - openvino.Core
 
 def compile_onnx(model: onnx.ModelProto, threads: int = 2):  # noqa: ANN201
     c = core()
-    return c.compile_model(c.read_model(model.SerializeToString(), b""), "CPU", {**F32, "INFERENCE_NUM_THREADS": threads})
+    model = c.read_model(model.SerializeToString(), b"")
+    return c.compile_model(model, "CPU", {**F32, "INFERENCE_NUM_THREADS": threads})
 
 
 def randn(rng: np.random.Generator, *shape: int) -> np.ndarray:

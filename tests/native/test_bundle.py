@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 
 from edgeattn.bundle.extensions import verified_library
@@ -61,7 +60,8 @@ PLAIN = textwrap.dedent("""
     manifest = json.loads((folder / "manifest.json").read_text())
     worst = 0.0
     for artefact in ("model.xml", "model.onnx"):
-        compiled = core.compile_model(core.read_model(str(folder / artefact)), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        model = core.read_model(str(folder / artefact))
+        compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
         for case in manifest["reference"]["cases"]:
             feeds = dict(np.load(folder / case["inputs"]))
             want = np.load(folder / case["outputs"])[manifest["outputs"][0]["name"]]
