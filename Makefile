@@ -2,6 +2,7 @@
 #   make run   -> export lga_mobilenet (shipped trained weights) as a verified bundle, checked on ONNX Runtime and OpenVINO
 #   make test  -> the test suite (also makes the Triton test environment, see triton-env, and installs the ARM64
 #                 emulation's Debian packages, see emulate-deps)
+# Both build edgeattn's compiled custom-op kernels first (make native; cached, rebuilt when a source changes).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,49 @@ TRITON_PYTHON ?= /usr/bin/python3
 TRITON_VENV := .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.installed
 
-.PHONY: run test install triton-env emulate-deps clean lint
+.PHONY: run test install triton-env emulate-deps clean lint native native-aarch64
+
+# edgeattn/native: the OpenVINO extension library (compiled EdgeAttnCrissCross / EdgeAttnPatchMatch), built with
+# CMake against the openvino wheel's own CMake config, into build/native/<arch>/ (gitignored). For ARM64:
+# Debian's cross compiler (apt-get install g++-aarch64-linux-gnu) and the aarch64 wheel of the same OpenVINO
+# release, downloaded once into NATIVE_CACHE (outside the checkout) and unpacked under build/.
+NATIVE_SRC := edgeattn/native/CMakeLists.txt $(wildcard edgeattn/native/src/*.cpp edgeattn/native/src/*.hpp)
+NATIVE_LIB := libedgeattn_openvino.so
+HOST_ARCH := $(shell uname -m)
+NATIVE_CACHE ?= $(HOME)/.cache/edgeattn
+NATIVE_JOBS ?= 2
+OV_CMAKE = $(shell $(PY) -c "import openvino.utils as u; print(u.get_cmake_path())")
+OV_RELEASE = $(shell $(PY) -c "import openvino; print(openvino.__version__.split('-')[0])")
+ARM64_OV := build/native/aarch64-openvino
+
+build/native/$(HOST_ARCH)/$(NATIVE_LIB): $(NATIVE_SRC) $(STAMP)
+	mkdir -p build/native
+	cmake -S edgeattn/native -B build/native/$(HOST_ARCH)/cmake -DCMAKE_BUILD_TYPE=Release \
+	  -DOpenVINO_DIR=$(OV_CMAKE) -DTBB_DIR=$(OV_CMAKE) \
+	  -DCMAKE_LIBRARY_OUTPUT_DIRECTORY=$(CURDIR)/build/native/$(HOST_ARCH) > build/native/$(HOST_ARCH).cmake.log
+	cmake --build build/native/$(HOST_ARCH)/cmake -j $(NATIVE_JOBS)
+
+native: build/native/$(HOST_ARCH)/$(NATIVE_LIB)
+
+$(ARM64_OV)/.unpacked: $(STAMP)
+	@command -v aarch64-linux-gnu-g++ >/dev/null || { echo "native-aarch64: aarch64-linux-gnu-g++ not found; apt-get install g++-aarch64-linux-gnu"; exit 2; }
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux_2_35_aarch64 \
+	  --python-version 3.11 openvino==$(OV_RELEASE) -d $(NATIVE_CACHE)/wheels
+	rm -rf $(ARM64_OV) && mkdir -p $(ARM64_OV)
+	$(PY) -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2], [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.startswith(('openvino/include/', 'openvino/cmake/', 'openvino/libs/'))])" \
+	  $$(ls $(NATIVE_CACHE)/wheels/openvino-$(OV_RELEASE)-*aarch64.whl | head -1) $(ARM64_OV)
+	touch $@
+
+build/native/aarch64/$(NATIVE_LIB): $(NATIVE_SRC) edgeattn/native/cmake/aarch64.cmake $(ARM64_OV)/.unpacked
+	mkdir -p build/native
+	cmake -S edgeattn/native -B build/native/aarch64/cmake -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/edgeattn/native/cmake/aarch64.cmake \
+	  -DOpenVINO_DIR=$(CURDIR)/$(ARM64_OV)/openvino/cmake -DTBB_DIR=$(CURDIR)/$(ARM64_OV)/openvino/cmake \
+	  -DCMAKE_SHARED_LINKER_FLAGS=-Wl,-rpath-link,$(CURDIR)/$(ARM64_OV)/openvino/libs \
+	  -DCMAKE_LIBRARY_OUTPUT_DIRECTORY=$(CURDIR)/build/native/aarch64 > build/native/aarch64.cmake.log
+	cmake --build build/native/aarch64/cmake -j $(NATIVE_JOBS)
+
+native-aarch64: build/native/aarch64/$(NATIVE_LIB)
 
 $(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +87,10 @@ emulate-deps:
 			qemu-user-static debootstrap >/dev/null; \
 	else echo "emulate-deps: qemu-user-static/debootstrap missing and not root: run 'sudo make emulate-deps' (the emulate tests skip until then)"; fi
 
-run: $(STAMP)
+run: $(STAMP) native
 	$(PY) -m edgeattn.export --model lga_mobilenet --pretrained --target openvino --runtimes ort,openvino --output artifacts
 
-test: $(STAMP) $(TRITON_STAMP) emulate-deps
+test: $(STAMP) $(TRITON_STAMP) emulate-deps native
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -8,6 +8,10 @@
 - @pytest.mark.triton: starts a real Triton server from the separate test environment. Enable: `make triton-env`
   (`make test` does it: .venv-triton from /usr/bin/python3 with requirements/triton.txt), or set
   EDGEATTN_TRITON_PYTHON to a Python that has nvidia-pytriton and onnxruntime.
+- @pytest.mark.native: needs edgeattn's compiled OpenVINO extension for this machine. Enable: `make native`
+  (`make test` does it).
+- @pytest.mark.native_arm64: needs the ARM64 build of that extension. Enable: `make native-aarch64` (needs Debian's
+  g++-aarch64-linux-gnu).
 - @pytest.mark.emulate: runs bundles under emulated ARM64 (edgeattn.emulate). Needs Debian's qemu-user-static and
   debootstrap (`make emulate-deps`; `make test` does it as root), the Debian mirror and the package index; the
   userland and wheels are cached in ~/.cache/edgeattn/emulate ($EDGEATTN_EMULATE_CACHE).
@@ -46,6 +50,13 @@ def _skip_reasons() -> dict[str, str]:
         reasons["triton"] = ("no Triton test environment: run `make triton-env` (`make test` does it; it makes "
                              ".venv-triton from /usr/bin/python3 with requirements/triton.txt) or set "
                              "EDGEATTN_TRITON_PYTHON to a Python with nvidia-pytriton and onnxruntime")
+    from edgeattn.native import LIBRARY, build_dir, host_arch
+
+    if not (build_dir() / host_arch() / LIBRARY).is_file():
+        reasons["native"] = f"edgeattn's OpenVINO extension is not built for {host_arch()}: run `make native`"
+    if not (build_dir() / "aarch64" / LIBRARY).is_file():
+        reasons["native_arm64"] = ("edgeattn's OpenVINO extension is not built for aarch64: run `make native-aarch64` "
+                                   "(needs apt-get install g++-aarch64-linux-gnu)")
     import shutil
 
     sbin = "/usr/sbin:/sbin:" + os.environ.get("PATH", "")

@@ -19,6 +19,9 @@ Groups (C = `channels`, fp32, batch 1):
   export path, ORT, OpenVINO. Goals: ORT >= 1.5x eager and >= torch.compile; OpenVINO >= 2x eager.
 * custom ops (`custom_model` at `custom_size`): the --custom-ops graph vs the standard-op graph per runtime;
   goal: custom / standard latency <= 1.0.
+* native (`--goal-groups native`, bench/native_goals.py): the compiled custom-op kernels on OpenVINO against the
+  standard-op graphs (ccnet_mobilenet 256x512, psal_inpaint 256x256) and CCNet's best route (module, 128x256),
+  and their peak memory.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class GoalConfig:
     custom_size: tuple[int, int] = (256, 512)
     runtimes: tuple[str, ...] = ("ort", "openvino")
     seed: int = 0
+    native_sizes: tuple[tuple[int, int], ...] = ((256, 512), (128, 256), (256, 256))  # ccnet, module, psal (native)
 
 
 def interleave(cands: dict[str, Callable[[], object]], rounds: int, warmup: int = 2,
@@ -317,8 +321,15 @@ def _custom_ops(config: GoalConfig, log: Log) -> list[dict]:
     return rows
 
 
+def _native(config: GoalConfig, log: Log) -> list[dict]:
+    """The compiled custom-op kernels' goals (bench/native_goals.py; needs `make native`)."""
+    from .native_goals import native_kernels
+
+    return native_kernels(config, log)
+
+
 GROUPS: dict[str, Callable[[GoalConfig, Log], list[dict]]] = {
-    "criss_cross": _criss_cross, "lga": _lga, "flow": _flow, "custom_ops": _custom_ops}
+    "criss_cross": _criss_cross, "lga": _lga, "flow": _flow, "custom_ops": _custom_ops, "native": _native}
 
 
 def run_goals(config: GoalConfig, groups: tuple[str, ...] = tuple(GROUPS), log: Log = print) -> list[dict]:

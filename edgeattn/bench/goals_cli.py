@@ -23,9 +23,11 @@ def add_goal_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("goal ratios of the export paths against the routes a user could take instead")
     g.add_argument("--goals-only", action="store_true", help="measure only the goal ratios: export paths vs "
                    "CCNet-style routes, LGA scaling and conv-pair anchor, flow models vs eager/torch.compile, "
-                   "custom-op vs standard-op graphs (candidates interleaved in one process)")
-    g.add_argument("--goal-groups", type=_names, default=("criss_cross", "lga", "flow", "custom_ops"),
-                   help="comma-separated from criss_cross, lga, flow, custom_ops (default: all)")
+                   "custom-op vs standard-op graphs, the compiled custom-op kernels (candidates interleaved in one "
+                   "process)")
+    g.add_argument("--goal-groups", type=_names, default=("criss_cross", "lga", "flow", "custom_ops", "native"),
+                   help="comma-separated from criss_cross, lga, flow, custom_ops, native (default: all; native "
+                   "needs `make native`)")
     g.add_argument("--goal-rounds", type=int, default=10, help="interleaved rounds per group (default 10)")
     g.add_argument("--goal-repeats", type=int, default=1, metavar="N",
                    help="whole runs of the goal groups; with N > 1 each goal reports the median of the N runs' "

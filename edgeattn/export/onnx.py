@@ -7,7 +7,8 @@ torch.export-based one (`exporter="dynamo"`). Why TorchScript is the default wit
     some deployed runtimes older opsets;
   * it is 10-40x faster on these models (0.4 s vs 5-19 s for lga_mobilenet), which matters for a CLI and
     for a test suite that exports every model;
-  * custom-domain nodes via `autograd.Function.symbolic` work with it (the dynamo exporter ignores them).
+  * custom-domain nodes come from `autograd.Function.symbolic` there; the dynamo exporter ignores `symbolic`,
+    so under it the ops emit their node with `torch.onnx.ops.symbolic` (edgeattn/ops: both routes tested).
 Both outputs go through the same simplification, audit and parity, so either can be trusted as far as
 the parity table says.
 """

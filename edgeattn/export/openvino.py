@@ -16,16 +16,23 @@ CUSTOM_OP_LOAD_HINT = (
     "(needs edgeattn installed)")
 
 
-def custom_op_layers(xml_path: Path) -> list[str]:
-    """Types of the IR's layers that come from an extension (version="extension"), e.g. EdgeAttnCrissCross."""
+def custom_op_layers(xml_path: Path, opset: str = "extension") -> list[str]:
+    """Types of the IR's layers of `opset`: "extension" (Python ops, e.g. EdgeAttnCrissCross) or "edgeattn"
+    (the compiled ops of edgeattn/native)."""
     import xml.etree.ElementTree as ET
 
     root = ET.parse(str(xml_path)).getroot()
-    return sorted({layer.get("type", "?") for layer in root.iter("layer") if layer.get("version") == "extension"})
+    return sorted({layer.get("type", "?") for layer in root.iter("layer") if layer.get("version") == opset})
 
 
-def custom_op_note(xml_path: Path) -> str | None:
-    """The manifest note for an IR with custom-op layers, or None for a plain IR."""
+def custom_op_note(xml_path: Path, library: str | None = None) -> str | None:
+    """The manifest note for an IR with custom-op layers, or None for a plain IR (`library`: the bundle-relative
+    path of the shipped extension library, for an IR of compiled ops)."""
+    native = custom_op_layers(xml_path, "edgeattn")
+    if native:
+        return (f"model.xml has edgeattn custom-op layers ({', '.join(native)}) whose compiled kernels ship in "
+                f"{library}: any OpenVINO program of the same release loads it with core.add_extension(<that "
+                "file>) before read_model (Python or C++; no edgeattn needed); edgeattn.verify checks its hash first")
     layers = custom_op_layers(xml_path)
     if not layers:
         return None
@@ -33,20 +40,25 @@ def custom_op_note(xml_path: Path) -> str | None:
             f"(\"unsupported opset: extension\"): {CUSTOM_OP_LOAD_HINT}")
 
 
-def convert_to_openvino(onnx_path: Path, out_dir: Path, *, fp16_weights: bool = False) -> list[Path]:
-    """Convert; weights stay fp32 unless `fp16_weights` (OpenVINO's save_model compresses by default)."""
+def convert_to_openvino(onnx_path: Path, out_dir: Path, *, fp16_weights: bool = False,
+                        library: Path | None = None) -> list[Path]:
+    """Convert; weights stay fp32 unless `fp16_weights` (OpenVINO's save_model compresses by default). With
+    `library` (edgeattn's compiled extension) the custom nodes become its ops; else edgeattn's Python mappings."""
     from .._openvino import import_openvino, telemetry_off
 
     try:
         ov = import_openvino()
     except ImportError:
         raise MissingDependencyError(f"--target openvino needs OpenVINO: {install_hint('openvino')}") from None
-    try:
-        from ..ops import openvino_conversion_extensions
-    except ImportError:
-        extensions = []
+    if library is not None:
+        extensions = [str(library)]
     else:
-        extensions = openvino_conversion_extensions()
+        try:
+            from ..ops import openvino_conversion_extensions
+        except ImportError:
+            extensions = []
+        else:
+            extensions = openvino_conversion_extensions()
     try:
         with telemetry_off():  # convert_model re-decides OpenVINO's telemetry consent (edgeattn/_openvino.py)
             model = ov.convert_model(str(onnx_path), extension=extensions or None)

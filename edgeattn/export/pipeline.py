@@ -39,6 +39,7 @@ from .audit import AuditReport, audit
 from .config import ExportConfig
 from .device import check_device_options, check_loadable, device_manifest, lower_ir_version, trt_version
 from .manifest import build_manifest, weights_record
+from .native_step import conversion_library, ship_library
 from .onnx import export_onnx
 from .precision_step import apply_export_precision
 from .simplify import simplify
@@ -207,8 +208,9 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
                              list(cases[0].outputs[spec.output].shape))
         if conversion is not None:
             manifest["model"], manifest["conversion"] = config.model, conversion
+        manifest.update(ship_library(config, stage))  # the compiled kernels (--target openvino --custom-ops)
         if config.target == "openvino":
-            manifest.update(_notes(stage))
+            manifest.update(_notes(stage, manifest))
         if profile is not None:  # the SHIPPED model.onnx (after the precision step) must load on the device
             manifest["device"] = device_manifest(profile, config.target, check_loadable(onnx_path, profile),
                                                  trt_build_notes(stage, profile) if config.target == "trt" else [])
@@ -245,11 +247,12 @@ def _num_outputs(proto: onnx.ModelProto) -> int:
     return int(dims[1].dim_value) if len(dims) > 1 and dims[1].dim_value else 19
 
 
-def _notes(stage: Path) -> dict:
+def _notes(stage: Path, manifest: dict) -> dict:
     """Manifest notes a user of the files needs (how to load a custom-op IR)."""
     from .openvino import custom_op_note
 
-    note = custom_op_note(stage / "model.xml") if (stage / "model.xml").is_file() else None
+    library = ((manifest.get("extensions") or {}).get("openvino") or {}).get("file")
+    note = custom_op_note(stage / "model.xml", library) if (stage / "model.xml").is_file() else None
     return {"notes": [note]} if note else {}
 
 
@@ -260,7 +263,8 @@ def _target_artefacts(
     if config.target == "openvino":
         from .openvino import convert_to_openvino
 
-        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision in ("fp16", "fp16-weights"))
+        return convert_to_openvino(onnx_path, stage, fp16_weights=config.precision in ("fp16", "fp16-weights"),
+                                   library=conversion_library(config))
     if config.target == "trt":
         return trt_artefacts(config, spec, size, stage, onnx_path)
     return []

@@ -141,8 +141,3 @@ def check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
             f"--custom-ops graphs cannot be checked on {', '.join(bad)} (no kernel there); "
             f"use --runtimes {','.join(CUSTOM_OP_RUNTIMES)} or --no-parity"
         )
-    if config.exporter != "torchscript":
-        raise InvalidOptionError(
-            "--custom-ops needs --exporter torchscript (the dynamo exporter ignores the ops' "
-            "ONNX lowering and would trace through them)"
-        )

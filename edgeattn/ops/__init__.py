@@ -5,9 +5,10 @@ Each op file holds the torch-side op and its lowering, a numpy reference, the ON
 OpenVINO mapping. The hooks below are what the runtimes and the OpenVINO converter call; every vendor
 module is imported inside them, so `import edgeattn` needs neither onnxruntime-extensions nor openvino.
 
-Exporter route: the TorchScript exporter (edgeattn's default) with `autograd.Function.symbolic` and
-`custom_opsets={"edgeattn": 1}`. The dynamo exporter ignores `symbolic` and would trace through the
-Function, so custom-op exports with `--exporter dynamo` are refused.
+Exporter routes: the TorchScript exporter (edgeattn's default) with `autograd.Function.symbolic` and
+`custom_opsets={"edgeattn": 1}`; the dynamo exporter (which ignores `symbolic`) with `torch.onnx.ops.symbolic`
+(torch >= 2.9), chosen inside the op while that exporter traces (`patchmatch.dynamo_exporting`). Both write the
+same node: op_type, domain `edgeattn` opset 1, the same attributes. The compiled kernels are edgeattn/native.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .patchmatch import untraced
+from .patchmatch import dynamo_exporting, untraced
 
 __all__ = ["OP_TYPE", "DOMAIN", "PLUGIN_VERSION", "criss_cross_np", "criss_cross_np_fast", "criss_cross_torch",
            "criss_cross_op",
@@ -100,7 +100,11 @@ class _CrissCrossFunction(torch.autograd.Function):
 
 
 def criss_cross_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """One criss-cross pass that exports as one `edgeattn::EdgeAttnCrissCross` node (TorchScript exporter)."""
+    """One criss-cross pass that exports as one `edgeattn::EdgeAttnCrissCross` node (either exporter)."""
+    if dynamo_exporting():
+        return torch.onnx.ops.symbolic(f"{DOMAIN}::{OP_TYPE}", (q, k, v),
+                                       {"plugin_version": PLUGIN_VERSION, "plugin_namespace": DOMAIN},
+                                       dtype=v.dtype, shape=v.shape, version=1)
     return _CrissCrossFunction.apply(q, k, v)
 
 

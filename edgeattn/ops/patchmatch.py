@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 __all__ = ["OP_TYPE", "DOMAIN", "PLUGIN_VERSION", "BIG", "PAD_COST", "PAD_SHIFT", "INIT_ATTEMPTS",
-           "PatchMatchParams", "jump_steps", "search_radii", "patchmatch_tables", "check_size",
+           "PatchMatchParams", "jump_steps", "search_radii", "patchmatch_tables", "check_size", "dynamo_exporting",
            "patchmatch_attention_np", "patchmatch_op", "reference_op", "register_ort",
            "openvino_conversion_extension"]
 
@@ -137,6 +137,13 @@ def untraced():
         torch._C._set_tracing_state(state)
 
 
+def dynamo_exporting() -> bool:
+    """True while the dynamo (torch.export-based) ONNX exporter traces: it ignores `autograd.Function.symbolic`,
+    so the ops emit their node through `torch.onnx.ops.symbolic` instead (the TorchScript exporter traces with
+    torch.jit's tracer and uses `symbolic`)."""
+    return bool(torch.onnx.is_in_onnx_export()) and not torch.jit.is_tracing()
+
+
 class _PatchMatchFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, mask, params, masked, impl):  # noqa: ANN001, ANN205 - autograd.Function protocol
@@ -158,6 +165,12 @@ def patchmatch_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch
     """PSAL attention that exports as one `edgeattn::EdgeAttnPatchMatch` node; in PyTorch it runs `impl`."""
     masked = mask is not None
     m = mask if masked else torch.zeros_like(v[:, :1])  # (B, 1, H, W): an input the unmasked kernel ignores
+    if dynamo_exporting():
+        attrs = {"knn": params.knn, "patch_size": params.patch_size, "n_iters": params.n_iters,
+                 "temperature": float(params.temperature), "aggregate": int(params.aggregate), "seed": params.seed,
+                 "masked": int(masked), "plugin_version": PLUGIN_VERSION, "plugin_namespace": DOMAIN}
+        return torch.onnx.ops.symbolic(f"{DOMAIN}::{OP_TYPE}", (q, k, v, m), attrs, dtype=v.dtype, shape=v.shape,
+                                       version=1)
     return _PatchMatchFunction.apply(q, k, v, m, params, masked, impl)
 
 

@@ -29,6 +29,9 @@ class RuntimeOptions:
     # edgeattn custom-op kernels (edgeattn.ops, needs torch): None registers them when importable; False never
     # (verify passes the bundle's own answer, so a standard graph never pulls torch in)
     custom_ops: bool | None = None
+    # runtime extension libraries to load first (OpenVINO: core.add_extension), e.g. a bundle's compiled custom-op
+    # kernels: paths that edgeattn.bundle.extensions.verified_library has already checked against the manifest
+    extensions: tuple[str, ...] = ()
 
 
 class Runtime(ABC):

@@ -20,6 +20,28 @@ OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32", "fp
 _EXECUTED = {"f32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "f16": "fp16", "float16": "fp16"}
 
 
+def _missing_extension(path: Path) -> Exception:
+    """One-line error for an IR whose edgeattn layers no registered extension creates."""
+    import re
+
+    from ..errors import MissingDependencyError
+
+    text = path.read_text(errors="replace") if path.suffix == ".xml" else ""
+    native = sorted(set(re.findall(r'type="(\w+)"\s+version="edgeattn"', text)))
+    if native:
+        return MissingDependencyError(
+            f"{path} has edgeattn custom-op layers ({', '.join(native)}) whose compiled kernels ship in the bundle "
+            "(extensions/openvino/libedgeattn_openvino.so): verify the bundle (python -m edgeattn.verify BUNDLE), "
+            "which loads that library after checking its hash, or pass it in RuntimeOptions(extensions=...) / "
+            "core.add_extension(path)")
+    layers = sorted(set(re.findall(r'type="(\w+)"\s+version="extension"', text))) or ["EdgeAttnPatchMatch"]
+    return MissingDependencyError(
+        f"{path} has edgeattn custom-op layers ({', '.join(layers)}) that OpenVINO cannot create "
+        "without edgeattn's extension, which could not be registered in this process: install edgeattn with "
+        "its ops (pip install 'edgeattn[openvino]', or pip install -e '.[openvino]' in a checkout), or call "
+        "edgeattn.ops.register_openvino_extensions(core) before core.read_model")
+
+
 @register_runtime
 class OpenVinoRuntime(Runtime):
     name = "openvino"
@@ -35,7 +57,9 @@ class OpenVinoRuntime(Runtime):
         ov = import_openvino()  # telemetry off (see edgeattn/_openvino.py)
 
         core = ov.Core()
-        if options.custom_ops is not False:
+        for lib in options.extensions:  # compiled kernels (checked against the bundle's manifest by the caller)
+            core.add_extension(str(lib))
+        if options.custom_ops is not False and not options.extensions:
             self._add_extensions(core)
         config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[options.precision]}
         if options.threads:
@@ -43,19 +67,9 @@ class OpenVinoRuntime(Runtime):
         try:
             model = core.read_model(str(self.path))
         except RuntimeError as exc:
-            if "extension" not in str(exc):
+            if "opset" not in str(exc) and "extension" not in str(exc):
                 raise
-            from ..errors import MissingDependencyError
-
-            import re
-
-            text = self.path.read_text(errors="replace") if self.path.suffix == ".xml" else ""
-            layers = sorted(set(re.findall(r'type="(\w+)"\s+version="extension"', text))) or ["EdgeAttnPatchMatch"]
-            raise MissingDependencyError(
-                f"{self.path} has edgeattn custom-op layers ({', '.join(layers)}) that OpenVINO cannot create "
-                "without edgeattn's extension, which could not be registered in this process: install edgeattn with "
-                "its ops (pip install 'edgeattn[openvino]', or pip install -e '.[openvino]' in a checkout), or call "
-                "edgeattn.ops.register_openvino_extensions(core) before core.read_model") from None
+            raise _missing_extension(self.path) from None
         self.compiled = core.compile_model(model, options.device.upper(), config)
         self.request = self.compiled.create_infer_request()
 

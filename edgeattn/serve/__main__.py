@@ -74,6 +74,15 @@ def _export(args: argparse.Namespace) -> int:
                              streams=args.streams, version=args.version)
     written = export_repository(opts)
     print(f"wrote {written}")
+    if args.server == "ovms":  # a CPU extension (compiled custom ops) is a server-wide command-line option
+        from .ovms import ovms_server_args
+        from .source import open_bundle
+        from .triton import model_name_for
+
+        bundle = open_bundle(args.bundle)
+        extra = ovms_server_args(written, model_name_for(bundle, opts), bundle, opts.version)
+        if extra:
+            print(f"start OVMS with: --config_path {written.resolve() / 'config.json'} {' '.join(extra)}")
     return 0
 
 

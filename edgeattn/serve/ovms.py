@@ -4,6 +4,9 @@
     REPO/models/<model>/<version>/model.xml+.bin   openvino bundles (the shipped IR)
     REPO/models/<model>/<version>/model.onnx       other bundles (OVMS compiles the ONNX itself)
     REPO/models/<model>/edgeattn-manifest.json     the bundle's manifest (OVMS reads only numeric version folders)
+    REPO/models/<model>/<version>/libedgeattn_openvino.so   a custom-op bundle's compiled kernels: OVMS loads a CPU extension
+                                                   server-wide from its command line (`--cpu_extension PATH`, see
+                                                   `ovms_server_args`), config.json has no field for it
 
 plugin_config pins what the OpenVINO runtime edgeattn verified with: INFERENCE_PRECISION_HINT (f32 for an fp32
 bundle; the CPU plugin would otherwise run bf16 on AVX512-BF16 CPUs), NUM_STREAMS, INFERENCE_NUM_THREADS.
@@ -15,17 +18,18 @@ other versions and unknown files (edgeattn/serve/versions.py).
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .._atomic import atomic_write_text, refuse_special
 from ..errors import InvalidOptionError
+from ..native import LIBRARY
 from .options import RepositoryOptions, check_counts
 from .source import BundleSource
 from .tensors import served_tensors
 from .triton import MANIFEST_COPY, model_name_for
 from .versions import publish_version
 
-__all__ = ["write_ovms_repository", "ovms_entry", "OV_PRECISION_HINT"]
+__all__ = ["write_ovms_repository", "ovms_entry", "ovms_server_args", "OV_PRECISION_HINT"]
 
 OV_PRECISION_HINT = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
@@ -63,6 +67,14 @@ def _marker(folder: Path) -> str | None:
     return None if copy.is_file() and not copy.is_symlink() else f"no {MANIFEST_COPY} written by edgeattn"
 
 
+def ovms_server_args(repo: Path, name: str, bundle: BundleSource, version: int) -> list[str]:
+    """The OVMS command-line arguments this model needs beyond --config_path: its compiled custom ops, if any."""
+    if bundle.extension is None:
+        return []
+    lib = Path(repo).resolve() / "models" / name / str(version) / PurePosixPath(bundle.extension["file"]).name
+    return ["--cpu_extension", str(lib)]
+
+
 def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path:
     """Write REPO/models/<model>/ atomically, then REPO/config.json (atomically); return REPO."""
     entry = ovms_entry(bundle, opts)
@@ -82,9 +94,11 @@ def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path
     def fill(version: Path) -> None:
         for rel in _files(bundle):
             bundle.copy_hashed(rel, version / rel)
+        if bundle.extension is not None:  # the compiled custom ops, loaded server-wide (ovms_server_args)
+            bundle.copy_hashed(bundle.extension["file"], version / PurePosixPath(bundle.extension["file"]).name)
 
     publish_version(repo / "models" / name, opts.version, fill, {MANIFEST_COPY: bundle.manifest_path.read_bytes()},
-                    _marker, frozenset({"model.xml", "model.bin", "model.onnx"}),
+                    _marker, frozenset({"model.xml", "model.bin", "model.onnx", LIBRARY}),
                     what="an OVMS model folder edgeattn wrote")
     config = {"model_config_list": [*others, entry]}
     atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..bundle import check_integrity, read_manifest, sha256_file
+from ..bundle.extensions import extension_entry
 from ..bundle.layout import MANIFEST, MODEL_ENGINE, MODEL_ONNX
 from ..errors import IntegrityError, InvalidOptionError
 
@@ -41,6 +42,11 @@ class BundleSource:
         return self.folder / rel if rel in self.manifest["files"] else None
 
 
+    @property
+    def extension(self) -> dict | None:
+        """The manifest's entry for the shipped OpenVINO extension library (compiled custom ops), or None."""
+        return extension_entry(self.folder, self.manifest, "openvino")
+
     def copy_hashed(self, rel: str, dst: Path) -> None:
         """Copy the hashed bundle file `rel` to `dst` and check the copy against manifest.json (a file changed
         between the integrity check and the copy is caught here)."""
@@ -62,9 +68,9 @@ def open_bundle(path: str | Path) -> BundleSource:
     check_integrity(folder, manifest)
     if MODEL_ONNX not in manifest["files"]:
         raise IntegrityError(f"bundle {str(folder)!r} lists no {MODEL_ONNX}; every bundle ships one: re-export it")
-    if (manifest.get("options") or {}).get("custom_ops"):
+    if (manifest.get("options") or {}).get("custom_ops") and extension_entry(folder, manifest, "openvino") is None:
         raise InvalidOptionError(
-            f"bundle {str(folder)!r} was exported with --custom-ops: its edgeattn-domain nodes run only where "
-            "edgeattn's kernels are registered (onnxruntime-extensions, OpenVINO extensions), which Triton and OVMS "
-            "do not load; re-export without --custom-ops to serve it")
+            f"bundle {str(folder)!r} was exported with --custom-ops but ships no compiled kernels: its edgeattn-domain "
+            "nodes run only on edgeattn's Python kernels, which Triton and OVMS do not load; re-export with --target "
+            "openvino --custom-ops (ships the compiled OpenVINO extension) or without --custom-ops to serve it")
     return BundleSource(folder, manifest)

@@ -3,6 +3,8 @@
     REPO/<model>/config.pbtxt              backend, tensors (dynamic H/W as -1), batching, instances, parameters
     REPO/<model>/<version>/model.onnx      onnxruntime / python backends
     REPO/<model>/<version>/model.xml+.bin  openvino backend
+    REPO/<model>/<version>/libedgeattn_openvino.so  a custom-op bundle's compiled kernels (openvino backend only;
+                                           config.pbtxt's CPU_EXTENSION_PATH names it by absolute path)
     REPO/<model>/<version>/model.plan      tensorrt backend (the engine built on the device, from device_files)
     REPO/<model>/<version>/model.py        python backend only (edgeattn/serve/triton_python_model.py)
     REPO/<model>/edgeattn-manifest.json    the bundle's manifest, byte for byte (Triton ignores the file)
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..bundle import sha256_file
 from ..errors import InvalidOptionError
@@ -29,6 +31,7 @@ from .pbtxt import check_config, config_text
 from .source import BundleSource
 from .tensors import ServedTensors, served_tensors
 from .triton_backends import DEFAULT_BACKEND, TritonBackend, triton_backend, triton_backend_names
+from ..native import LIBRARY
 from .versions import publish_version
 
 __all__ = ["write_triton_repository", "triton_config_for", "model_name_for", "MANIFEST_COPY", "PYTHON_MODEL",
@@ -86,6 +89,10 @@ def _metadata(bundle: BundleSource, runtime: str) -> dict[str, str]:
         # A plan runs only under the TensorRT version (and GPU architecture) that built it: Triton's TensorRT
         # backend must carry this version.
         params["edgeattn.tensorrt"] = str(engine["tensorrt"])
+    ext = bundle.extension
+    if ext is not None:  # the library loads only into this OpenVINO release, on this CPU architecture
+        params["edgeattn.extension_arch"] = str(ext.get("arch", ""))
+        params["edgeattn.extension_openvino"] = str(ext.get("openvino", ""))
     return params
 
 
@@ -104,13 +111,30 @@ def _backend_for(bundle: BundleSource, opts: RepositoryOptions) -> type[TritonBa
     return backend
 
 
+def extension_path(opts: RepositoryOptions, bundle: BundleSource) -> Path:
+    """Where the repository holds the bundle's compiled OpenVINO extension: REPO/<model>/<version>/<library>, as an
+    absolute path (what openvino_backend's CPU_EXTENSION_PATH must be; move the repository and rewrite it)."""
+    name = PurePosixPath(bundle.extension["file"]).name
+    return Path(opts.output).resolve() / model_name_for(bundle, opts) / str(opts.version) / name
+
+
+def _extension_parameters(bundle: BundleSource, backend: type[TritonBackend], opts: RepositoryOptions) -> dict:
+    """openvino_backend loads a CPU extension library named by the model's CPU_EXTENSION_PATH parameter."""
+    if bundle.extension is None:
+        return {}
+    if backend.name != "openvino":
+        raise InvalidOptionError(f"bundle {bundle.model} has edgeattn custom ops whose compiled kernels exist for "
+                                 f"OpenVINO only; the {backend.name} backend cannot run them: use --backend openvino")
+    return {"CPU_EXTENSION_PATH": str(extension_path(opts, bundle))}
+
+
 def triton_config_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[str, type[TritonBackend]]:
     """The config.pbtxt text (already checked against Triton's schema) and the backend class it uses."""
     check_counts(opts)
     backend = _backend_for(bundle, opts)
     tensors = served_tensors(bundle.manifest, bundle.onnx_path)
     params = {**backend.parameters(opts, str(bundle.manifest.get("precision", "fp32"))),
-              **_metadata(bundle, backend.runtime)}
+              **_extension_parameters(bundle, backend, opts), **_metadata(bundle, backend.runtime)}
     text = config_text(name=model_name_for(bundle, opts), backend=backend.name,
                        default_model_filename=backend.default_model_filename, tensors=tensors,
                        max_batch_size=_batch_size(tensors, opts), queue_delay_us=opts.queue_delay_us,
@@ -125,6 +149,7 @@ def _version_files() -> frozenset[str]:
     for backend in map(triton_backend, triton_backend_names()):
         names.update(backend.files)
         names.update(backend.extra_files)
+    names.add(LIBRARY)  # a custom-op bundle's compiled kernels (openvino backend's CPU_EXTENSION_PATH)
     return frozenset(names)
 
 
@@ -149,6 +174,8 @@ def write_triton_repository(bundle: BundleSource, opts: RepositoryOptions) -> Pa
     def fill(version: Path) -> None:
         for dst, src in backend.files.items():
             bundle.copy_hashed(src, version / dst)
+        if bundle.extension is not None:  # the compiled custom ops, where CPU_EXTENSION_PATH points
+            bundle.copy_hashed(bundle.extension["file"], version / extension_path(opts, bundle).name)
         if "model.py" in backend.extra_files:
             shutil.copyfile(PYTHON_MODEL, version / "model.py")
 

@@ -13,7 +13,8 @@ numpy + the runtime only: nothing here imports torch (tested with torch made uni
    stricter (never looser), a stored fp32 floor is capped, and every file the artefact would load (ONNX external
    data, an IR's .bin) must be hashed in `files`.
 6. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
-   model.engine for TensorRT) and runs every case; outputs are compared with the bundled PyTorch outputs.
+   model.engine for TensorRT; a shipped extension library, e.g. the compiled custom-op kernels, only as the bytes
+   whose hash was checked: edgeattn.bundle.extensions) and runs every case; outputs are compared with the bundled PyTorch outputs.
 7. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
    (nothing failed, but a requested runtime could not run here).
 """
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..bundle import (IntegrityReport, check_integrity, input_names, output_names, read_case, read_manifest)
+from ..bundle.extensions import verified_library
 from ..bundle.hashing import list_tree
 from ..bundle.model_files import check_model_files
 from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
@@ -199,10 +201,17 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
         artefact = _artefact(folder, manifest, name)
         if artefact is not None:
             check_model_files(folder, manifest, artefact)
-        plans.append((name, rt_precision, tol, bar, artefact))
+        try:
+            lib = verified_library(folder, manifest, name)  # IntegrityError (a changed library) propagates
+            libs, lib_why = ((str(lib),) if lib is not None else ()), None
+        except InvalidOptionError as exc:  # built for another architecture: cannot run here
+            libs, lib_why = (), str(exc)
+        plans.append((name, rt_precision, tol, bar, artefact, libs, lib_why))
     rows: list[Comparison] = []
-    for name, rt_precision, tol, bar, artefact in plans:
+    for name, rt_precision, tol, bar, artefact, libs, lib_why in plans:
         ok, why = runtime_class(name).available()
+        if ok and lib_why is not None:
+            ok, why = False, lib_why
         if ok and artefact is None:
             ok, why = False, (f"the bundle holds no {MODEL_ENGINE} yet: build it on the device (build_engine.sh or "
                               "python -m edgeattn.tensorrt.build), then verify" if name == "tensorrt"
@@ -216,7 +225,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
         say(f"  loading {artefact.name} in {name} ({rt_precision}) ...")
         try:
             rt = load_runtime(name, artefact, RuntimeOptions(threads=threads, precision=rt_precision,
-                                                            custom_ops=custom_ops))
+                                                            custom_ops=custom_ops and not libs, extensions=libs))
         except Exception as exc:  # noqa: BLE001 - a runtime that cannot load the shipped file is a failed row
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             for c in cases:

@@ -21,6 +21,7 @@ def _cfg(tmp_path, **kw):
     return ExportConfig(**base)
 
 
+@pytest.mark.native  # the openvino target ships (and verify runs) the compiled kernels
 @pytest.mark.parametrize("model, size, op, count, kwargs", [
     ("ccnet_mobilenet", (32, 64), "EdgeAttnCrissCross", 2, {}),
     ("psal_inpaint", (48, 40), "EdgeAttnPatchMatch", 1, {"n_iters": 2}),
@@ -37,6 +38,22 @@ def test_custom_op_export_passes_parity_everywhere(tmp_path, model, size, op, co
     assert {f["rule"] for f in manifest["audit"]["findings"]} >= {"custom-domain"}
 
 
+@pytest.mark.native
+@pytest.mark.parametrize("model, size, op, kwargs", [("ccnet_mobilenet", (32, 48), "EdgeAttnCrissCross", {}),
+                                                    ("psal_inpaint", (40, 36), "EdgeAttnPatchMatch", {"n_iters": 2})])
+def test_dynamo_exporter_writes_the_same_nodes(tmp_path, model, size, op, kwargs):
+    """torch.onnx.ops.symbolic under dynamo: the same op, domain opset and attributes as the TorchScript route."""
+    result = export(_cfg(tmp_path, model=model, input_size=size, model_kwargs=kwargs, exporter="dynamo", opset=18),
+                    **QUIET)
+    assert all(r.passed for r in result.parity) and len(result.parity) == len(ALL), result.parity
+    proto = onnx.load(str(result.folder / "model.onnx"))
+    nodes = [n for n in proto.graph.node if n.domain == "edgeattn"]
+    assert {n.op_type for n in nodes} == {op}
+    assert any(o.domain == "edgeattn" and o.version == 1 for o in proto.opset_import)
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in nodes[0].attribute}
+    assert attrs["plugin_namespace"] == b"edgeattn" and attrs["plugin_version"] in (b"1", b"2")
+
+
 def test_trt_without_a_plugin_is_refused_naming_the_targets_that_can_run_it(tmp_path):
     with pytest.raises(InvalidOptionError, match="onnx, ort, openvino"):
         export(_cfg(tmp_path, model="ccnet_mobilenet", target="trt", runtimes=None), **QUIET)
@@ -47,8 +64,6 @@ def test_refusals(tmp_path):
     with pytest.raises(InvalidOptionError, match="cannot be checked on tensorrt"):
         # called directly: validate() first refuses tensorrt here as not installed
         _check_custom_ops(_cfg(tmp_path, model="ccnet_mobilenet"), ["ort", "tensorrt"])
-    with pytest.raises(InvalidOptionError, match="--exporter torchscript"):
-        export(_cfg(tmp_path, model="ccnet_mobilenet", exporter="dynamo", opset=18), **QUIET)
     with pytest.raises(InvalidOptionError, match="no layer with a custom op"):
         export(_cfg(tmp_path, model="lga_mobilenet", input_size=(32, 32), parity=False), **QUIET)
 
