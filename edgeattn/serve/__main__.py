@@ -40,8 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--server", required=True, choices=("triton", "ovms"))
     e.add_argument("--output", type=Path, required=True, metavar="REPO", help="repository folder (created)")
     e.add_argument("--model-name", help="name in the repository (default: the bundle's model)")
-    e.add_argument("--backend", help="Triton backend: onnxruntime, openvino, tensorrt, python (default: the "
-                                     "bundle target's: onnx/ort -> onnxruntime, openvino -> openvino, trt -> tensorrt)")
+    e.add_argument("--backend", help="Triton backend: onnxruntime, openvino, tensorrt, python (default: the one that "
+                                     "verifies: onnx/ort -> onnxruntime, trt -> tensorrt, openvino -> openvino, "
+                                     "except fp32 bundles also verified on ort -> onnxruntime, as Triton's openvino "
+                                     "backend cannot request f32; the choice and why are printed)")
     e.add_argument("--max-batch-size", type=int,
                    help="default: the bundle's largest batch (8 if unbounded; 0 for a static batch); 0 turns "
                         "Triton's batching off (the batch axis stays in dims)")
@@ -71,7 +73,8 @@ def _export(args: argparse.Namespace) -> int:
                              backend=args.backend, max_batch_size=args.max_batch_size,
                              queue_delay_us=args.queue_delay_us, instances=args.instances, threads=args.threads,
                              streams=args.streams, version=args.version)
-    written = export_repository(opts)
+    written = export_repository(opts, say=lambda line: print(
+        line, file=sys.stderr if line.startswith("warning:") else sys.stdout, flush=True))
     print(f"wrote {written}")
     return 0
 

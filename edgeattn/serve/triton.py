@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from ..bundle import publish, sha256_file
@@ -27,7 +28,7 @@ from .options import RepositoryOptions
 from .pbtxt import check_config, config_text
 from .source import BundleSource
 from .tensors import ServedTensors, served_tensors
-from .triton_backends import DEFAULT_BACKEND, TritonBackend, triton_backend
+from .triton_backends import TritonBackend, choose_backend, triton_backend
 
 __all__ = ["write_triton_repository", "triton_config_for", "model_name_for", "MANIFEST_COPY", "PYTHON_MODEL",
            "DEFAULT_MAX_BATCH"]
@@ -87,27 +88,36 @@ def _metadata(bundle: BundleSource, runtime: str) -> dict[str, str]:
     return params
 
 
-def _backend_for(bundle: BundleSource, opts: RepositoryOptions) -> type[TritonBackend]:
-    target = bundle.manifest["target"]
-    backend = triton_backend(opts.backend or DEFAULT_BACKEND.get(target, "onnxruntime"))
+def backend_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[type[TritonBackend], str]:
+    """The backend class and the one line that says why it was chosen (or warns about a forced one)."""
+    m = bundle.manifest
+    target = m["target"]
+    name, why = choose_backend(target, str(m.get("precision", "fp32")), m.get("tolerances") or {}, opts.backend)
+    backend = triton_backend(name)
     for src in backend.files.values():
         if bundle.hashed(src) is None:
             if src == "@engine":
                 raise InvalidOptionError(
                     "the tensorrt backend serves the engine built on the device, and this bundle lists no "
-                    "model.engine in device_files: run the bundle's build_engine.sh on the device (it records the "
-                    "engine in manifest.json), then run serve export there, or pick --backend onnxruntime")
+                    "model.engine in device_files: on the device, build it with python -m edgeattn.tensorrt.build "
+                    f"{bundle.folder} (or run build_engine.sh, then python -m edgeattn.tensorrt.build "
+                    f"{bundle.folder} --record-trtexec to record its engine in manifest.json), then run serve "
+                    "export there, or pick --backend onnxruntime")
             raise InvalidOptionError(f"the {backend.name} backend needs {src}, which this {target!r} bundle does "
                                      f"not ship; export with --target openvino or pick --backend onnxruntime")
-    return backend
+    return backend, why
 
 
-def triton_config_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[str, type[TritonBackend]]:
-    """The config.pbtxt text (already checked against Triton's schema) and the backend class it uses."""
+def triton_config_for(bundle: BundleSource, opts: RepositoryOptions,
+                      say: Callable[[str], None] | None = None) -> tuple[str, type[TritonBackend]]:
+    """The config.pbtxt text (already checked against Triton's schema) and the backend class it uses; `say`
+    hears why that backend."""
     if opts.instances < 1 or opts.threads < 0 or opts.streams < 1 or opts.queue_delay_us < 0 or opts.version < 1:
         raise InvalidOptionError("--instances, --streams and --version must be >= 1, --threads and "
                                  "--queue-delay-us >= 0")
-    backend = _backend_for(bundle, opts)
+    backend, why = backend_for(bundle, opts)
+    if say is not None:
+        say(why)
     tensors = served_tensors(bundle.manifest, bundle.onnx_path)
     params = {**backend.parameters(opts, str(bundle.manifest.get("precision", "fp32"))),
               **_metadata(bundle, backend.runtime)}
@@ -119,9 +129,10 @@ def triton_config_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[st
     return text, backend
 
 
-def write_triton_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path:
-    """Write REPO/<model>/ atomically; return that folder."""
-    text, backend = triton_config_for(bundle, opts)  # every check before anything is written
+def write_triton_repository(bundle: BundleSource, opts: RepositoryOptions,
+                            say: Callable[[str], None] | None = None) -> Path:
+    """Write REPO/<model>/ atomically; return that folder. `say` hears which backend and why."""
+    text, backend = triton_config_for(bundle, opts, say)  # every check before anything is written
     name = model_name_for(bundle, opts)
     final = Path(opts.output) / name
     with publish(final, hint="pass --output DIR with a writable folder") as pub:
