@@ -9,14 +9,10 @@ import sys
 from pathlib import Path
 
 from .._atomic import atomic_write_text, check_writable_dir
-from ..cli import parse_runtimes, run_cli
+from ..cli import names_arg, parse_runtimes, run_cli
 from ..errors import InvalidOptionError, unknown
 
 __all__ = ["add_goal_arguments", "main_goals"]
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
 def add_goal_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,7 +20,8 @@ def add_goal_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--goals-only", action="store_true", help="measure only the goal ratios: export paths vs "
                    "CCNet-style routes, LGA scaling and conv-pair anchor, flow models vs eager/torch.compile, "
                    "custom-op vs standard-op graphs (candidates interleaved in one process)")
-    g.add_argument("--goal-groups", type=_names, default=("criss_cross", "lga", "flow", "custom_ops"),
+    g.add_argument("--goal-groups", type=names_arg("--goal-groups"),
+                   default=("criss_cross", "lga", "flow", "custom_ops"),
                    help="comma-separated from criss_cross, lga, flow, custom_ops (default: all)")
     g.add_argument("--goal-rounds", type=int, default=10, help="interleaved rounds per group (default 10)")
     g.add_argument("--goal-repeats", type=int, default=1, metavar="N",

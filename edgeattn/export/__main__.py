@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, run_cli
-from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, unknown
-from .config import PRECISIONS, ExportConfig, size_arg
+from ..cli import ArgumentParser, choice_arg, run_cli
+from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK
+from .config import PRECISIONS, SIZE_HELP, ExportConfig, size_arg
 from .onnx import EXPORTERS
 from .simplify import SIMPLIFIERS
 from .targets import TARGETS
@@ -41,18 +41,6 @@ requested runtime could not run here.
 
 
 
-def _choice(kind: str, choices) -> object:  # noqa: ANN001 - an iterable of names
-    """argparse `type=` that refuses a name outside `choices` at parse time, with close-match suggestions."""
-
-    def check(text: str) -> str:
-        if text not in choices:
-            raise argparse.ArgumentTypeError(str(unknown(kind, text, choices)))
-        return text
-
-    check.__name__ = kind  # argparse names the type in its messages
-    return check
-
-
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -75,20 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "pkg.module:factory or path/to/file.py:factory (converted automatically; needs --input-size)")
     p.add_argument("--input-name", default="image", help="user models: name of the one image input (default: image)")
     p.add_argument("--input-channels", type=int, default=3, help="user models: channels of that input (default: 3)")
-    p.add_argument("--target", default="onnx", type=_choice("target", TARGETS),
+    p.add_argument("--target", default="onnx", type=choice_arg("target", TARGETS),
                    help=f"one of {', '.join(TARGETS)} (default: onnx)")
-    p.add_argument("--input-size", type=size_arg, metavar="HxW", help="export input size (default: the model's)")
+    p.add_argument("--input-size", type=size_arg, metavar="HxW",
+                   help=f"export input size, {SIZE_HELP} (default: the model's)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
-    p.add_argument("--precision", default="fp32", type=_choice("precision", PRECISIONS),
+    p.add_argument("--precision", default="fp32", type=choice_arg("precision", PRECISIONS),
                    help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
                    "ort (Q/DQ), openvino (NNCF), trt (Q/DQ ONNX); fp16: trt (float16 ONNX with float32 islands), "
                    "openvino (what executes is read back: bf16 on CPUs without fp16); bf16, fp16-weights (fp16 "
                    "weights, f32 compute): openvino. See README 'Precision'")
-    p.add_argument("--simplify", default="onnxslim", type=_choice("simplifier", SIMPLIFIERS),
+    p.add_argument("--simplify", default="onnxslim", type=choice_arg("simplifier", SIMPLIFIERS),
                    help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
-    p.add_argument("--exporter", default="torchscript", type=_choice("exporter", EXPORTERS),
+    p.add_argument("--exporter", default="torchscript", type=choice_arg("exporter", EXPORTERS),
                    help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
                    "(default: torchscript; see README for why)")
     p.add_argument("--output", type=Path, default=Path("artifacts"), metavar="DIR",
@@ -133,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="held-out (and selection) samples for the task metric (default: 8)")
     prec.add_argument("--max-drop", type=float, metavar="X", help="largest task-metric drop accepted against fp32 "
                       "(default per task: mIoU 0.02, PSNR 0.5 dB, EPE +0.25 px); over it: exit 1, bundle kept apart")
-    prec.add_argument("--int8-weights", default="per-channel", choices=("per-channel", "per-tensor"),
+    prec.add_argument("--int8-weights", default="per-channel",
+                      type=choice_arg("int8 weight scheme", ("per-channel", "per-tensor")),
                       help="int8 weight scales (default per-channel; per-tensor breaks depthwise convs, to compare)")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-targets", action="store_true", help="list targets and exit")

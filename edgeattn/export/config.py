@@ -8,7 +8,10 @@ from pathlib import Path
 
 from ..errors import InvalidOptionError
 
-__all__ = ["ExportConfig", "parse_size", "size_arg", "sizes_arg", "PRECISIONS"]
+__all__ = ["ExportConfig", "parse_size", "size_arg", "sizes_arg", "PRECISIONS", "SIZE_HELP"]
+
+#: what every HxW option means, in its --help
+SIZE_HELP = "HxW in pixels (height x width, e.g. 512x1024); one number N means NxN (512 = 512x512)"
 
 PRECISIONS = ("fp32", "fp16", "bf16", "fp16-weights", "int8")  # which target takes which: precision/apply.py
 
@@ -17,7 +20,9 @@ def parse_size(text: str) -> tuple[int, int]:
     """'512x1024' -> (512, 1024); '256' -> (256, 256)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:[xX,]\s*(\d+))?\s*", str(text))
     if not m:
-        raise InvalidOptionError(f"malformed size {text!r}: expected HxW with positive integers, e.g. 512x1024")
+        spaces = " (several sizes: separate them with commas)" if len(str(text).split()) > 1 else ""
+        raise InvalidOptionError(f"malformed size {text!r}: expected HxW with positive integers, e.g. 512x1024, "
+                                 f"or one number N for NxN{spaces}")
     h = int(m.group(1))
     w = int(m.group(2) or h)
     if h <= 0 or w <= 0:

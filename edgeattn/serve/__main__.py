@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, run_cli
+from ..cli import ArgumentParser, choice_arg, run_cli
 
 EPILOG = """commands:
   export BUNDLE --server triton|ovms --output REPO
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export", help="write a Triton / OVMS model repository from a bundle")
     e.add_argument("bundle", type=Path, help="bundle folder (with manifest.json)")
-    e.add_argument("--server", required=True, choices=("triton", "ovms"))
+    e.add_argument("--server", required=True, type=choice_arg("server", ("triton", "ovms")), help="triton or ovms")
     e.add_argument("--output", type=Path, required=True, metavar="REPO", help="repository folder (created)")
     e.add_argument("--model-name", help="name in the repository (default: the bundle's model)")
     e.add_argument("--backend", help="Triton backend: onnxruntime, openvino, tensorrt, python (default: the one that "
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="round trip of the bundle's reference inputs through a running server")
     c.add_argument("url", help="host:port of the server's HTTP (default 8000) or gRPC (8001) endpoint")
     c.add_argument("bundle", type=Path, help="bundle folder the served model was exported from")
-    c.add_argument("--protocol", choices=("http", "grpc"), default="http")
+    c.add_argument("--protocol", type=choice_arg("protocol", ("http", "grpc")), default="http", help="http or grpc")
     c.add_argument("--model-name", help="served model name (default: the bundle's model)")
     c.add_argument("--model-version", default="", help="served version (default: the server's choice)")
     c.add_argument("--runtime", help="tolerance to judge with: ort, openvino, tensorrt (default: from the server)")

@@ -59,6 +59,7 @@ def triton_backend_names() -> list[str]:
 
 
 def triton_backend(name: str) -> type[TritonBackend]:
+    name = name if name in _REGISTRY else name.strip().lower()  # --backend OpenVINO: one backend, any case
     if name not in _REGISTRY:
         raise unknown("Triton backend", name, _REGISTRY)
     return _REGISTRY[name]

@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="registered model name (python -m edgeattn.export --list-models)")
     p.add_argument("--steps", type=int, default=200, help="optimiser steps (default: 200)")
     p.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
-    p.add_argument("--size", type=size_arg, metavar="HxW", help="training and held-out resolution (default: 96x96 "
+    p.add_argument("--size", type=size_arg, metavar="HxW", help="training and held-out resolution, HxW or N "
+                   "for NxN (default: 96x96 "
                    "segmentation, 96x128 dehazing and flow; --eval of shipped weights: their training size)")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (default: 1e-3)")
     p.add_argument("--edge-loss-weight", type=float, default=0.5, help="weight of LGA's edge loss (default: 0.5)")
@@ -119,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig(model=args.model, steps=args.steps, batch=args.batch, size=args.size, lr=args.lr,
                              edge_loss_weight=args.edge_loss_weight,
                              eval_samples=16 if args.eval_samples is None else args.eval_samples,
-                             eval_seed=HELD_OUT_SEED if args.eval_seed is None else args.eval_seed, seed=args.seed, output=args.output, threads=args.threads,
+                             eval_seed=HELD_OUT_SEED if args.eval_seed is None else args.eval_seed,
+                             seed=args.seed, output=args.output, threads=args.threads,
                              fp16=args.fp16, shared_backbone=args.shared_backbone, init_from=args.init_from,
                              command=command)
         try:

@@ -136,8 +136,9 @@ def evaluate_weights(model_name: str, weights: str | Path | None = None, *, size
 
     Samples, seed and size default to the held-out set recorded beside the weights, so that a re-check of
     shipped weights measures exactly what the record (and the README's table) reports; without a record, 16
-    samples, seed HELD_OUT_SEED. The size otherwise defaults to the training size recorded beside the weights (the synthetic scenes' textures scale
-    with the image, so that is the size the metric is meaningful at), else the task recipe's default. A
+    samples, seed HELD_OUT_SEED. The size otherwise defaults to the training size recorded beside the weights
+    (the synthetic scenes' textures scale with the image, so that is the size the metric is meaningful at),
+    else the task recipe's default. A
     checkpoint written with --shared-backbone is completed from its base model's shipped weights, as recorded
     in the JSON beside it.
     """
