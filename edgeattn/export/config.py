@@ -69,6 +69,7 @@ class ExportConfig:
     # user factories (--model pkg.mod:factory or path/file.py:factory): the one image input
     input_name: str = "image"
     input_channels: int = 3
+    name: str | None = None  # the bundle folder's (and manifest's) model name; None: the factory's name
     # TensorRT (--target trt); see tensorrt/recipe.py TrtRecipe
     workspace_mib: int = 1024  # builder workspace memory pool limit
     dla_core: int | None = None  # Jetson DLA core, None: GPU only

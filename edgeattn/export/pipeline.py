@@ -33,6 +33,7 @@ from ..data.inputs import make_inputs
 from ..cli import parse_runtimes
 from ..errors import ExportError, InvalidOptionError, MissingDependencyError, install_hint, unknown
 from ..models import ModelSpec, check_input_size, create_model, get_model_spec
+from ..convert.vacuous import vacuous_note
 from .user_model import build_converted, is_user_model, user_spec
 from ..runtimes import TorchRuntime, runtime_class, runtime_names
 from .audit import AuditReport, audit
@@ -76,6 +77,9 @@ class ExportResult:
 
 def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
     """Check every option before any work starts; returns (spec, size, parity runtimes)."""
+    if config.name is not None and not is_user_model(config.model):
+        raise InvalidOptionError(f"--name names a user model's bundle; registered model {config.model!r} keeps its "
+                                 "name (pass --output DIR to write it elsewhere)")
     spec = user_spec(config) if is_user_model(config.model) else get_model_spec(config.model)
     target = get_target(config.target)
     size = check_input_size(spec, config.input_size or spec.default_size)
@@ -324,6 +328,10 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         stage = pub.staging
         progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
         model, conversion = _build_for_export(config, spec, progress)
+        if conversion is None:  # a user model's conversion table already carries this note
+            note = vacuous_note(model)
+            if note:
+                progress(f"  {note}")
         weights = weights_record(model, config)
         if config.dynamic:
             _check_dynamic_ok(model, spec)
