@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
 from ..cli import ArgumentParser, choice_arg, run_cli
 from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK
 from .config import PRECISIONS, SIZE_HELP, ExportConfig, size_arg
+from .next_steps import next_commands
 from .onnx import EXPORTERS
 from .simplify import SIMPLIFIERS
 from .targets import TARGETS
@@ -61,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="registered model name (see --list-models), or your own model as "
                    "pkg.module:factory or path/to/file.py:factory (converted automatically; needs --input-size)")
+    p.add_argument("--name", help="user models: the bundle's name (its folder under --output and the name in "
+                   "manifest.json; default: the factory function's name)")
     p.add_argument("--input-name", default="image", help="user models: name of the one image input (default: image)")
     p.add_argument("--input-channels", type=int, default=3, help="user models: channels of that input (default: 3)")
     p.add_argument("--target", default="onnx", type=choice_arg("target", TARGETS),
@@ -141,6 +145,12 @@ def _list_models() -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
 
 
+def report_path(bundle: Path) -> Path:
+    """Where export writes the HTML verification report: beside the bundle (DIR/<model>-report/verify.html), not
+    inside it, so the bundle holds only the files its manifest hashes."""
+    return bundle.with_name(bundle.name + "-report") / "verify.html"
+
+
 def _report(result, config) -> str:  # noqa: ANN001 - ExportResult, ExportConfig
     """What was written and what to run next, printed after the verdict."""
     folder = result.folder
@@ -150,15 +160,10 @@ def _report(result, config) -> str:  # noqa: ANN001 - ExportResult, ExportConfig
     lines = [f"bundle: {folder}", f"  model files: {', '.join(models)}",
              f"  reference: {refs} files under reference/ (inputs and PyTorch outputs from the exported weights)",
              "  manifest.json: SHA-256 of every file, the weights' hash, the tolerances, the verdict", "next:"]
-    runtime = "tensorrt" if config.target == "trt" else ("openvino" if config.target == "openvino" else "ort")
-    if config.target == "trt":
-        lines.append(f"  on the Jetson: python -m edgeattn.tensorrt.build {folder}   (or ./build_engine.sh there)")
-    lines.append(f"  on the device: python -m edgeattn.verify {folder} --runtimes {runtime}   (no PyTorch needed)")
-    if config.target != "trt":
-        lines.append(f"  serve it:      python -m edgeattn.serve export {folder} --server triton "
-                     "--output model_repository")
-        lines.append(f"  time it:       python -m edgeattn.bench --models {result.manifest.get('model', config.model)} "
-                     f"--runtimes torch,{runtime} --no-sweep")
+    notes = {"on the Jetson": "   # or ./build_engine.sh there, then tensorrt.build --record-trtexec",
+             "on the device": "   # numpy + the runtime, no PyTorch"}
+    for label, command in next_commands(folder, result.manifest, config):
+        lines.append(f"  {label + ':':<14} {command}{notes.get(label, '')}")
     return "\n".join(lines)
 
 
@@ -179,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             model=args.model, target=args.target, input_size=args.input_size, batch=args.batch, dynamic=args.dynamic,
             opset=args.opset, precision=args.precision, simplify=args.simplify, output=args.output,
             checkpoint=args.checkpoint, pretrained=args.pretrained, parity=not args.no_parity,
-            input_name=args.input_name, input_channels=args.input_channels,
+            input_name=args.input_name, input_channels=args.input_channels, name=args.name,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",")) if args.runtimes is not None else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
             custom_ops=args.custom_ops,
@@ -189,9 +194,11 @@ def main(argv: list[str] | None = None) -> int:
             eval_samples=args.eval_samples, max_drop=args.max_drop, int8_weights=args.int8_weights,
         )
         from ..verify import format_table, verify_bundle
+        from ..verify.html import ErrorMaps, write_html
         from .pipeline import export
 
-        result = export(config, verifier=verify_bundle)
+        maps = ErrorMaps()  # the verifier's error maps, for the HTML report
+        result = export(config, verifier=functools.partial(verify_bundle, observe=maps))
         print(result.audit.summary())
         if config.target == "trt" and (result.folder / "model.engine").exists():
             print(f"TensorRT engine: {result.folder / 'model.engine'}")
@@ -202,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             print(format_table(result.parity, title=f"verify {result.folder} vs its reference (PyTorch fp32 from the "
                                                      f"exported weights): {config.model} -> {config.target}"))
             print(result.verification.label)
+            page = write_html(result.verification, maps, report_path(result.folder),
+                              title=f"verify {result.folder}: {config.model} -> {config.target}")
+            print(f"report: {page}   (open it in a browser: heat maps and histograms of the errors)")
         else:
             print("NOT CHECKED (--no-parity): the reference is in the bundle; verify it with python -m edgeattn.verify")
         print(_report(result, config))

@@ -19,6 +19,7 @@ EPILOG = """checks, in order:
 examples:
   python -m edgeattn.verify artifacts/lga_mobilenet
   python -m edgeattn.verify artifacts/lga_mobilenet --runtimes ort,openvino --threads 2 --json verify.json
+  python -m edgeattn.verify artifacts/lga_mobilenet --runtimes ort,openvino --html report.html
 """
 
 
@@ -31,10 +32,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "trt; default: the bundle's own, e.g. tensorrt for a trt bundle)")
     p.add_argument("--threads", type=int, help="threads for the runtimes (default: each one's own)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write one self-contained HTML page: the table, "
+                   "and per runtime and case a heat map of |runtime - reference| and a histogram of the errors "
+                   "against the bar (no network needed to view it)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--polygraphy", action="store_true", help="print the `polygraphy run` command for each reference "
                    "case (run inside the bundle; it checks model.onnx with Polygraphy's ONNX Runtime runner) and exit")
     return p
+
+
+def _not_a_bundle(folder: Path) -> None:
+    """A folder without manifest.json that holds bundles (export's --output DIR): name them instead of only
+    refusing. Nothing else is verified in the user's place (exit 2, one line)."""
+    from ..bundle.layout import MANIFEST
+
+    if not folder.is_dir() or (folder / MANIFEST).exists():
+        return
+    found = sorted(p.parent for p in folder.glob(f"*/{MANIFEST}") if not p.parent.name.endswith(".failed"))
+    if len(found) == 1:
+        raise InvalidOptionError(f"{str(folder)!r} is not a bundle but holds one, {str(found[0])!r}: run "
+                                 f"python -m edgeattn.verify {found[0]}")
+    if found:
+        raise InvalidOptionError(f"{str(folder)!r} is not a bundle but holds {len(found)}: "
+                                 f"{', '.join(str(f) for f in found)}; pass one of them")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,15 +76,27 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n".join(polygraphy_commands(args.bundle)))
             return EXIT_OK
+        _not_a_bundle(args.bundle)
         runtimes = (list(parse_runtimes(args.runtimes, ("ort", "openvino", "tensorrt", "reference", "torch")))
                     if args.runtimes is not None else None)
+        maps = None
+        if args.html is not None:
+            from .html import ErrorMaps
+
+            check_writable_dir(args.html.parent if str(args.html.parent) else Path("."),
+                               hint="pass --html with a file in a writable folder")
+            maps = ErrorMaps()
         result = verify_bundle(args.bundle, runtimes=runtimes, threads=args.threads,
-                               progress=None if args.quiet else _stderr)
+                               progress=None if args.quiet else _stderr, observe=maps)
         print(format_table(result.rows, title=f"verify {args.bundle} ({result.model}, target {result.target}, "
                                               f"precision {result.precision}) vs the bundled PyTorch outputs"))
         if result.integrity.unlisted:
             print(f"files not in the manifest (not used): {', '.join(result.integrity.unlisted)}")
         print(result.label)
+        if maps is not None:
+            from .html import write_html
+
+            print(f"report: {write_html(result, maps, args.html)}")
         if args.json is not None:
             atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
         return result.exit_code

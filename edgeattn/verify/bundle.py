@@ -31,6 +31,7 @@ from ..cli import RUNTIME_ALIASES
 __all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
 
 Progress = Callable[[str], None]
+Observer = Callable[[Comparison, np.ndarray, np.ndarray], None]
 
 #: the runtimes that check a bundle of each target when none are requested: the target's own
 DEFAULT_RUNTIMES = {"onnx": ("ort",), "ort": ("ort",), "openvino": ("openvino",), "trt": ("tensorrt",)}
@@ -117,9 +118,10 @@ def _run(rt, feeds: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.n
 
 
 def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threads: int | None = None,
-                  progress: Progress | None = None) -> VerifyResult:
+                  progress: Progress | None = None, observe: Observer | None = None) -> VerifyResult:
     """Verify the bundle at `path` on `runtimes` (default: the target's own). Raises IntegrityError (exit 2)
-    for a bundle that fails the integrity check, InvalidOptionError for bad options; else returns the verdict."""
+    for a bundle that fails the integrity check, InvalidOptionError for bad options; else returns the verdict.
+    `observe(row, reference, output)` sees every compared output (the HTML report's error maps)."""
     from ..runtimes import RuntimeOptions, load_runtime, runtime_class
 
     say = progress or _quiet
@@ -201,6 +203,8 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
                                   floor=floor, tolerance=tol, task_threshold=bar)
                     row.size = c.name if len(outs) == 1 else f"{c.name}:{out}"
                     rows.append(row)
+                    if observe is not None:
+                        observe(row, c.outputs[out], got[out])
         finally:
             rt.close()
     statuses = {r.status for r in rows}
