@@ -12,7 +12,7 @@ TRITON_PYTHON ?= /usr/bin/python3
 TRITON_VENV := .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.installed
 
-.PHONY: run test install triton-env clean lint
+.PHONY: run test install triton-env browser clean lint
 
 $(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,16 @@ triton-env: $(TRITON_STAMP)
 run: $(STAMP)
 	$(PY) -m edgeattn.export --model lga_mobilenet --pretrained --target openvino --runtimes ort,openvino --output artifacts
 
-test: $(STAMP) $(TRITON_STAMP)
+# Debian's chromium, for the test that opens verify's HTML report in a real headless browser and screenshots it.
+# Installed only when missing (apt-get, as root or through sudo); without it that test is skipped, saying how.
+CHROMIUM ?= chromium
+browser:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null \
+	  || echo "browser: could not install chromium (apt-get install chromium as root); the HTML report test will be skipped"; }
+
+test: $(STAMP) $(TRITON_STAMP) browser
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

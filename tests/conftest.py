@@ -8,6 +8,8 @@
 - @pytest.mark.triton: starts a real Triton server from the separate test environment. Enable: `make triton-env`
   (`make test` does it: .venv-triton from /usr/bin/python3 with requirements/triton.txt), or set
   EDGEATTN_TRITON_PYTHON to a Python that has nvidia-pytriton and onnxruntime.
+- @pytest.mark.browser: opens a page in Debian's headless chromium. Enable: `make browser` (`make test` does it:
+  apt-get install chromium, as root), or set EDGEATTN_CHROMIUM to a chromium/chrome binary.
 - @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
 """
 
@@ -32,6 +34,13 @@ def triton_python() -> Path | None:
     return venv / "bin" / "python" if (venv / ".installed").is_file() else None
 
 
+def chromium() -> str | None:
+    """The headless browser for the HTML report test: EDGEATTN_CHROMIUM, else chromium on PATH."""
+    import shutil
+
+    return os.environ.get("EDGEATTN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def _skip_reasons() -> dict[str, str]:
     reasons = {}
     if importlib.util.find_spec("tensorrt") is None:
@@ -43,6 +52,9 @@ def _skip_reasons() -> dict[str, str]:
         reasons["triton"] = ("no Triton test environment: run `make triton-env` (`make test` does it; it makes "
                              ".venv-triton from /usr/bin/python3 with requirements/triton.txt) or set "
                              "EDGEATTN_TRITON_PYTHON to a Python with nvidia-pytriton and onnxruntime")
+    if chromium() is None:
+        reasons["browser"] = ("no chromium: run `make browser` (`make test` does it: apt-get install chromium, as "
+                              "root) or set EDGEATTN_CHROMIUM to a chromium/chrome binary")
     return reasons
 
 

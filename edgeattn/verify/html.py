@@ -24,6 +24,7 @@ __all__ = ["ErrorMap", "ErrorMaps", "png_bytes", "render_html", "write_html", "H
 
 HEATMAP_PX = 320  # the longer side of a heat map on the page (pixels are repeated to reach it, never smoothed)
 _BINS = 40
+DECADES = 5  # the heat map's colour scale spans this many decades of |error| below the bar
 # Colour map anchors (dark blue -> teal -> yellow): low errors stay visible against the white page.
 _ANCHORS = np.array([[13, 8, 135], [84, 2, 163], [139, 10, 165], [185, 50, 137], [219, 92, 104],
                      [244, 136, 73], [254, 188, 43], [240, 249, 33]], dtype=np.float64)
@@ -86,17 +87,20 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
-def _heatmap(m: ErrorMap) -> tuple[str, float]:
-    """The heat map as a data: URI, scaled from 0 to the largest finite error; pixels over the bar are red."""
+def _heatmap(m: ErrorMap) -> tuple[str, float, float]:
+    """The heat map as a data: URI on a log scale of DECADES decades up to the bar (or up to the largest error when
+    there is no bar): where an error sits against the bar shows at a glance; pixels over the bar are red."""
     image = m.image
     finite = image[np.isfinite(image)]
-    top = float(finite.max()) if finite.size else 0.0
-    rgb = _colours(image / top if top > 0 else np.zeros_like(image))
+    top = m.bar if m.bar else (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
+    low = top / 10**DECADES
+    scaled = (np.log10(np.maximum(np.where(np.isfinite(image), image, top), low)) - np.log10(low)) / DECADES
+    rgb = _colours(scaled)
     if m.bar is not None:
         rgb[~(image <= m.bar)] = _OVER  # also NaN/Inf
     scale = max(1, HEATMAP_PX // max(image.shape))
     rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-    return "data:image/png;base64," + base64.b64encode(png_bytes(rgb)).decode("ascii"), top
+    return "data:image/png;base64," + base64.b64encode(png_bytes(rgb)).decode("ascii"), low, top
 
 
 def _histogram(m: ErrorMap, width: int = 360, height: int = 150) -> str:
@@ -150,14 +154,16 @@ def render_html(result, maps: ErrorMaps, title: str = "") -> str:  # noqa: ANN00
                    for r in result.rows)
     figures = []
     for m in maps.maps:
-        uri, top = _heatmap(m)
+        uri, low, top = _heatmap(m)
         h, w = m.image.shape
         bar = "no bar" if m.bar is None else f"bar {m.bar:.1e}"
+        worst = float(np.nanmax(m.image)) if m.image.size else 0.0
         figures.append(
             f'<section class="case"><h3>{esc(m.runtime)} · {esc(m.case)} · <span class="{esc(m.status)}">'
             f'{esc(m.status)}</span></h3><figure><img class="heat" alt="heat map of |{esc(m.runtime)} - reference| '
             f'at {esc(m.case)}" src="{uri}"><figcaption>max |error| over batch and channels at each of the {h}x{w} '
-            f"pixels; colour from 0 (dark blue) to {top:.2e} (yellow), red: over the {bar}</figcaption></figure>"
+            f"pixels (largest {worst:.2e}); log colour scale from {low:.0e} or less (dark blue) to {top:.1e} (yellow); "
+            f"red: over the {bar}</figcaption></figure>"
             f"<figure>{_histogram(m)}<figcaption>errors of every output value against the {bar}</figcaption>"
             "</figure></section>")
     if not figures:

@@ -47,3 +47,5 @@ def test_export_of_a_gamma_zero_user_model_says_so(tmp_path: Path, capsys):
     text = captured.out + captured.err
     assert rc == 0 and (tmp_path / "out" / "zero_ccnet" / "manifest.json").is_file()  # --name names the bundle
     assert sum("proves nothing" in line for line in text.splitlines()) == 1, text
+    report = tmp_path / "out" / "zero_ccnet-report" / "verify.html"  # export's HTML report, beside the bundle
+    assert report.is_file() and f"report: {report}" in captured.out and "<img class=\"heat\"" in report.read_text()
