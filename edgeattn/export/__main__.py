@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"export input size, {SIZE_HELP} (default: the model's)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
+    p.add_argument("--opset", type=int, help="ONNX opset (default: 17 with the torchscript exporter, 18 with dynamo, "
+                   "which writes >= 18 only; TensorRT 10.3 accepts <= 20)")
     p.add_argument("--precision", default="fp32", type=choice_arg("precision", PRECISIONS),
                    help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
                    "ort (Q/DQ), openvino (NNCF), trt (Q/DQ ONNX); fp16: trt (float16 ONNX with float32 islands), "

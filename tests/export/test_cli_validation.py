@@ -100,3 +100,17 @@ def test_help_lists_the_vocabulary():
     text = build_parser().format_help()
     for word in ("onnx, ort, openvino, trt", "torchscript, dynamo", "exit status (the same for every edgeattn"):
         assert word in text
+
+
+def test_an_opset_the_user_did_not_choose_is_the_exporters_own(tmp_path, capsys):
+    """--exporter dynamo without --opset exports at 18 (dynamo writes >= 18 only); an explicit 17 is still refused
+    above, and the TorchScript default stays 17."""
+    import json
+
+    from edgeattn.export import ExportConfig
+
+    assert ExportConfig(model="m").opset == 17 and ExportConfig(model="m", exporter="dynamo").opset == 18
+    assert ExportConfig(model="m", exporter="dynamo", opset=20).opset == 20
+    assert main(["--model", "lga_mobilenet", "--exporter", "dynamo", "--input-size", "32x32", "--target", "ort",
+                 "--output", str(tmp_path), "--threads", "2"]) == 0
+    assert json.loads((tmp_path / "lga_mobilenet" / "manifest.json").read_text())["opset"] == 18
