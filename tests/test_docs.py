@@ -86,3 +86,43 @@ def test_example_command_parses(tool, args, capsys):
     except SystemExit as exc:  # argparse's exit for --help is 0; anything else is a broken example
         err = capsys.readouterr().err
         assert exc.code == 0, f"python -m edgeattn.{tool} {args} no longer parses: {err.strip()}"
+
+
+# --- Written for users: no development log, and a README short enough to read --------------------------------------
+
+README_BUDGET = 320  # lines: what a user reads before using edgeattn; everything else lives in docs/
+DEV_LOG = re.compile(
+    r"\b(?:this|that|new this|earlier|previous|next|later|last|first|second|third)[ -](?:session|round)s?\b"
+    r"|(?<!inference )\bsessions?\b(?! options)"
+    r"|\brounds? of (?:work|review)\b|(?<!TensorRT )\bissues?(?:'s|\s+#?\d+)|\b(?:the|this) issue\b"
+    r"|\bthe lead\b|\blead's\b|\bwhat changed in this\b",
+    re.I)
+
+
+def _doc_lines():
+    for doc in DOCS:
+        for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1):
+            yield doc, n, line
+
+
+def test_docs_do_not_speak_of_sessions_rounds_or_issues():
+    hits = [f"{_rel(doc)}:{n}: {line.strip()[:120]}" for doc, n, line in _doc_lines() if DEV_LOG.search(line)]
+    assert not hits, "README/docs speak of the project's development, not of the tool:\n" + "\n".join(hits)
+
+
+@pytest.mark.parametrize("line", ["New this session: a flag", "What changed in this round", "Earlier in this issue",
+                                  "the lead's quiet-machine run", "(issue 10-device builds it)", "the second round"])
+def test_dev_log_pattern_catches_what_it_should(line):
+    assert DEV_LOG.search(line)
+
+
+@pytest.mark.parametrize("line", ["10 interleaved rounds per group", "--goal-rounds 15", "a save/load round trip",
+                                  "TensorRT issue 4813 reports wrong results", "ORT session options",
+                                  "each round runs every candidate once", "an inference session's pool"])
+def test_dev_log_pattern_leaves_measurement_words_alone(line):
+    assert not DEV_LOG.search(line)
+
+
+def test_readme_is_under_its_length_budget():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= README_BUDGET, f"README.md has {lines} lines; move detail into docs/ (budget {README_BUDGET})"
