@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("bundle", type=Path, help="bundle folder (with manifest.json)")
     e.add_argument("--server", required=True, type=choice_arg("server", ("triton", "ovms")), help="triton or ovms")
     e.add_argument("--output", type=Path, required=True, metavar="REPO", help="repository folder (created)")
-    e.add_argument("--model-name", help="name in the repository (default: the bundle's model)")
+    e.add_argument("--model-name", help="name in the repository (default: the bundle's model; for a user model, "
+                   "its bundle folder's name, as export --name set it)")
     e.add_argument("--backend", help="Triton backend: onnxruntime, openvino, tensorrt, python (default: the one that "
                                      "verifies: onnx/ort -> onnxruntime, trt -> tensorrt, openvino -> openvino, "
                                      "except fp32 bundles also verified on ort -> onnxruntime, as Triton's openvino "
