@@ -55,6 +55,12 @@ def _commands():
 COMMANDS = list(_commands())
 
 
+def test_named_test_files_exist():
+    named = {(doc, m) for doc, _, line in _doc_lines() for m in re.findall(r"\btests/[\w/]+\.py\b", line)}
+    missing = sorted(f"{_rel(doc)} names {path}" for doc, path in named if not (ROOT / path).is_file())
+    assert not missing, "\n".join(missing)
+
+
 def test_docs_have_example_commands():
     assert len(COMMANDS) >= 10  # the check below is not vacuous
 
