@@ -28,7 +28,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
 ]
 
-# The exit statuses of every edgeattn CLI (docs/bundle-format.md, README "Exit statuses").
+# The exit statuses of every edgeattn CLI (docs/bundle-format.md, docs/cli.md "Exit statuses").
 EXIT_OK = 0  # every requested check ran and passed
 EXIT_FAILED = 1  # a check ran and failed (parity, accuracy bound)
 EXIT_BAD_INPUT = 2  # bad input, or an integrity failure

@@ -13,7 +13,7 @@ from ..errors import InvalidOptionError
 from ..export.config import sizes_arg
 
 EPILOG = """examples:
-  python -m edgeattn.bench --output docs/bench                       # everything, as in the README
+  python -m edgeattn.bench --output docs/bench                       # everything, as in docs/benchmarks.md
   python -m edgeattn.bench --models lga_mobilenet --no-sweep --iters 30
   python -m edgeattn.bench --no-models --modules lga,nonlocal,criss_cross --sweep-sizes 64x64,128x128
   python -m edgeattn.bench --models lga_mobilenet --sizes 256x512 --budget 3 --no-sweep   # quick look
@@ -21,7 +21,8 @@ EPILOG = """examples:
   python -m edgeattn.bench --goals-only --goal-rounds 15 --goal-repeats 3 --output bench-goals   # settled verdicts
   python -m edgeattn.bench --models lga_mobilenet --runtimes ort --precisions fp32,int8 --no-sweep   # INT8 vs fp32
 
-Timings are in-process medians after warm-up with fixed thread counts; see README for what each column means.
+Timings are in-process medians after warm-up with fixed thread counts; docs/parity-and-benchmark.md says what
+each column means.
 A case that cannot run (a runtime missing here, an export error) is a row with its reason, not a failure: the
 benchmark exits 0 once its reports are written. results.json is rewritten after every case, so an interrupted run
 keeps what it measured (marked incomplete).

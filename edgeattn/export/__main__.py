@@ -79,19 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
                    "ort (Q/DQ), openvino (NNCF), trt (Q/DQ ONNX); fp16: trt (float16 ONNX with float32 islands), "
                    "openvino (what executes is read back: bf16 on CPUs without fp16); bf16, fp16-weights (fp16 "
-                   "weights, f32 compute): openvino. See README 'Precision'")
+                   "weights, f32 compute): openvino. See docs/precision.md")
     p.add_argument("--simplify", default="onnxslim", type=choice_arg("simplifier", SIMPLIFIERS),
                    help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
     p.add_argument("--exporter", default="torchscript", type=choice_arg("exporter", EXPORTERS),
                    help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
-                   "(default: torchscript; see README for why)")
+                   "(default: torchscript; docs/cli.md says why)")
     p.add_argument("--output", type=Path, default=Path("artifacts"), metavar="DIR",
                    help="artefacts go to DIR/<model>/ (default: artifacts)")
     p.add_argument("--checkpoint", type=Path, metavar="FILE",
                    help="state dict to load (.pt/.pth via torch.load(weights_only=True), or .safetensors); "
                    "default: seeded random initialisation")
     p.add_argument("--pretrained", action="store_true", help="load the model's shipped trained weights "
-                   "(edgeattn/models/weights/; README 'Trained weights') instead of random initialisation")
+                   "(edgeattn/models/weights/; docs/trained-weights.md) instead of random initialisation")
     p.add_argument("--runtimes", help="comma-separated runtimes that verify the staged bundle (ort, openvino, "
                    "reference, tensorrt); default: the target's own runtime (ort for trt: the engine is built on "
                    "the device)")

@@ -117,7 +117,7 @@ class OpenVinoBackend(TritonBackend):
     def parameters(cls, opts: RepositoryOptions, precision: str) -> dict[str, str]:
         # openvino_backend reads exactly these keys (and rejects other values); it has no f32 precision hint:
         # HINT_BF16 accepts only YES, so an fp32 bundle runs at the CPU plugin's default precision (bf16 on
-        # AVX512-BF16 CPUs). Said in the README; `serve check` measures what the server actually returns.
+        # AVX512-BF16 CPUs). Said in docs/serving.md; `serve check` measures what the server actually returns.
         params = {"NUM_STREAMS": str(opts.streams), "PERFORMANCE_HINT": "LATENCY"}
         if opts.threads:
             params["INFERENCE_NUM_THREADS"] = str(opts.threads)

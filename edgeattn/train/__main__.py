@@ -19,8 +19,7 @@ EPILOG = """examples:
   python -m edgeattn.train --eval --model lga_mobilenet                 # the shipped weights, held-out set
   python -m edgeattn.train --eval --model lga_dehaze --weights checkpoints/lga_dehaze.pt --eval-samples 32
 
-The commands that made the shipped weights are in edgeattn/models/weights/<model>.json and README
-("Trained weights").
+The commands that made the shipped weights are in edgeattn/models/weights/<model>.json and docs/trained-weights.md.
 
 what the statuses mean for train: 0 trained and saved (--eval: the target was reached); 1 --eval: the target was
 not reached, or training diverged (NaN loss; nothing saved); 2 bad input (nothing written).

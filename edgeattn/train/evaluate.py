@@ -135,7 +135,7 @@ def evaluate_weights(model_name: str, weights: str | Path | None = None, *, size
     """Held-out evaluation of the shipped weights of `model_name` (weights=None) or of a checkpoint file.
 
     Samples, seed and size default to the held-out set recorded beside the weights, so that a re-check of
-    shipped weights measures exactly what the record (and the README's table) reports; without a record, 16
+    shipped weights measures exactly what the record (and docs/trained-weights.md's table) reports; without a record, 16
     samples, seed HELD_OUT_SEED. The size otherwise defaults to the training size recorded beside the weights
     (the synthetic scenes' textures scale with the image, so that is the size the metric is meaningful at),
     else the task recipe's default. A
