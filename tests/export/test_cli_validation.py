@@ -38,6 +38,7 @@ def _run(argv: list[str], capsys) -> tuple[int, str]:
     (["--precision", "bf17"], "unknown precision 'bf17'. Did you mean: bf16"),
     (["--runtimes", "ort,opnvino"], "unknown runtime 'opnvino'. Did you mean: openvino?"),
     (["--runtimes", "torch"], "--runtimes torch"),
+    (["--name", "mine"], "--name names a user model's bundle"),
 ])
 def test_refused_up_front_in_one_line(args, expected, capsys, tmp_path):
     out = tmp_path / "out"
