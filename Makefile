@@ -14,7 +14,7 @@ TRITON_PYTHON ?= /usr/bin/python3
 TRITON_VENV := .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.installed
 
-.PHONY: run test install triton-env emulate-deps clean lint native native-aarch64
+.PHONY: run test install triton-env emulate-deps browser clean lint native native-aarch64
 
 # edgeattn/native: the OpenVINO extension library (compiled EdgeAttnCrissCross / EdgeAttnPatchMatch), built with
 # CMake against the openvino wheel's own CMake config, into build/native/<arch>/ (gitignored). For ARM64:
@@ -90,7 +90,16 @@ emulate-deps:
 run: $(STAMP) native
 	$(PY) -m edgeattn.export --model lga_mobilenet --pretrained --target openvino --runtimes ort,openvino --output artifacts
 
-test: $(STAMP) $(TRITON_STAMP) emulate-deps native
+# Debian's chromium, for the test that opens verify's HTML report in a real headless browser and screenshots it.
+# Installed only when missing (apt-get, as root or through sudo); without it that test is skipped, saying how.
+CHROMIUM ?= chromium
+browser:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null \
+	  || echo "browser: could not install chromium (apt-get install chromium as root); the HTML report test will be skipped"; }
+
+test: $(STAMP) $(TRITON_STAMP) emulate-deps browser native
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -23,6 +23,7 @@ from .errors import (
     EdgeAttnError,
     InvalidOptionError,
     suggest,
+    unknown,
 )
 
 __all__ = [
@@ -35,7 +36,10 @@ __all__ = [
     "RUNTIME_ALIASES",
     "ArgumentParser",
     "canonical_runtime",
+    "choice_arg",
+    "names_arg",
     "parse_runtimes",
+    "spaces_hint",
     "print_error",
     "run_cli",
 ]
@@ -76,6 +80,8 @@ def parse_runtimes(text: str | Iterable[str], allowed: Iterable[str], flag: str 
     for raw in items:
         if not raw.strip():
             continue
+        if len(raw.split()) > 1:
+            raise InvalidOptionError(spaces_hint(flag, raw))
         name = canonical_runtime(raw)
         if name not in allowed:
             spelled = sorted({*allowed, *(a for a, c in RUNTIME_ALIASES.items() if c in allowed)})
@@ -143,6 +149,41 @@ def threads_arg(*, allow_zero: bool = False, limit: int | None = None, flag: str
 
     parse.__name__ = "threads"
     return parse
+
+
+def spaces_hint(flag: str, text: str) -> str:
+    """The message for a list option written with spaces (`--runtimes "ort openvino"`): use commas."""
+    return f"{flag} {text.strip()!r}: separate the items with commas, not spaces: {flag} {','.join(text.split())}"
+
+
+def choice_arg(kind: str, choices: Iterable[str]) -> Callable[[str], str]:
+    """argparse `type=` for one name out of `choices`: exact, else case-insensitive where that names exactly one
+    (`--target ORT` -> ort, `--precision INT8` -> int8); anything else is refused at parse time (exit 2) with
+    the close matches and the full list."""
+    names = tuple(choices)
+
+    def check(text: str) -> str:
+        if text in names:
+            return text
+        folded = [c for c in names if c.lower() == text.strip().lower()]
+        if len(folded) == 1:
+            return folded[0]
+        raise argparse.ArgumentTypeError(str(unknown(kind, text, names)))
+
+    check.__name__ = kind  # argparse names the type in its messages
+    return check
+
+
+def names_arg(flag: str) -> Callable[[str], tuple[str, ...]]:
+    """argparse `type=` for a comma-separated list of names; spaces between items get the 'use commas' hint."""
+
+    def split(text: str) -> tuple[str, ...]:
+        if "," not in text and len(text.split()) > 1:
+            raise argparse.ArgumentTypeError(spaces_hint(flag, text))
+        return tuple(s.strip() for s in text.split(",") if s.strip())
+
+    split.__name__ = "list"
+    return split
 
 
 def print_error(tool: str, message: str) -> None:

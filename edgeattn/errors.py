@@ -28,7 +28,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
 ]
 
-# The exit statuses of every edgeattn CLI (docs/bundle-format.md, README "Exit statuses").
+# The exit statuses of every edgeattn CLI (docs/bundle-format.md, docs/cli.md "Exit statuses").
 EXIT_OK = 0  # every requested check ran and passed
 EXIT_FAILED = 1  # a check ran and failed (parity, accuracy bound)
 EXIT_BAD_INPUT = 2  # bad input, or an integrity failure
@@ -77,7 +77,9 @@ def install_hint(extra: str) -> str:
 
 def suggest(name: str, choices: Iterable[str]) -> str:
     """Return ' Did you mean: a, b?' for close matches of `name`, or '' when none is close."""
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    choices = list(choices)
+    folded = {c.lower(): c for c in choices}  # case is no evidence against a match: 'ORTT' -> ort
+    close = [folded[c] for c in difflib.get_close_matches(name.lower(), list(folded), n=3, cutoff=0.5)]
     return f" Did you mean: {', '.join(close)}?" if close else ""
 
 

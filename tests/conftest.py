@@ -15,6 +15,8 @@
 - @pytest.mark.emulate: runs bundles under emulated ARM64 (edgeattn.emulate). Needs Debian's qemu-user-static and
   debootstrap (`make emulate-deps`; `make test` does it as root), the Debian mirror and the package index; the
   userland and wheels are cached in ~/.cache/edgeattn/emulate ($EDGEATTN_EMULATE_CACHE).
+- @pytest.mark.browser: opens a page in Debian's headless chromium. Enable: `make browser` (`make test` does it:
+  apt-get install chromium, as root), or set EDGEATTN_CHROMIUM to a chromium/chrome binary.
 - @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
 """
 
@@ -37,6 +39,13 @@ def triton_python() -> Path | None:
         return Path(env)
     venv = ROOT / ".venv-triton"
     return venv / "bin" / "python" if (venv / ".installed").is_file() else None
+
+
+def chromium() -> str | None:
+    """The headless browser for the HTML report test: EDGEATTN_CHROMIUM, else chromium on PATH."""
+    import shutil
+
+    return os.environ.get("EDGEATTN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _skip_reasons() -> dict[str, str]:
@@ -63,6 +72,9 @@ def _skip_reasons() -> dict[str, str]:
     if shutil.which("qemu-aarch64-static") is None or shutil.which("debootstrap", path=sbin) is None:
         reasons["emulate"] = ("no ARM64 emulation here: install Debian's qemu-user-static and debootstrap "
                               "(`make emulate-deps` as root; `make test` does it)")
+    if chromium() is None:
+        reasons["browser"] = ("no chromium: run `make browser` (`make test` does it: apt-get install chromium, as "
+                              "root) or set EDGEATTN_CHROMIUM to a chromium/chrome binary")
     return reasons
 
 

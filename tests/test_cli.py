@@ -77,3 +77,47 @@ def test_run_cli_statuses(capsys):
     assert run_cli("demo", full) == EXIT_BAD_INPUT
     assert "no space left" in capsys.readouterr().err
     assert run_cli("demo", lambda: EXIT_NOT_VERIFIED) == EXIT_NOT_VERIFIED
+
+
+# The user-facing conventions every CLI shares, through the real parsers (exit 2, one line, a suggestion).
+@pytest.mark.parametrize(("tool", "argv", "expect"), [
+    ("export", ["--model", "m", "--target", "ORT"], ("target", "ort")),
+    ("export", ["--model", "m", "--precision", "INT8"], ("precision", "int8")),
+    ("export", ["--model", "m", "--int8-weights", "Per-Tensor"], ("int8_weights", "per-tensor")),
+    ("serve", ["export", "b", "--server", "Triton", "--output", "r"], ("server", "triton")),
+])
+def test_choices_are_case_insensitive_where_unambiguous(tool, argv, expect):
+    import importlib
+
+    args = importlib.import_module(f"edgeattn.{tool}.__main__").build_parser().parse_args(argv)
+    assert getattr(args, expect[0]) == expect[1]
+
+
+@pytest.mark.parametrize(("tool", "argv", "needle"), [
+    ("export", ["--model", "m", "--target", "ORTT"], "Did you mean: ort"),
+    ("export", ["--model", "m", "--precision", "INT9"], "Did you mean: int8"),
+    ("bench", ["--models", "lga_mobilenet nonlocal_mobilenet"], "--models lga_mobilenet,nonlocal_mobilenet"),
+    ("bench", ["--sizes", "64x64 32x32"], "separate them with commas"),
+    ("bench", ["--runtimes", "ort openvino", "--no-models", "--no-sweep"], "--runtimes ort,openvino"),
+    ("verify", ["b", "--runtimes", "ort openvino"], "--runtimes ort,openvino"),
+    ("export", ["--model", "lga_mobilenet", "--runtimes", "ort openvino", "--output", "/nonexistent/x"],
+     "--runtimes ort,openvino"),
+])
+def test_refusals_are_one_line_with_a_suggestion(tool, argv, needle, capsys):
+    import importlib
+
+    main = importlib.import_module(f"edgeattn.{tool}.__main__").main
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == EXIT_BAD_INPUT and needle in err and err.count("\n") == 1, err
+
+
+def test_size_help_says_what_one_number_means(capsys):
+    from edgeattn.export.__main__ import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "one number N means NxN (512 = 512x512)" in text
+    assert build_parser().parse_args(["--input-size", "512"]).input_size == (512, 512)

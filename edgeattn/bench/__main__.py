@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from .._atomic import check_output_dir
-from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
+from ..cli import ArgumentParser, names_arg, parse_runtimes, run_cli, threads_arg
 from ..errors import InvalidOptionError
 from ..export.config import sizes_arg
 
 EPILOG = """examples:
-  python -m edgeattn.bench --output docs/bench                       # everything, as in the README
+  python -m edgeattn.bench --output docs/bench                       # everything, as in docs/benchmarks.md
   python -m edgeattn.bench --models lga_mobilenet --no-sweep --iters 30
   python -m edgeattn.bench --no-models --modules lga,nonlocal,criss_cross --sweep-sizes 64x64,128x128
   python -m edgeattn.bench --models lga_mobilenet --sizes 256x512 --budget 3 --no-sweep   # quick look
@@ -21,7 +21,8 @@ EPILOG = """examples:
   python -m edgeattn.bench --goals-only --goal-rounds 15 --goal-repeats 3 --output bench-goals   # settled verdicts
   python -m edgeattn.bench --models lga_mobilenet --runtimes ort --precisions fp32,int8 --no-sweep   # INT8 vs fp32
 
-Timings are in-process medians after warm-up with fixed thread counts; see README for what each column means.
+Timings are in-process medians after warm-up with fixed thread counts; docs/parity-and-benchmark.md says what
+each column means.
 A case that cannot run (a runtime missing here, an export error) is a row with its reason, not a failure: the
 benchmark exits 0 once its reports are written. results.json is rewritten after every case, so an interrupted run
 keeps what it measured (marked incomplete).
@@ -29,17 +30,16 @@ keeps what it measured (marked incomplete).
 
 
 
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in text.split(",") if s.strip())
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser("bench", description=" ".join(__doc__.split()), epilog=EPILOG)
-    p.add_argument("--models", type=_names, default=(), help="comma-separated models or 'all' (default: all)")
+    p.add_argument("--models", type=names_arg("--models"), default=(),
+                   help="comma-separated models or 'all' (default: all)")
     p.add_argument("--runtimes", default="torch,ort,openvino",
                    help="comma-separated from torch, ort, openvino, tensorrt (aliases: pytorch, onnxruntime, ov, trt; "
                    "default: torch,ort,openvino)")
-    p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="model input sizes (default: each "
+    p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="model input sizes, "
+                   "comma-separated; "
+                   "each HxW, or N for NxN (default: each "
                    "model's default)")
     p.add_argument("--threads", type=threads_arg(), default=2, help="threads for every backend (default 2)")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, default=Path("bench-report"), metavar="DIR", help="default: bench-report")
     p.add_argument("--no-models", action="store_true", help="skip the model benchmark")
     p.add_argument("--no-sweep", action="store_true", help="skip the attention-module sweep")
-    p.add_argument("--modules", type=_names, default=(), help="attention modules for the sweep (default: all)")
+    p.add_argument("--modules", type=names_arg("--modules"), default=(),
+                   help="attention modules for the sweep (default: all)")
     p.add_argument("--sweep-sizes", type=sizes_arg, default=None, metavar="HxW[,HxW]",
                    help="feature maps of the sweep (default 32x32,64x64,64x128,128x256)")
     p.add_argument("--channels", type=int, default=128, help="channels of the sweep's feature maps (default 128)")
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .goals_cli import add_goal_arguments
 
     add_goal_arguments(p)
-    p.add_argument("--precisions", type=_names, default=("fp32",), help="fp32 (default) or fp32,int8: also quantize "
+    p.add_argument("--precisions", type=names_arg("--precisions"), default=("fp32",),
+                   help="fp32 (default) or fp32,int8: also quantize "
                    "each model (as export --precision int8 --target ort does) and time INT8 against fp32 on ORT, "
                    "interleaved, with the task metric of both on held-out data")
     p.add_argument("--checkpoint-dir", type=Path, metavar="DIR", help="DIR/<model>.pt for models without shipped "

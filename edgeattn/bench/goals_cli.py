@@ -9,14 +9,10 @@ import sys
 from pathlib import Path
 
 from .._atomic import atomic_write_text, check_output_dir
-from ..cli import check_threads, parse_runtimes, run_cli
+from ..cli import check_threads, names_arg, parse_runtimes, run_cli
 from ..errors import InvalidOptionError, unknown
 
 __all__ = ["add_goal_arguments", "main_goals"]
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
 def add_goal_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +21,8 @@ def add_goal_arguments(p: argparse.ArgumentParser) -> None:
                    "CCNet-style routes, LGA scaling and conv-pair anchor, flow models vs eager/torch.compile, "
                    "custom-op vs standard-op graphs, the compiled custom-op kernels (candidates interleaved in one "
                    "process)")
-    g.add_argument("--goal-groups", type=_names, default=("criss_cross", "lga", "flow", "custom_ops", "native"),
+    g.add_argument("--goal-groups", type=names_arg("--goal-groups"),
+                   default=("criss_cross", "lga", "flow", "custom_ops", "native"),
                    help="comma-separated from criss_cross, lga, flow, custom_ops, native (default: all; native "
                    "needs `make native`)")
     g.add_argument("--goal-rounds", type=int, default=10, help="interleaved rounds per group (default 10)")

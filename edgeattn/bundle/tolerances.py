@@ -106,7 +106,7 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     # Lower precisions made by edgeattn/precision. Their real bar is the task metric against ground truth on
     # held-out data (precision/bounds.py MAX_DROP, judged at export); these tensor bars against PyTorch fp32 only
     # catch a broken artefact (wrong scales, a lost island), so they sit above the errors measured here on trained
-    # weights (README "Precision", figures below) with room for other inputs.
+    # weights (docs/precision.md, figures below) with room for other inputs.
     ("int8", "ort"): Tolerance(INT8_MAX_ABS, INT8_MEAN_ABS, _INT8, floor_factor=0),
     ("int8", "openvino"): Tolerance(INT8_MAX_ABS, INT8_MEAN_ABS, _INT8 + " OpenVINO: NNCF FakeQuantize, float "
                                     "parts compiled f32.", floor_factor=0),

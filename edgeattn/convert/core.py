@@ -31,6 +31,7 @@ from ..errors import ExportError
 from .hostile import HostileModule, find_hostile
 from .registry import ConverterSpec, Unsupported, class_path, match_converter
 from .table import ConversionRow, format_table, rows_to_json
+from .vacuous import vacuous_note
 
 __all__ = ["convert", "ConversionResult", "ConversionError", "REL_TOLERANCE", "REL_TOLERANCE_REASON"]
 
@@ -231,6 +232,9 @@ def convert(model: nn.Module, example: Any = None, *, tolerance: float = REL_TOL
     finally:
         for m, mode in modes.items():
             m.training = mode
+    note = vacuous_note(converted)
+    if note:  # the check above passed, but says nothing about these blocks' attention
+        result.notes.append(note)
     return result
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, run_cli, threads_arg
-from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, unknown
-from .config import PRECISIONS, ExportConfig, size_arg
+from ..cli import ArgumentParser, choice_arg, run_cli, threads_arg
+from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK
+from .config import PRECISIONS, SIZE_HELP, ExportConfig, size_arg
+from .next_steps import next_commands
 from .onnx import EXPORTERS
 from .simplify import SIMPLIFIERS
 from .targets import TARGETS
@@ -43,18 +45,6 @@ requested runtime could not run here.
 
 
 
-def _choice(kind: str, choices) -> object:  # noqa: ANN001 - an iterable of names
-    """argparse `type=` that refuses a name outside `choices` at parse time, with close-match suggestions."""
-
-    def check(text: str) -> str:
-        if text not in choices:
-            raise argparse.ArgumentTypeError(str(unknown(kind, text, choices)))
-        return text
-
-    check.__name__ = kind  # argparse names the type in its messages
-    return check
-
-
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -75,31 +65,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="registered model name (see --list-models), or your own model as "
                    "pkg.module:factory or path/to/file.py:factory (converted automatically; needs --input-size)")
+    p.add_argument("--name", help="user models: the bundle's name (its folder under --output and the name in "
+                   "manifest.json; default: the factory function's name)")
     p.add_argument("--input-name", default="image", help="user models: name of the one image input (default: image)")
     p.add_argument("--input-channels", type=int, default=3, help="user models: channels of that input (default: 3)")
-    p.add_argument("--target", default="onnx", type=_choice("target", TARGETS),
+    p.add_argument("--target", default="onnx", type=choice_arg("target", TARGETS),
                    help=f"one of {', '.join(TARGETS)} (default: onnx)")
-    p.add_argument("--input-size", type=size_arg, metavar="HxW", help="export input size (default: the model's)")
+    p.add_argument("--input-size", type=size_arg, metavar="HxW",
+                   help=f"export input size, {SIZE_HELP} (default: the model's)")
     p.add_argument("--batch", type=int, default=1, help="batch size of the export and parity inputs (default: 1)")
     p.add_argument("--dynamic", action="store_true", help="make batch, height and width symbolic in the graph")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17; TensorRT 10.3 accepts <= 20)")
-    p.add_argument("--precision", default="fp32", type=_choice("precision", PRECISIONS),
+    p.add_argument("--opset", type=int, help="ONNX opset (default: 17 with the torchscript exporter, 18 with dynamo, "
+                   "which writes >= 18 only; TensorRT 10.3 accepts <= 20)")
+    p.add_argument("--precision", default="fp32", type=choice_arg("precision", PRECISIONS),
                    help=f"one of {', '.join(PRECISIONS)} (default: fp32). int8: "
                    "ort (Q/DQ), openvino (NNCF), trt (Q/DQ ONNX); fp16: trt (float16 ONNX with float32 islands), "
                    "openvino (what executes is read back: bf16 on CPUs without fp16); bf16, fp16-weights (fp16 "
-                   "weights, f32 compute): openvino. See README 'Precision'")
-    p.add_argument("--simplify", default="onnxslim", type=_choice("simplifier", SIMPLIFIERS),
+                   "weights, f32 compute): openvino. See docs/precision.md")
+    p.add_argument("--simplify", default="onnxslim", type=choice_arg("simplifier", SIMPLIFIERS),
                    help=f"one of {', '.join(SIMPLIFIERS)} (default: onnxslim)")
-    p.add_argument("--exporter", default="torchscript", type=_choice("exporter", EXPORTERS),
+    p.add_argument("--exporter", default="torchscript", type=choice_arg("exporter", EXPORTERS),
                    help=f"torch.onnx exporter, one of {', '.join(EXPORTERS)} "
-                   "(default: torchscript; see README for why)")
+                   "(default: torchscript; docs/cli.md says why)")
     p.add_argument("--output", type=Path, default=Path("artifacts"), metavar="DIR",
                    help="artefacts go to DIR/<model>/ (default: artifacts)")
     p.add_argument("--checkpoint", type=Path, metavar="FILE",
                    help="state dict to load (.pt/.pth via torch.load(weights_only=True), or .safetensors); "
                    "default: seeded random initialisation")
     p.add_argument("--pretrained", action="store_true", help="load the model's shipped trained weights "
-                   "(edgeattn/models/weights/; README 'Trained weights') instead of random initialisation")
+                   "(edgeattn/models/weights/; docs/trained-weights.md) instead of random initialisation")
     p.add_argument("--runtimes", help="comma-separated runtimes that verify the staged bundle (ort, openvino, "
                    "reference, tensorrt); default: the target's own runtime (ort for trt: the engine is built on "
                    "the device)")
@@ -138,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="held-out (and selection) samples for the task metric (default: 8)")
     prec.add_argument("--max-drop", type=float, metavar="X", help="largest task-metric drop accepted against fp32 "
                       "(default per task: mIoU 0.02, PSNR 0.5 dB, EPE +0.25 px); over it: exit 1, bundle kept apart")
-    prec.add_argument("--int8-weights", default="per-channel", choices=("per-channel", "per-tensor"),
+    prec.add_argument("--int8-weights", default="per-channel",
+                      type=choice_arg("int8 weight scheme", ("per-channel", "per-tensor")),
                       help="int8 weight scales (default per-channel; per-tensor breaks depthwise convs, to compare)")
     p.add_argument("--device", metavar="PROFILE", help="shape the export for a device profile (see --list-devices): "
                    "the ONNX IR version and opset its ONNX Runtime loads (refused, exit 2, where it cannot), the "
@@ -160,6 +155,12 @@ def _list_models() -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
 
 
+def report_path(bundle: Path) -> Path:
+    """Where export writes the HTML verification report: beside the bundle (DIR/<model>-report/verify.html), not
+    inside it, so the bundle holds only the files its manifest hashes."""
+    return bundle.with_name(bundle.name + "-report") / "verify.html"
+
+
 def _report(result, config) -> str:  # noqa: ANN001 - ExportResult, ExportConfig
     """What was written and what to run next, printed after the verdict."""
     folder = result.folder
@@ -172,15 +173,10 @@ def _report(result, config) -> str:  # noqa: ANN001 - ExportResult, ExportConfig
     if config.sign_key is not None:
         lines.append(f"  bundle.sig: signature of every file by {config.sign_key} (check: verify --trust KEY.pub)")
     lines.append("next:")
-    runtime = "tensorrt" if config.target == "trt" else ("openvino" if config.target == "openvino" else "ort")
-    if config.target == "trt":
-        lines.append(f"  on the Jetson: python -m edgeattn.tensorrt.build {folder}   (or ./build_engine.sh there)")
-    lines.append(f"  on the device: python -m edgeattn.verify {folder} --runtimes {runtime}   (no PyTorch needed)")
-    if config.target != "trt":
-        lines.append(f"  serve it:      python -m edgeattn.serve export {folder} --server triton "
-                     "--output model_repository")
-        lines.append(f"  time it:       python -m edgeattn.bench --models {result.manifest.get('model', config.model)} "
-                     f"--runtimes torch,{runtime} --no-sweep")
+    notes = {"on the Jetson": "   # or ./build_engine.sh there, then tensorrt.build --record-trtexec",
+             "on the device": "   # numpy + the runtime, no PyTorch"}
+    for label, command in next_commands(folder, result.manifest, config):
+        lines.append(f"  {label + ':':<14} {command}{notes.get(label, '')}")
     return "\n".join(lines)
 
 
@@ -206,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             model=args.model, target=args.target, input_size=args.input_size, batch=args.batch, dynamic=args.dynamic,
             opset=args.opset, precision=args.precision, simplify=args.simplify, output=args.output,
             checkpoint=args.checkpoint, pretrained=args.pretrained, parity=not args.no_parity,
-            input_name=args.input_name, input_channels=args.input_channels,
+            input_name=args.input_name, input_channels=args.input_channels, name=args.name,
             runtimes=tuple(r.strip() for r in args.runtimes.split(",")) if args.runtimes is not None else None,
             parity_sizes=tuple(args.parity_sizes), threads=args.threads, exporter=args.exporter, seed=args.seed,
             custom_ops=args.custom_ops, device=args.device, sign_key=args.sign_key,
@@ -216,9 +212,11 @@ def main(argv: list[str] | None = None) -> int:
             eval_samples=args.eval_samples, max_drop=args.max_drop, int8_weights=args.int8_weights,
         )
         from ..verify import format_table, verify_bundle
+        from ..verify.html import ErrorMaps, write_html
         from .pipeline import export
 
-        result = export(config, verifier=verify_bundle)
+        maps = ErrorMaps()  # the verifier's error maps, for the HTML report
+        result = export(config, verifier=functools.partial(verify_bundle, observe=maps))
         print(result.audit.summary())
         if config.target == "trt" and (result.folder / "model.engine").exists():
             print(f"TensorRT engine: {result.folder / 'model.engine'}")
@@ -229,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             print(format_table(result.parity, title=f"verify {result.folder} vs its reference (PyTorch fp32 from the "
                                                      f"exported weights): {config.model} -> {config.target}"))
             print(result.verification.label)
+            page = write_html(result.verification, maps, report_path(result.folder),
+                              title=f"verify {result.folder}: {config.model} -> {config.target}")
+            print(f"report: {page}   (open it in a browser: heat maps and histograms of the errors)")
         else:
             print("NOT CHECKED (--no-parity): the reference is in the bundle; verify it with python -m edgeattn.verify")
         print(_report(result, config))

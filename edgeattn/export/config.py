@@ -8,8 +8,14 @@ from pathlib import Path
 
 from ..errors import InvalidOptionError
 
-__all__ = ["ExportConfig", "parse_size", "size_arg", "sizes_arg", "PRECISIONS"]
+__all__ = ["ExportConfig", "parse_size", "size_arg", "sizes_arg", "PRECISIONS", "SIZE_HELP", "DEFAULT_OPSETS"]
 
+#: what every HxW option means, in its --help
+SIZE_HELP = "HxW in pixels (height x width, e.g. 512x1024); one number N means NxN (512 = 512x512)"
+
+#: the opset each exporter uses when --opset is not given: 17 (the project's default, read by TensorRT 8.6+ and
+#: every runtime here) for TorchScript; 18 for dynamo, which (torch 2.13) implements opset >= 18 only
+DEFAULT_OPSETS = {"torchscript": 17, "dynamo": 18}
 PRECISIONS = ("fp32", "fp16", "bf16", "fp16-weights", "int8")  # which target takes which: precision/apply.py
 
 
@@ -17,7 +23,9 @@ def parse_size(text: str) -> tuple[int, int]:
     """'512x1024' -> (512, 1024); '256' -> (256, 256)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:[xX,]\s*(\d+))?\s*", str(text))
     if not m:
-        raise InvalidOptionError(f"malformed size {text!r}: expected HxW with positive integers, e.g. 512x1024")
+        spaces = " (several sizes: separate them with commas)" if len(str(text).split()) > 1 else ""
+        raise InvalidOptionError(f"malformed size {text!r}: expected HxW with positive integers, e.g. 512x1024, "
+                                 f"or one number N for NxN{spaces}")
     h = int(m.group(1))
     w = int(m.group(2) or h)
     if h <= 0 or w <= 0:
@@ -47,7 +55,7 @@ class ExportConfig:
     input_size: tuple[int, int] | None = None  # None: the model's default
     batch: int = 1
     dynamic: bool = False
-    opset: int = 17
+    opset: int | None = None  # None: the exporter's own default (DEFAULT_OPSETS), filled in on construction
     precision: str = "fp32"
     simplify: str = "onnxslim"
     output: Path = Path("artifacts")
@@ -67,6 +75,7 @@ class ExportConfig:
     # user factories (--model pkg.mod:factory or path/file.py:factory): the one image input
     input_name: str = "image"
     input_channels: int = 3
+    name: str | None = None  # the bundle folder's (and manifest's) model name; None: the factory's name
     # TensorRT (--target trt); see tensorrt/recipe.py TrtRecipe
     workspace_mib: int = 1024  # builder workspace memory pool limit
     dla_core: int | None = None  # Jetson DLA core, None: GPU only
@@ -81,3 +90,7 @@ class ExportConfig:
     eval_samples: int = 8
     max_drop: float | None = None  # None: the task's default (precision/bounds.py MAX_DROP)
     int8_weights: str = "per-channel"  # per-channel | per-tensor
+
+    def __post_init__(self) -> None:
+        if self.opset is None:  # an opset the user did not choose is the one the chosen exporter writes best
+            object.__setattr__(self, "opset", DEFAULT_OPSETS.get(self.exporter, DEFAULT_OPSETS["torchscript"]))

@@ -34,6 +34,7 @@ from ..bundle.layout import MODEL_ONNX
 from ..data.inputs import make_inputs
 from ..errors import ExportError, InvalidOptionError
 from ..models import ModelSpec, create_model
+from ..convert.vacuous import vacuous_note
 from ..runtimes import TorchRuntime
 from .audit import AuditReport, audit
 from .config import ExportConfig
@@ -156,6 +157,10 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         stage = pub.staging
         progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
         model, conversion = _build_for_export(config, spec, progress)
+        if conversion is None:  # a user model's conversion table already carries this note
+            note = vacuous_note(model)
+            if note:
+                progress(f"  {note}")
         weights = weights_record(model, config)
         if config.dynamic:
             _check_dynamic_ok(model, spec)

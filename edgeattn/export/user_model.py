@@ -12,6 +12,8 @@ input. The conversion table is printed and returned for the manifest; a failed c
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 
 import torch
@@ -39,8 +41,12 @@ def user_spec(config) -> ModelSpec:  # noqa: ANN001 - ExportConfig (import cycle
         raise InvalidOptionError(f"--input-channels must be >= 1, got {config.input_channels}")
     if not config.input_name.isidentifier():
         raise InvalidOptionError(f"--input-name {config.input_name!r}: use letters, digits and underscores")
+    name = config.name or resolve_factory(config.model).name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or name.endswith(".failed"):
+        raise InvalidOptionError(f"--name {name!r}: the bundle folder's name takes letters, digits, '_', '-' and "
+                                 "'.', starting with a letter or digit (e.g. --name my_ccnet)")
     user = resolve_factory(config.model)
-    return ModelSpec(name=user.name, task="segmentation", builder=user.factory, default_size=config.input_size,
+    return ModelSpec(name=name, task="segmentation", builder=user.factory, default_size=config.input_size,
                      min_size=1, inputs=(InputSpec(name=config.input_name, channels=config.input_channels),),
                      description=f"user model {config.model}")
 

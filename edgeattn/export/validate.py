@@ -27,6 +27,9 @@ __all__ = ["validate", "check_custom_ops"]
 
 def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
     """Check every option before any work starts; returns (spec, size, parity runtimes)."""
+    if config.name is not None and not is_user_model(config.model):
+        raise InvalidOptionError(f"--name names a user model's bundle; registered model {config.model!r} keeps its "
+                                 "name (pass --output DIR to write it elsewhere)")
     spec = user_spec(config) if is_user_model(config.model) else get_model_spec(config.model)
     target = get_target(config.target)
     size = check_input_size(spec, config.input_size or spec.default_size)

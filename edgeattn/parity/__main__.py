@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="", help="a registered model, comma-separated models, or 'all' (default: all, "
                    "or the models in --load-reference)")
     p.add_argument("--runtimes", default="torch,ort,openvino", help="comma-separated (default: torch,ort,openvino)")
-    p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]", help="input sizes (default: each "
+    p.add_argument("--sizes", type=sizes_arg, default=(), metavar="HxW[,HxW]",
+                   help="input sizes, comma-separated; each HxW, "
+                   "or N for NxN (default: each "
                    "model's default size, scaled by --scale)")
     p.add_argument("--scale", type=float, default=1.0, help="without --sizes: default size x SCALE per side, rounded "
                    "to a multiple of 32 (e.g. 0.25 for a quick run; default 1)")

@@ -27,7 +27,7 @@ class MaxDrop:
     reason: str
 
 
-# Per-task defaults of --max-drop, stated in the README ("Precision"). Units are those of the metric.
+# Per-task defaults of --max-drop, stated in docs/precision.md. Units are those of the metric.
 MAX_DROP: dict[str, MaxDrop] = {
     "segmentation": MaxDrop(
         "mIoU", True, 0.02,

@@ -15,8 +15,11 @@ with different float sets without recalibrating.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +91,37 @@ class Calibration:
         return Path(self.folder) / f"calibration-{self.method}.json"
 
 
+# ONNX Runtime logs "Please consider (to run) pre-processing before quantization" on every quantize_static call
+# (about 20 per INT8 export: calibration choice and sensitivity quantize many times). The model it gets was already
+# simplified and shape-inferred by onnxslim, the steps that pre-processing (quant_pre_process: shape inference and
+# graph optimisation) runs, and re-running ORT's optimiser would rename the nodes --keep-float names. So the
+# advice is said once per process, in edgeattn's words, instead of twenty times over the progress lines.
+_PREPROCESS_NOTE = ("note: ONNX Runtime suggests quantization pre-processing; the graph it quantizes was already "
+                    "simplified and shape-inferred (onnxslim), so that step is not repeated")
+
+
+class _PreprocessingOnce(logging.Filter):
+    said = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "pre-processing before quantization" not in record.getMessage():
+            return True
+        if not _PreprocessingOnce.said:
+            _PreprocessingOnce.said = True
+            print(f"  {_PREPROCESS_NOTE}", file=sys.stderr, flush=True)
+        return False
+
+
+@contextlib.contextmanager
+def _preprocessing_note_once() -> Iterator[None]:
+    root, once = logging.getLogger(), _PreprocessingOnce()
+    root.addFilter(once)  # ORT logs through the root logger (logging.warning)
+    try:
+        yield
+    finally:
+        root.removeFilter(once)
+
+
 def quantize_qdq(cal: Calibration, *, target: str, keep_float: Sequence[str] = (), quantize_only: Sequence[str] | None
                  = None, everything: bool = False, per_channel: bool = True) -> onnx.ModelProto:
     """Quantize `cal.model` to Q/DQ with the target's scheme.
@@ -113,17 +147,18 @@ def quantize_qdq(cal: Calibration, *, target: str, keep_float: Sequence[str] = (
     with tempfile.TemporaryDirectory(prefix="edgeattn-q-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(cal.model, str(src))
-        q.quantize_static(
-            str(src), str(dst), _Reader(cal.feeds),
-            quant_format=q.QuantFormat.QDQ,
-            per_channel=per_channel,
-            reduce_range=False,
-            activation_type=act,
-            weight_type=q.QuantType.QInt8,
-            nodes_to_quantize=list(quantize_only) if quantize_only is not None else None,
-            nodes_to_exclude=list(keep_float),
-            calibrate_method=getattr(q.CalibrationMethod, _METHODS[cal.method]),
-            extra_options=extra,
-            calibration_cache_path=str(cal.cache),
-        )
+        with _preprocessing_note_once():
+            q.quantize_static(
+                str(src), str(dst), _Reader(cal.feeds),
+                quant_format=q.QuantFormat.QDQ,
+                per_channel=per_channel,
+                reduce_range=False,
+                activation_type=act,
+                weight_type=q.QuantType.QInt8,
+                nodes_to_quantize=list(quantize_only) if quantize_only is not None else None,
+                nodes_to_exclude=list(keep_float),
+                calibrate_method=getattr(q.CalibrationMethod, _METHODS[cal.method]),
+                extra_options=extra,
+                calibration_cache_path=str(cal.cache),
+            )
         return onnx.load(str(dst))

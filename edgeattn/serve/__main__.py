@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import MAX_SERVER_THREADS, ArgumentParser, run_cli, threads_arg
+from ..cli import MAX_SERVER_THREADS, ArgumentParser, choice_arg, run_cli, threads_arg
 
 EPILOG = """commands:
   export BUNDLE --server triton|ovms --output REPO
@@ -37,11 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export", help="write a Triton / OVMS model repository from a bundle")
     e.add_argument("bundle", type=Path, help="bundle folder (with manifest.json)")
-    e.add_argument("--server", required=True, choices=("triton", "ovms"))
+    e.add_argument("--server", required=True, type=choice_arg("server", ("triton", "ovms")), help="triton or ovms")
     e.add_argument("--output", type=Path, required=True, metavar="REPO", help="repository folder (created)")
-    e.add_argument("--model-name", help="name in the repository (default: the bundle's model)")
-    e.add_argument("--backend", help="Triton backend: onnxruntime, openvino, tensorrt, python (default: the "
-                                     "bundle target's: onnx/ort -> onnxruntime, openvino -> openvino, trt -> tensorrt)")
+    e.add_argument("--model-name", help="name in the repository (default: the bundle's model; for a user model, "
+                   "its bundle folder's name, as export --name set it)")
+    e.add_argument("--backend", help="Triton backend: onnxruntime, openvino, tensorrt, python (default: the one that "
+                                     "verifies: onnx/ort -> onnxruntime, trt -> tensorrt, openvino -> openvino, "
+                                     "except fp32 bundles also verified on ort -> onnxruntime, as Triton's openvino "
+                                     "backend cannot request f32; the choice and why are printed)")
     e.add_argument("--max-batch-size", type=int,
                    help="default: the bundle's largest batch (8 if unbounded; 0 for a static batch); 0 turns "
                         "Triton's batching off (the batch axis stays in dims)")
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="round trip of the bundle's reference inputs through a running server")
     c.add_argument("url", help="host:port of the server's HTTP (default 8000) or gRPC (8001) endpoint")
     c.add_argument("bundle", type=Path, help="bundle folder the served model was exported from")
-    c.add_argument("--protocol", choices=("http", "grpc"), default="http")
+    c.add_argument("--protocol", type=choice_arg("protocol", ("http", "grpc")), default="http", help="http or grpc")
     c.add_argument("--model-name", help="served model name (default: the bundle's model)")
     c.add_argument("--model-version", default="", help="served version (default: the server's choice)")
     c.add_argument("--runtime", help="tolerance to judge with: ort, openvino, tensorrt (default: from the server)")
@@ -72,7 +75,8 @@ def _export(args: argparse.Namespace) -> int:
                              backend=args.backend, max_batch_size=args.max_batch_size,
                              queue_delay_us=args.queue_delay_us, instances=args.instances, threads=args.threads,
                              streams=args.streams, version=args.version)
-    written = export_repository(opts)
+    written = export_repository(opts, say=lambda line: print(
+        line, file=sys.stderr if line.startswith("warning:") else sys.stdout, flush=True))
     print(f"wrote {written}")
     if args.server == "ovms":  # a CPU extension (compiled custom ops) is a server-wide command-line option
         from .ovms import ovms_server_args

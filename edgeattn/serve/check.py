@@ -93,7 +93,7 @@ def check_server(opts: CheckOptions, progress: Callable[[str], None] | None = No
     cases = [read_case(bundle.folder, e, ins, outs, bundle.manifest) for e in bundle.manifest["reference"]["cases"]]
     if not cases:
         raise IntegrityError(f"bundle {str(bundle.folder)!r} has no reference case to check against (re-export it)")
-    model = opts.model_name or bundle.model.replace(":", "_").replace("/", "_")
+    model = opts.model_name or bundle.served_name
     client = KServeClient(address, opts.protocol, opts.timeout_s)
     label = f"{opts.protocol}://{address}/{model}"
 

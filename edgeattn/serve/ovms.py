@@ -4,7 +4,8 @@
     REPO/models/<model>/<version>/model.xml+.bin   openvino bundles (the shipped IR)
     REPO/models/<model>/<version>/model.onnx       other bundles (OVMS compiles the ONNX itself)
     REPO/models/<model>/edgeattn-manifest.json     the bundle's manifest (OVMS reads only numeric version folders)
-    REPO/models/<model>/<version>/libedgeattn_openvino.so   a custom-op bundle's compiled kernels: OVMS loads a CPU extension
+    REPO/models/<model>/<version>/libedgeattn_openvino.so
+                                                   a custom-op bundle's compiled kernels: OVMS loads a CPU extension
                                                    server-wide from its command line (`--cpu_extension PATH`, see
                                                    `ovms_server_args`), config.json has no field for it
 

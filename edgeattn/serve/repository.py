@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..bundle import input_names, output_names, read_case
@@ -27,12 +28,13 @@ def _check_reference(bundle: BundleSource) -> None:
         read_case(bundle.folder, entry, ins, outs, m)
 
 
-def export_repository(opts: RepositoryOptions) -> Path:
-    """Write the repository for `opts.server`; return the folder written (Triton: REPO/<model>, OVMS: REPO)."""
+def export_repository(opts: RepositoryOptions, say: Callable[[str], None] | None = None) -> Path:
+    """Write the repository for `opts.server`; return the folder written (Triton: REPO/<model>, OVMS: REPO).
+    `say` hears one line on the Triton backend chosen and why."""
     if opts.server not in SERVERS:
         raise unknown("server", opts.server, SERVERS)
     bundle = open_bundle(opts.bundle)
     _check_reference(bundle)
     if opts.server == "triton":
-        return write_triton_repository(bundle, opts)
+        return write_triton_repository(bundle, opts, say)
     return write_ovms_repository(bundle, opts)

@@ -6,6 +6,7 @@ TensorRT engine built on the device) and that matched its hash a moment ago.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from ..errors import IntegrityError, InvalidOptionError
 
 __all__ = ["BundleSource", "open_bundle"]
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a name a server takes as a model folder
+
 
 @dataclass(frozen=True)
 class BundleSource:
@@ -26,6 +29,12 @@ class BundleSource:
     @property
     def model(self) -> str:
         return str(self.manifest["model"])
+
+    @property
+    def served_name(self) -> str:
+        """The model's default name on a server: the registered model's, or for a user model (whose manifest names
+        its factory, path/to/nets.py:build) its bundle folder's (export --name, or the factory function's)."""
+        return self.model if _NAME.match(self.model) else self.folder.resolve().name
 
     @property
     def manifest_path(self) -> Path:

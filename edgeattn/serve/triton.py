@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from ..bundle import sha256_file
@@ -30,8 +31,8 @@ from .options import RepositoryOptions, check_counts
 from .pbtxt import check_config, config_text
 from .source import BundleSource
 from .tensors import ServedTensors, served_tensors
-from .triton_backends import DEFAULT_BACKEND, TritonBackend, triton_backend, triton_backend_names
 from ..native import LIBRARY
+from .triton_backends import TritonBackend, choose_backend, triton_backend, triton_backend_names
 from .versions import publish_version
 
 __all__ = ["write_triton_repository", "triton_config_for", "model_name_for", "MANIFEST_COPY", "PYTHON_MODEL",
@@ -46,7 +47,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def model_name_for(bundle: BundleSource, opts: RepositoryOptions) -> str:
-    name = opts.model_name or bundle.model.replace(":", "_").replace("/", "_")
+    name = opts.model_name or bundle.served_name
     if not _NAME.match(name):
         raise InvalidOptionError(f"model name {name!r} cannot be a repository folder name; pass --model-name with "
                                  "letters, digits, '_', '-', '.'")
@@ -96,19 +97,28 @@ def _metadata(bundle: BundleSource, runtime: str) -> dict[str, str]:
     return params
 
 
-def _backend_for(bundle: BundleSource, opts: RepositoryOptions) -> type[TritonBackend]:
-    target = bundle.manifest["target"]
-    backend = triton_backend(opts.backend or DEFAULT_BACKEND.get(target, "onnxruntime"))
+def backend_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[type[TritonBackend], str]:
+    """The backend class and the one line that says why it was chosen (or warns about a forced one)."""
+    m = bundle.manifest
+    target = m["target"]
+    if bundle.extension is not None and not opts.backend:  # compiled custom ops exist for OpenVINO only
+        name, why = "openvino", ("backend openvino: the bundle's custom ops run on its compiled OpenVINO kernels "
+                                 "(CPU_EXTENSION_PATH), which no other Triton backend can load")
+    else:
+        name, why = choose_backend(target, str(m.get("precision", "fp32")), m.get("tolerances") or {}, opts.backend)
+    backend = triton_backend(name)
     for src in backend.files.values():
         if bundle.hashed(src) is None:
             if src == "@engine":
                 raise InvalidOptionError(
                     "the tensorrt backend serves the engine built on the device, and this bundle lists no "
-                    "model.engine in device_files: run the bundle's build_engine.sh on the device (it records the "
-                    "engine in manifest.json), then run serve export there, or pick --backend onnxruntime")
+                    "model.engine in device_files: on the device, build it with python -m edgeattn.tensorrt.build "
+                    f"{bundle.folder} (or run build_engine.sh, then python -m edgeattn.tensorrt.build "
+                    f"{bundle.folder} --record-trtexec to record its engine in manifest.json), then run serve "
+                    "export there, or pick --backend onnxruntime")
             raise InvalidOptionError(f"the {backend.name} backend needs {src}, which this {target!r} bundle does "
                                      f"not ship; export with --target openvino or pick --backend onnxruntime")
-    return backend
+    return backend, why
 
 
 def extension_path(opts: RepositoryOptions, bundle: BundleSource) -> Path:
@@ -128,10 +138,14 @@ def _extension_parameters(bundle: BundleSource, backend: type[TritonBackend], op
     return {"CPU_EXTENSION_PATH": str(extension_path(opts, bundle))}
 
 
-def triton_config_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[str, type[TritonBackend]]:
-    """The config.pbtxt text (already checked against Triton's schema) and the backend class it uses."""
+def triton_config_for(bundle: BundleSource, opts: RepositoryOptions,
+                      say: Callable[[str], None] | None = None) -> tuple[str, type[TritonBackend]]:
+    """The config.pbtxt text (already checked against Triton's schema) and the backend class it uses; `say`
+    hears why that backend."""
     check_counts(opts)
-    backend = _backend_for(bundle, opts)
+    backend, why = backend_for(bundle, opts)
+    if say is not None:
+        say(why)
     tensors = served_tensors(bundle.manifest, bundle.onnx_path)
     params = {**backend.parameters(opts, str(bundle.manifest.get("precision", "fp32"))),
               **_extension_parameters(bundle, backend, opts), **_metadata(bundle, backend.runtime)}
@@ -165,10 +179,11 @@ def _marker(folder: Path) -> str | None:
     return None
 
 
-def write_triton_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path:
+def write_triton_repository(bundle: BundleSource, opts: RepositoryOptions,
+                            say: Callable[[str], None] | None = None) -> Path:
     """Write REPO/<model>/<version>/, config.pbtxt and the manifest copy; other versions and files stay; return
-    REPO/<model>."""
-    text, backend = triton_config_for(bundle, opts)  # every check before anything is written
+    REPO/<model>. `say` hears which backend and why."""
+    text, backend = triton_config_for(bundle, opts, say)  # every check before anything is written
     name = model_name_for(bundle, opts)
 
     def fill(version: Path) -> None:

@@ -19,8 +19,7 @@ EPILOG = """examples:
   python -m edgeattn.train --eval --model lga_mobilenet                 # the shipped weights, held-out set
   python -m edgeattn.train --eval --model lga_dehaze --weights checkpoints/lga_dehaze.pt --eval-samples 32
 
-The commands that made the shipped weights are in edgeattn/models/weights/<model>.json and README
-("Trained weights").
+The commands that made the shipped weights are in edgeattn/models/weights/<model>.json and docs/trained-weights.md.
 
 what the statuses mean for train: 0 trained and saved (--eval: the target was reached); 1 --eval: the target was
 not reached, or training diverged (NaN loss; nothing saved); 2 bad input (nothing written).
@@ -38,13 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="registered model name (python -m edgeattn.export --list-models)")
     p.add_argument("--steps", type=int, default=200, help="optimiser steps (default: 200)")
     p.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
-    p.add_argument("--size", type=size_arg, metavar="HxW", help="training and held-out resolution (default: 96x96 "
+    p.add_argument("--size", type=size_arg, metavar="HxW", help="training and held-out resolution, HxW or N "
+                   "for NxN (default: 96x96 "
                    "segmentation, 96x128 dehazing and flow; --eval of shipped weights: their training size)")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW peak learning rate (default: 1e-3)")
     p.add_argument("--edge-loss-weight", type=float, default=0.5, help="weight of LGA's edge loss (default: 0.5)")
-    p.add_argument("--eval-samples", type=int, default=16, help="held-out samples for the metric (default: 16)")
-    p.add_argument("--eval-seed", type=int, default=1000, help="seed of the held-out set (default: 1000; training "
-                   "data come from --seed)")
+    p.add_argument("--eval-samples", type=int, help="held-out samples for the metric (default: 16; --eval: the count "
+                   "recorded with the weights, 64 for the shipped ones, so the re-check reproduces the record)")
+    p.add_argument("--eval-seed", type=int, help="seed of the held-out set (default: 1000, or the one recorded with "
+                   "the weights; training data come from --seed)")
     p.add_argument("--seed", type=int, default=0, help="seed of the init and of the training data (default: 0)")
     p.add_argument("--output", type=Path, metavar="FILE", help="checkpoint file (default: checkpoints/<model>.pt); "
                    "FILE with .json is written beside it")
@@ -111,12 +112,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.eval:
             return _eval(args)
         from .config import TrainConfig
+        from .evaluate import HELD_OUT_SEED
         from .loop import train
 
         command = "python -m edgeattn.train " + shlex.join(sys.argv[1:] if argv is None else argv)
         config = TrainConfig(model=args.model, steps=args.steps, batch=args.batch, size=args.size, lr=args.lr,
-                             edge_loss_weight=args.edge_loss_weight, eval_samples=args.eval_samples,
-                             eval_seed=args.eval_seed, seed=args.seed, output=args.output, threads=args.threads,
+                             edge_loss_weight=args.edge_loss_weight,
+                             eval_samples=16 if args.eval_samples is None else args.eval_samples,
+                             eval_seed=HELD_OUT_SEED if args.eval_seed is None else args.eval_seed,
+                             seed=args.seed, output=args.output, threads=args.threads,
                              fp16=args.fp16, shared_backbone=args.shared_backbone, init_from=args.init_from,
                              command=command)
         try:

@@ -130,11 +130,15 @@ def evaluate(model: nn.Module, task: str, size: tuple[int, int], samples: int = 
 
 
 def evaluate_weights(model_name: str, weights: str | Path | None = None, *, size: tuple[int, int] | None = None,
-                     samples: int = 16, seed: int = HELD_OUT_SEED, threads: int | None = None) -> EvalResult:
+                     samples: int | None = None, seed: int | None = None,
+                     threads: int | None = None) -> EvalResult:
     """Held-out evaluation of the shipped weights of `model_name` (weights=None) or of a checkpoint file.
 
-    The size defaults to the training size recorded beside the weights (the synthetic scenes' textures scale
-    with the image, so that is the size the metric is meaningful at), else the task recipe's default. A
+    Samples, seed and size default to the held-out set recorded beside the weights, so that a re-check of
+    shipped weights measures exactly what the record (and docs/trained-weights.md's table) reports; without a record, 16
+    samples, seed HELD_OUT_SEED. The size otherwise defaults to the training size recorded beside the weights
+    (the synthetic scenes' textures scale with the image, so that is the size the metric is meaningful at),
+    else the task recipe's default. A
     checkpoint written with --shared-backbone is completed from its base model's shipped weights, as recorded
     in the JSON beside it.
     """
@@ -146,7 +150,7 @@ def evaluate_weights(model_name: str, weights: str | Path | None = None, *, size
     if spec.task not in TASK_RECIPES:
         raise InvalidOptionError(f"no held-out evaluation for task {spec.task!r} (model {spec.name}); tasks: "
                                  f"{', '.join(sorted(TASK_RECIPES))}")
-    if samples < 1:
+    if samples is not None and samples < 1:
         raise InvalidOptionError(f"--eval-samples must be >= 1, got {samples}")
     if threads is not None and threads < 1:
         raise InvalidOptionError(f"--threads must be >= 1, got {threads}")
@@ -164,8 +168,12 @@ def evaluate_weights(model_name: str, weights: str | Path | None = None, *, size
             borrowed = pretrained_state_dict(shared["model"])
             state = {**{k: v for k, v in borrowed.items() if k.startswith(shared["prefix"])}, **state}
         what = f"checkpoint {str(weights)!r}"
+    held = record.get("held_out") or {}
+    samples = samples if samples is not None else int(held.get("samples", 16))
+    seed = seed if seed is not None else int(held.get("seed", HELD_OUT_SEED))
     if size is None:
-        size = tuple(record.get("recipe", {}).get("size") or TASK_RECIPES[spec.task].default_size)  # type: ignore
+        size = tuple(held.get("size") or record.get("recipe", {}).get("size")  # type: ignore[assignment]
+                     or TASK_RECIPES[spec.task].default_size)
     size = check_input_size(spec, size)  # type: ignore[arg-type]
     prev = torch.get_num_threads()
     if threads:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
-from ..errors import EXIT_OK
+from ..errors import EXIT_OK, InvalidOptionError
 
 EPILOG = """checks, in order (docs/trust.md):
   1. manifest.json: strict JSON, valid against docs/manifest.schema.json (else exit 2, naming the field)
@@ -26,6 +26,7 @@ examples:
   python -m edgeattn.verify artifacts/lga_mobilenet
   python -m edgeattn.verify artifacts/lga_mobilenet --runtimes ort,openvino --threads 2 --json verify.json
   python -m edgeattn.verify artifacts/lga_mobilenet --trust signing.pub
+  python -m edgeattn.verify artifacts/lga_mobilenet --runtimes ort,openvino --html report.html
 """
 
 
@@ -41,10 +42,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "with (export --sign-key); refuses an unsigned bundle, another key, or any file added, removed "
                    "or changed after signing (needs the extra edgeattn[sign])")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write one self-contained HTML page: the table, "
+                   "and per runtime and case a heat map of |runtime - reference| and a histogram of the errors "
+                   "against the bar (no network needed to view it)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--polygraphy", action="store_true", help="print the `polygraphy run` command for each reference "
                    "case (run inside the bundle; it checks model.onnx with Polygraphy's ONNX Runtime runner) and exit")
     return p
+
+
+def _not_a_bundle(folder: Path) -> None:
+    """A folder without manifest.json that holds bundles (export's --output DIR): name them instead of only
+    refusing. Nothing else is verified in the user's place (exit 2, one line)."""
+    from ..bundle.layout import MANIFEST
+
+    if not folder.is_dir() or (folder / MANIFEST).exists():
+        return
+    found = sorted(p.parent for p in folder.glob(f"*/{MANIFEST}") if not p.parent.name.endswith(".failed"))
+    if len(found) == 1:
+        raise InvalidOptionError(f"{str(folder)!r} is not a bundle but holds one, {str(found[0])!r}: run "
+                                 f"python -m edgeattn.verify {found[0]}")
+    if found:
+        raise InvalidOptionError(f"{str(folder)!r} is not a bundle but holds {len(found)}: "
+                                 f"{', '.join(str(f) for f in found)}; pass one of them")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,16 +82,27 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n".join(polygraphy_commands(args.bundle)))
             return EXIT_OK
+        _not_a_bundle(args.bundle)
         runtimes = (list(parse_runtimes(args.runtimes, ("ort", "openvino", "tensorrt", "reference", "torch")))
                     if args.runtimes is not None else None)
+        maps = None
+        if args.html is not None:
+            from .html import ErrorMaps
+
+            check_output_file(args.html, "--html", "pass --html with a new or regular file in a writable folder")
+            maps = ErrorMaps()
         result = verify_bundle(args.bundle, runtimes=runtimes, threads=args.threads,
-                               progress=None if args.quiet else _stderr, trust=args.trust)
+                               progress=None if args.quiet else _stderr, trust=args.trust, observe=maps)
         print(format_table(result.rows, title=f"verify {args.bundle} ({result.model}, target {result.target}, "
                                               f"precision {result.precision}) vs the bundled PyTorch outputs"))
         if result.integrity.unlisted:
             print(f"files not in the manifest (not used): {', '.join(result.integrity.unlisted)}")
         print(result.authenticity)
         print(result.label)
+        if maps is not None:
+            from .html import write_html
+
+            print(f"report: {write_html(result, maps, args.html)}")
         if args.json is not None:
             atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
         return result.exit_code

@@ -42,6 +42,7 @@ from ..cli import RUNTIME_ALIASES, check_threads
 __all__ = ["VerifyResult", "verify_bundle", "DEFAULT_RUNTIMES", "ALIASES", "VERDICTS", "resolve_runtimes"]
 
 Progress = Callable[[str], None]
+Observer = Callable[[Comparison, np.ndarray, np.ndarray], None]
 
 #: the runtimes that check a bundle of each target when none are requested: the target's own
 DEFAULT_RUNTIMES = {"onnx": ("ort",), "ort": ("ort",), "openvino": ("openvino",), "trt": ("tensorrt",)}
@@ -161,10 +162,12 @@ def _check_floors(cases: list, outs: list[str], tol: Tolerance, folder: Path) ->
 
 
 def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threads: int | None = None,
-                  progress: Progress | None = None, trust: str | Path | None = None) -> VerifyResult:
+                  progress: Progress | None = None, trust: str | Path | None = None,
+                  observe: Observer | None = None) -> VerifyResult:
     """Verify the bundle at `path` on `runtimes` (default: the target's own). With `trust` (a public key file) the
     bundle's signature is checked first. Raises IntegrityError (exit 2) for a bundle that fails the signature or
-    integrity check, InvalidOptionError for bad options; else returns the verdict (docs/trust.md)."""
+    integrity check, InvalidOptionError for bad options; else returns the verdict (docs/trust.md).
+    `observe(row, reference, output)` sees every compared output (the HTML report's error maps)."""
     from ..runtimes import RuntimeOptions, load_runtime, runtime_class
 
     say = progress or _quiet
@@ -261,6 +264,8 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
                                   floor=_floor(c, out), tolerance=tol, task_threshold=bar)
                     row.size = c.name if len(outs) == 1 else f"{c.name}:{out}"
                     rows.append(row)
+                    if observe is not None:
+                        observe(row, c.outputs[out], got[out])
         finally:
             rt.close()
     statuses = {r.status for r in rows}

@@ -38,6 +38,7 @@ def _run(argv: list[str], capsys) -> tuple[int, str]:
     (["--precision", "bf17"], "unknown precision 'bf17'. Did you mean: bf16"),
     (["--runtimes", "ort,opnvino"], "unknown runtime 'opnvino'. Did you mean: openvino?"),
     (["--runtimes", "torch"], "--runtimes torch"),
+    (["--name", "mine"], "--name names a user model's bundle"),
 ])
 def test_refused_up_front_in_one_line(args, expected, capsys, tmp_path):
     out = tmp_path / "out"
@@ -100,3 +101,17 @@ def test_help_lists_the_vocabulary():
     text = build_parser().format_help()
     for word in ("onnx, ort, openvino, trt", "torchscript, dynamo", "exit status (the same for every edgeattn"):
         assert word in text
+
+
+def test_an_opset_the_user_did_not_choose_is_the_exporters_own(tmp_path, capsys):
+    """--exporter dynamo without --opset exports at 18 (dynamo writes >= 18 only); an explicit 17 is still refused
+    above, and the TorchScript default stays 17."""
+    import json
+
+    from edgeattn.export import ExportConfig
+
+    assert ExportConfig(model="m").opset == 17 and ExportConfig(model="m", exporter="dynamo").opset == 18
+    assert ExportConfig(model="m", exporter="dynamo", opset=20).opset == 20
+    assert main(["--model", "lga_mobilenet", "--exporter", "dynamo", "--input-size", "32x32", "--target", "ort",
+                 "--output", str(tmp_path), "--threads", "2"]) == 0
+    assert json.loads((tmp_path / "lga_mobilenet" / "manifest.json").read_text())["opset"] == 18

@@ -54,10 +54,27 @@ def test_triton_onnx_backends_layout(dynamic_bundle: Path, tmp_path: Path, backe
     assert params["edgeattn.weights_sha256"] == read_manifest(dynamic_bundle)["weights"]["sha256"]
 
 
-def test_triton_openvino_static_layout(static_openvino_bundle: Path, tmp_path: Path) -> None:
-    """target openvino -> the openvino backend with the shipped IR; a static bundle -> max_batch_size 0, full dims."""
+def test_triton_fp32_openvino_bundle_defaults_to_onnxruntime_and_says_why(static_openvino_bundle: Path,
+                                                                          tmp_path: Path, capsys) -> None:
+    """Triton's openvino backend cannot request f32 (bf16 on CPUs like this one): the default that verifies is
+    ONNX Runtime on the bundle's model.onnx, judged by its fp32/ort tolerance; the output says so in one line."""
+    assert main(["export", str(static_openvino_bundle), "--server", "triton", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    why = [line for line in out.out.splitlines() if line.startswith("backend ")]
+    assert len(why) == 1 and "backend onnxruntime" in why[0] and "cannot request f32" in why[0], out.out
+    assert "warning" not in out.err
+    cfg = _config(tmp_path / MODEL)
+    assert cfg.backend == "onnxruntime" and _params(cfg)["edgeattn.runtime"] == "ort"
+    assert sorted(p.name for p in (tmp_path / MODEL / "1").iterdir()) == ["model.onnx"]
+
+
+def test_triton_openvino_static_layout(static_openvino_bundle: Path, tmp_path: Path, capsys) -> None:
+    """--backend openvino -> the shipped IR, with a one-line warning that it cannot run fp32 as verified; a static
+    bundle -> max_batch_size 0, full dims."""
     assert main(["export", str(static_openvino_bundle), "--server", "triton", "--output", str(tmp_path),
-                 "--streams", "2", "--threads", "1"]) == 0
+                 "--backend", "openvino", "--streams", "2", "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: --backend openvino") and "bf16" in err, err
     model = tmp_path / MODEL
     assert sorted(p.name for p in (model / "1").iterdir()) == ["model.bin", "model.xml"]
     cfg = _config(model)
@@ -74,7 +91,7 @@ def test_triton_tensorrt_needs_the_device_engine(dynamic_bundle: Path, tmp_path:
     assert main(["export", str(dynamic_bundle), "--server", "triton", "--backend", "tensorrt", "--output",
                  str(tmp_path / "repo")]) == 2
     err = capsys.readouterr().err
-    assert "build_engine.sh" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "tensorrt.build" in err and "--record-trtexec" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "repo").exists()
 
 

@@ -130,3 +130,13 @@ def test_init_from_starts_from_a_checkpoint_and_records_its_lineage(tmp_path):
     assert record["init_from"]["sha256"] == sha256_file(first) and record["init_from"]["record"]["command"] == "first"
     assert result.before == pytest.approx(json.loads(first.with_suffix(".json").read_text())["held_out"]["metrics"],
                                           abs=1e-4)  # it started from the first run's weights
+
+
+def test_eval_cli_defaults_to_the_recorded_held_out_set(capsys):
+    """The README's re-check `train --eval --model lga_mobilenet` (no --eval-samples) measures the recorded 64
+    samples and reproduces the recorded score; 16 samples of the same set would say NOT reached."""
+    record = weights_info("lga_mobilenet").raw["held_out"]
+    assert train_main(["--eval", "--model", "lga_mobilenet", "--threads", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert f"held-out ({record['samples']} samples, 64x64, seed {record['seed']})" in printed
+    assert f"mIoU={record['metrics']['mIoU']:.4f}" in printed and "-> reached" in printed

@@ -205,3 +205,20 @@ def test_imports_and_help_without_torch():
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
     proc = _verify("--help")
     assert proc.returncode == 0 and "NOT VERIFIED" in proc.stdout and "torch imported: False" in proc.stdout
+
+
+def test_a_folder_of_bundles_is_not_verified_in_the_users_place(ov_bundle, tmp_path, capsys):
+    """verify on export's --output folder names the bundle inside it (exit 2, one line) instead of only refusing."""
+    import shutil
+
+    from edgeattn.verify.__main__ import main
+
+    parent = tmp_path / "artifacts"
+    shutil.copytree(ov_bundle, parent / ov_bundle.name)
+    assert main([str(parent)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"holds one, {str(parent / ov_bundle.name)!r}" in err
+    assert f"python -m edgeattn.verify {parent / ov_bundle.name}" in err
+    shutil.copytree(ov_bundle, parent / "second")
+    assert main([str(parent)]) == 2
+    assert "holds 2:" in capsys.readouterr().err
