@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -18,7 +19,7 @@ from ..tensorrt.audit import trt_issues
 from ..tensorrt.operators import TRT_SOURCE, TRT_TARGET_VERSION
 from .support_tables import HOSTILE_OPS, HOSTILE_PREFIXES, OPSET_RANGE, RESTRICTED, SOURCES, UNSUPPORTED
 
-__all__ = ["Finding", "AuditReport", "audit", "MAX_RANK"]
+__all__ = ["Finding", "AuditReport", "audit", "audit_shipped", "MAX_RANK"]
 
 MAX_RANK = 4
 
@@ -39,6 +40,8 @@ class AuditReport:
     op_counts: dict[str, int]
     findings: list[Finding] = field(default_factory=list)
     source: str = ""
+    file: str = ""  # the audited file's name and SHA-256 (audit_shipped): what the proof covers
+    sha256: str = ""
 
     @property
     def errors(self) -> list[Finding]:
@@ -61,6 +64,7 @@ class AuditReport:
             "findings": [asdict(f) for f in self.findings],
             "errors": len(self.errors),
             "warnings": len(self.warnings),
+            **({"file": self.file, "sha256": self.sha256} if self.file else {}),
         }
 
     def summary(self) -> str:
@@ -156,6 +160,22 @@ def audit(model: onnx.ModelProto, target: str, trt_version: tuple[int, int] | No
         if note is not None:
             add(note)
         report.findings.extend(Finding(*issue) for issue in trt_issues(model, nodes, version))
+    return report
+
+
+def audit_shipped(path: Path, target: str) -> AuditReport:
+    """Audit the ONNX file as it will ship (after every rewrite: precision, Q/DQ, float16 islands) and record its
+    name and SHA-256; an error there refuses the export (ExportError), as the first audit's would."""
+    from ..bundle.hashing import sha256_file
+    from ..errors import ExportError
+
+    path = Path(path)
+    report = audit(onnx.load(str(path), load_external_data=False), target)
+    report.file, report.sha256 = path.name, sha256_file(path)
+    if report.errors:
+        lines = "; ".join(f"{f.op} {f.node}: {f.message}" for f in report.errors[:3])
+        raise ExportError(f"the {path.name} that would ship cannot run on {target} ({len(report.errors)} errors): "
+                          f"{lines}")
     return report
 
 

@@ -36,7 +36,7 @@ from ..errors import ExportError, InvalidOptionError
 from ..models import ModelSpec, create_model
 from ..convert.vacuous import vacuous_note
 from ..runtimes import TorchRuntime
-from .audit import AuditReport, audit
+from .audit import AuditReport, audit, audit_shipped
 from .config import ExportConfig
 from .device import check_device_options, check_loadable, device_manifest, lower_ir_version, trt_version
 from .manifest import build_manifest, weights_record
@@ -203,6 +203,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         outcome = apply_export_precision(config, spec, size, stage, onnx_path, _num_outputs(proto), progress)
         if config.target == "trt":  # after the precision step: the recipe records (and build_engine.sh hashes)
             _target_artefacts(config, spec, size, stage, onnx_path)  # the final model.onnx (Q/DQ, float16)
+        report = audit_shipped(onnx_path, target.name)  # the proof covers the file that ships, not its source
 
         sizes = [size, *config.parity_sizes]
         progress(f"[{next(step)}/{steps}] reference inputs/outputs from the exported weights "

@@ -5,8 +5,9 @@ data. The scheme follows the target:
 - `ort`: uint8 asymmetric activations x int8 weights (U8S8), what ORT's x86 kernels run fastest on a CPU with
   AVX-512 VNNI (onnxruntime.quantization.quantize_static's own guidance), reduce_range off (VNNI does not
   saturate);
-- `trt` (and the graph NNCF is not used for): int8 symmetric activations (zero point 0), which is what
-  TensorRT's explicit quantization accepts; the same graph is checked here on ORT.
+- `trt` (and the graph NNCF is not used for): int8 symmetric activations (zero point 0) and float biases, which
+  is what TensorRT's explicit quantization accepts (tensorrt/qdq.py audits the shipped graph for it); the same
+  graph is checked here on ORT.
 Nodes to keep in float are excluded by name (a predicate's result): ORT then leaves them, and their inputs and
 outputs, in float32 with a DequantizeLinear before and a QuantizeLinear after.
 Calibration runs once per method and is cached (ranges JSON), so the sensitivity measurement re-quantizes
@@ -37,13 +38,16 @@ class QdqScheme:
     activation: str  # "uint8" | "int8"
     activation_symmetric: bool
     reason: str
+    quantize_bias: bool = True  # False: biases stay float32 (no INT32 DequantizeLinear)
 
 
 SCHEMES: dict[str, QdqScheme] = {
     "ort": QdqScheme("u8s8", "uint8", False, "U8S8: ORT's fastest x86 int8 kernels (VNNI); asymmetric activations "
                      "use all 256 levels after ReLU/ReLU6"),
     "trt": QdqScheme("s8s8-symmetric", "int8", True, "TensorRT explicit quantization takes int8 Q/DQ with zero "
-                     "point 0 only (symmetric activations and weights)"),
+                     "point 0 only (symmetric activations and weights); biases stay float (TensorRT's "
+                     "DequantizeLinear takes INT8/FP8/INT4, not INT32; it fuses float biases itself: "
+                     "edgeattn/tensorrt/qdq.py)", quantize_bias=False),
 }
 _METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
 
@@ -141,6 +145,7 @@ def quantize_qdq(cal: Calibration, *, target: str, keep_float: Sequence[str] = (
         # Not CalibMaxIntermediateOutputs: in onnxruntime 1.32 MinMax calibration drops the chunks it clears.
         "CalibStridedMinMax": 2 if len(cal.feeds) % 2 == 0 else 1,
         "ForceQuantizeNoInputCheck": everything,
+        "QuantizeBias": scheme.quantize_bias,
     }
     if cal.method == "percentile":
         extra["CalibPercentile"] = 99.999

@@ -18,6 +18,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .qdq import qdq_issues
 from .operators import (
     TRT_IO_ONLY_TYPES,
     TRT_OP_TYPES,
@@ -202,9 +203,7 @@ def _check_node(g: _Graph, node: onnx.NodeProto, target: tuple[int, int]) -> Ite
         if bad:
             yield err(f"attribute {bad[0]}")
     elif op in ("QuantizeLinear", "DequantizeLinear"):
-        zp = g.value(_input(node, 2)) if _input(node, 2) else None
-        if zp is not None and np.any(zp != 0):
-            yield err("non-zero zero point")
+        yield from qdq_issues(g, node, onnx_type_name, Issue)  # TensorRT's Q/DQ rules (qdq.py)
     elif op == "EyeLike":
         t = g.types.get(_input(node, 0))
         if t is not None and t.HasField("shape") and any(not d.HasField("dim_value") for d in t.shape.dim):
@@ -287,5 +286,6 @@ def trt_issues(model: onnx.ModelProto, nodes: list[onnx.NodeProto],
             continue
         if node.op_type in CHECKED_OPS:
             issues.extend(_check_node(g, node, target))
-        issues.extend(_check_types(g, node))
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear"):  # their types are Q/DQ rules (errors)
+            issues.extend(_check_types(g, node))
     return issues
