@@ -30,6 +30,11 @@ class RuntimeOptions:
     # (verify passes the bundle's own answer, so a standard graph never pulls torch in)
     custom_ops: bool | None = None
 
+    def __post_init__(self) -> None:
+        from ..cli import check_threads
+
+        check_threads(self.threads)  # every runtime, however reached: 1..4 x the CPUs here (edgeattn/cli.py)
+
 
 class Runtime(ABC):
     name: ClassVar[str]
