@@ -254,3 +254,16 @@ def test_every_export_size_is_bounded(argv: list[str], needle: str, tmp_path: Pa
     line = _one_line(capsys)
     assert needle in line, line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--no-models", "--modules", "nonlocal", "--sweep-sizes", "1024x1024"], "the nonlocal sweep at 1024x1024"),
+    (["--models", "lga_mobilenet", "--sizes", "32x32", "--iters", str(10**9)], "--iters at most 100000"),
+])
+def test_bench_sizes_are_bounded(argv: list[str], needle: str, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from edgeattn.bench.__main__ import main as bench
+
+    assert _status(bench, [*argv, "--output", str(tmp_path / "out")]) == 2
+    assert needle in _one_line(capsys)
+    assert not (tmp_path / "out").exists()
