@@ -32,7 +32,7 @@ def refuse_special(path: Path, what: str, hint: str) -> None:
 
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # absent (a file above it is check_writable_dir's to name)
         return
     except OSError as exc:
         raise InvalidOptionError(f"{what} {str(path)!r} cannot be inspected ({exc.strerror}); {hint}") from None

@@ -232,3 +232,38 @@ def test_serve_check_timeout_is_bounded(timeout: str, tiny: Path, capsys: pytest
 
     assert serve(["check", "127.0.0.1:9", str(tiny), "--timeout", timeout]) == 2
     assert "--timeout" in _one_line(capsys)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--input-size", "200000x64"], "at most 131072 pixels"),
+    (["--target", "trt", "--dynamic", "--max-size", "64x200000"], "at most 131072 pixels"),
+    (["--target", "trt", "--workspace", str(10**9)], "--workspace must be in 1..262144"),
+    (["--target", "trt", "--dynamic", "--max-batch", str(10**6)], "--max-batch must be at most 4096"),
+    (["--target", "trt", "--precision", "fp16", "--dla-core", "99"], "--dla-core must be 0..7"),
+    (["--target", "ort", "--precision", "int8", "--calib-samples", str(10**9)], "--calib-samples must be in 1..10000"),
+    (["--model", "pkg.mod:factory", "--input-channels", str(10**6)], "--input-channels must be in 1..4096"),
+])
+def test_every_export_size_is_bounded(argv: list[str], needle: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from edgeattn.export.__main__ import main as export
+
+    base = ["--model", "lga_mobilenet", "--input-size", "32x32"]
+    if "--model" in argv:
+        base = ["--input-size", "32x32"]
+    assert _status(export, [*base, *argv, "--output", str(tmp_path / "out")]) == 2
+    line = _one_line(capsys)
+    assert needle in line, line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--no-models", "--modules", "nonlocal", "--sweep-sizes", "1024x1024"], "the nonlocal sweep at 1024x1024"),
+    (["--models", "lga_mobilenet", "--sizes", "32x32", "--iters", str(10**9)], "--iters at most 100000"),
+])
+def test_bench_sizes_are_bounded(argv: list[str], needle: str, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from edgeattn.bench.__main__ import main as bench
+
+    assert _status(bench, [*argv, "--output", str(tmp_path / "out")]) == 2
+    assert needle in _one_line(capsys)
+    assert not (tmp_path / "out").exists()

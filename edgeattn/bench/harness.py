@@ -114,6 +114,8 @@ def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
             raise unknown("runtime", r, KNOWN_RUNTIMES)
     if config.threads < 1 or config.iters < 1 or config.warmup < 0:
         raise InvalidOptionError("--threads and --iters must be >= 1 and --warmup >= 0")
+    if config.iters > 100_000 or config.warmup > 10_000 or config.channels > 4096 or config.ceiling_n > 16384:
+        raise InvalidOptionError("--iters at most 100000, --warmup 10000, --channels 4096, --ceiling-size 16384")
     check_threads(config.threads)  # at most 4 x the CPUs here (edgeattn/cli.py)
     if config.budget_s is not None and config.budget_s <= 0:
         raise InvalidOptionError(f"--budget must be > 0 seconds, got {config.budget_s}")
@@ -130,8 +132,23 @@ def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
                          "choose smaller --sizes", spec.attention, spec.attention_stride)
     modules = list(config.modules) if config.modules and config.modules != ("all",) else list_attention()
     for m in modules:
-        get_attention(m)
+        attention = get_attention(m)
+        if config.sweep:
+            for h, w in config.sweep_sizes:  # feature maps in fp32: the attention's maps (softmax in and out)
+                _check_sweep_memory(m, attention.map_elements(1, h, w) * 2 * 4 + h * w * config.channels * 4 * 4,
+                                    (h, w))
     return (models if config.run_models else []), (modules if config.sweep else [])
+
+
+def _check_sweep_memory(module: str, need: int, size: tuple[int, int]) -> None:
+    from .._resources import HEADROOM, available_memory, human_bytes
+    from ..errors import ResourceError
+
+    have = available_memory()
+    if have is not None and need * HEADROOM > have:
+        raise ResourceError(f"the {module} sweep at {size[0]}x{size[1]} needs at least {human_bytes(need)} (its "
+                            f"attention maps), and at most 1/{HEADROOM} of the {human_bytes(have)} available may be "
+                            "taken; choose smaller --sweep-sizes or leave that module out (--modules)")
 
 
 def _meta(config: BenchConfig) -> dict:

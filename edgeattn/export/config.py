@@ -19,6 +19,10 @@ DEFAULT_OPSETS = {"torchscript": 17, "dynamo": 18}
 PRECISIONS = ("fp32", "fp16", "bf16", "fp16-weights", "int8")  # which target takes which: precision/apply.py
 
 
+#: the largest height or width any size option accepts (TensorRT profiles and manifests carry it as written)
+MAX_SIDE = 1 << 17
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """'512x1024' -> (512, 1024); '256' -> (256, 256)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:[xX,]\s*(\d+))?\s*", str(text))
@@ -30,6 +34,8 @@ def parse_size(text: str) -> tuple[int, int]:
     w = int(m.group(2) or h)
     if h <= 0 or w <= 0:
         raise InvalidOptionError(f"malformed size {text!r}: height and width must be positive")
+    if max(h, w) > MAX_SIDE:  # the memory estimate refuses most sooner; this bounds sizes that are only written
+        raise InvalidOptionError(f"size {text!r}: each side must be at most {MAX_SIDE} pixels")  # (e.g. --max-size)
     return h, w
 
 

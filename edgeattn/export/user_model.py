@@ -37,8 +37,8 @@ def user_spec(config) -> ModelSpec:  # noqa: ANN001 - ExportConfig (import cycle
     if config.input_size is None:
         raise InvalidOptionError(f"--model {config.model!r} is a user factory: give --input-size HxW (the export "
                                  "size; user models have no default)")
-    if config.input_channels < 1:
-        raise InvalidOptionError(f"--input-channels must be >= 1, got {config.input_channels}")
+    if not 1 <= config.input_channels <= 4096:
+        raise InvalidOptionError(f"--input-channels must be in 1..4096, got {config.input_channels}")
     if not config.input_name.isidentifier():
         raise InvalidOptionError(f"--input-name {config.input_name!r}: use letters, digits and underscores")
     name = config.name or resolve_factory(config.model).name

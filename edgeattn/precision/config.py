@@ -43,8 +43,8 @@ class PrecisionConfig:
         if self.calibration not in CALIBRATION_METHODS:
             raise unknown("calibration method", self.calibration, CALIBRATION_METHODS)
         for name, value in (("--calib-samples", self.calib_samples), ("--eval-samples", self.eval_samples)):
-            if value < 1:
-                raise InvalidOptionError(f"{name} must be >= 1, got {value}")
+            if not 1 <= value <= 10_000:  # each sample is a forward pass (and memory) at the export size
+                raise InvalidOptionError(f"{name} must be in 1..10000, got {value}")
         if self.max_drop is not None and not self.max_drop >= 0:
             raise InvalidOptionError(f"--max-drop must be a number >= 0, got {self.max_drop}")
         if self.weights not in ("per-channel", "per-tensor"):

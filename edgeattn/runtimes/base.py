@@ -33,6 +33,11 @@ class RuntimeOptions:
     # kernels: paths that edgeattn.bundle.extensions.verified_library has already checked against the manifest
     extensions: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        from ..cli import check_threads
+
+        check_threads(self.threads)  # every runtime, however reached: 1..4 x the CPUs here (edgeattn/cli.py)
+
 
 class Runtime(ABC):
     name: ClassVar[str]

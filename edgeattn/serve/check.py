@@ -26,6 +26,7 @@ from ..verify import ALIASES, Comparison, Tolerance, VerifyResult, compare, runt
 from ..verify.tolerances import tolerance_key
 from .kserve import KServeClient, ServerError, split_url
 from .source import BundleSource, open_bundle
+from .triton import _NAME
 
 __all__ = ["CheckOptions", "check_server", "MAX_CONCURRENCY"]
 
@@ -86,6 +87,12 @@ def check_server(opts: CheckOptions, progress: Callable[[str], None] | None = No
     address = split_url(opts.url, opts.protocol)
     if not 1 <= opts.concurrency <= MAX_CONCURRENCY:
         raise InvalidOptionError(f"--concurrency {opts.concurrency}: pass 1..{MAX_CONCURRENCY}")
+    if opts.version and not (opts.version.isdigit() and len(opts.version) <= 18):
+        raise InvalidOptionError(f"--model-version {opts.version[:40]!r}: pass a version number (digits), or leave it "
+                                 "out for the server's latest")
+    if opts.model_name is not None and not _NAME.match(opts.model_name):
+        raise InvalidOptionError(f"--model-name {opts.model_name[:80]!r}: a served model name has letters, digits, "
+                                 "'_', '-', '.' (as serve export writes it)")
     if not 0 < opts.timeout_s <= MAX_TIMEOUT_S:  # NaN fails too
         raise InvalidOptionError(f"--timeout {opts.timeout_s}: pass a number of seconds in (0, {MAX_TIMEOUT_S}]")
     bundle = open_bundle(opts.bundle)

@@ -85,6 +85,9 @@ def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path
     others = []
     refuse_special(config_path, "OVMS config.json", "move it away or pass another --output")
     if config_path.exists():
+        if config_path.stat().st_size > 16 << 20:
+            raise InvalidOptionError(f"{config_path} is larger than 16 MiB: not an OVMS config.json edgeattn can "
+                                     "extend; pass another --output")
         try:
             existing = json.loads(config_path.read_text(encoding="utf-8"))
             others = [e for e in existing.get("model_config_list", []) if e.get("config", {}).get("name") != name]

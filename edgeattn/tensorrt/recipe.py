@@ -116,9 +116,13 @@ def validate_recipe(recipe: TrtRecipe) -> TrtRecipe:
         raise InvalidOptionError("TensorRT recipe needs one channel count per input name")
     if recipe.batch < 1:
         raise InvalidOptionError(f"--batch must be >= 1, got {recipe.batch}")
-    if recipe.workspace_mib < 1:
-        raise InvalidOptionError(f"--workspace must be >= 1 MiB, got {recipe.workspace_mib}")
+    if not 1 <= recipe.workspace_mib <= 1 << 18:
+        raise InvalidOptionError(f"--workspace must be in 1..{1 << 18} MiB (256 GiB), got {recipe.workspace_mib}")
+    if recipe.max_batch is not None and recipe.max_batch > 4096:
+        raise InvalidOptionError(f"--max-batch must be at most 4096, got {recipe.max_batch}")
     if recipe.dla_core is not None:
+        if recipe.dla_core > 7:
+            raise InvalidOptionError(f"--dla-core must be 0..7 (Jetson Orin has cores 0 and 1), got {recipe.dla_core}")
         if recipe.dla_core < 0:
             raise InvalidOptionError(f"--dla-core must be >= 0 (Jetson Orin has cores 0 and 1), got {recipe.dla_core}")
         if recipe.precision == "fp32":

@@ -74,10 +74,12 @@ def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
         raise InvalidOptionError(f"no training recipe for task {spec.task!r} (model {spec.name}); recipes exist for: "
                                  f"{', '.join(sorted(TASK_RECIPES))}")
     recipe = TASK_RECIPES[spec.task]
-    for name, value, least in (("--steps", config.steps, 1), ("--batch", config.batch, 1),
-                               ("--eval-samples", config.eval_samples, 1)):
+    for name, value, least, most in (("--steps", config.steps, 1, 10_000_000), ("--batch", config.batch, 1, 4096),
+                                     ("--eval-samples", config.eval_samples, 1, 100_000)):
         if value < least:
             raise InvalidOptionError(f"{name} must be >= {least}, got {value}")
+        if value > most:
+            raise InvalidOptionError(f"{name} must be at most {most}, got {value}")
     if not (config.lr > 0 and math.isfinite(config.lr)):
         raise InvalidOptionError(f"--lr must be a positive number, got {config.lr}")
     if config.edge_loss_weight < 0:

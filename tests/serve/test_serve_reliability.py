@@ -199,3 +199,22 @@ def test_ovms_config_json_link_is_refused(tiny: Path, tmp_path: Path, capsys: py
     assert _export(tiny, repo, "--server", "ovms") == 2
     assert "config.json" in _one_line(capsys)
     assert json.loads(victim.read_text()) == {"model_config_list": []} and not (repo / "models").exists()
+
+
+def test_the_bundle_itself_is_never_taken_for_a_model_folder(tiny: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """--output next to the bundle with the bundle's own name: the bundle is refused as a model folder, intact."""
+    bundle = tmp_path / "tiny"
+    shutil.copytree(tiny, bundle)
+    before = sorted((p.relative_to(bundle).as_posix(), p.stat().st_size) for p in bundle.rglob("*"))
+    assert _export(bundle, tmp_path, "--server", "triton") == 2
+    assert "not a Triton model folder edgeattn wrote" in _one_line(capsys)
+    assert sorted((p.relative_to(bundle).as_posix(), p.stat().st_size) for p in bundle.rglob("*")) == before
+
+
+@pytest.mark.parametrize("flag, value", [("--model-version", "../../v2/repository/index"), ("--model-version", "1x"),
+                                         ("--model-name", "a/../../b"), ("--model-name", "")])
+def test_check_names_that_would_leave_the_model_url_are_refused(flag: str, value: str, tiny: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "127.0.0.1:9", str(tiny), flag, value]) == 2
+    assert flag in _one_line(capsys)

@@ -36,6 +36,11 @@ def server(triton_env_python: Path, dynamic_bundle: Path, perturbed_bundle: Path
     # A long queue delay makes the batcher merge the concurrent requests of the batching test (checked there).
     assert main(["export", str(dynamic_bundle), "--server", "triton", "--backend", "python", "--output", str(repo),
                  "--threads", "1", "--queue-delay-us", "100000"]) == 0
+    # A second version written beside the first and beside an operator's own file (serve export leaves both):
+    # Triton must load that folder as it is (the default policy serves the latest version, 2).
+    (repo / MODEL / "NOTES.txt").write_text("operator's notes\n")
+    assert main(["export", str(dynamic_bundle), "--server", "triton", "--backend", "python", "--output", str(repo),
+                 "--threads", "1", "--queue-delay-us", "100000", "--version", "2"]) == 0
     assert main(["export", str(perturbed_bundle), "--server", "triton", "--backend", "python", "--output", str(repo),
                  "--model-name", PERTURBED, "--threads", "1"]) == 0
     assert main(["export", str(static_openvino_bundle), "--server", "triton", "--backend", "python", "--output",
@@ -61,6 +66,14 @@ def test_round_trip_http(server: TritonServer, dynamic_bundle: Path) -> None:
     assert all(r.status == "passed" and r.max_abs_err is not None and r.max_abs_err <= r.tolerance
                for r in result.rows)
     assert all(r.task_metric == "argmax_agreement" for r in result.rows)
+
+
+def test_version_2_beside_version_1_and_unknown_files_is_served(server: TritonServer, dynamic_bundle: Path,
+                                                                tmp_path: Path) -> None:
+    result = check_server(CheckOptions(url=server.http_url, bundle=dynamic_bundle, version="2"))
+    assert result.verdict == "passed", [r.reason for r in result.rows]
+    client = KServeClient(server.http_url, "http", 10.0)
+    assert client.ready(MODEL, "2")
 
 
 def test_round_trip_grpc_cli(server: TritonServer, dynamic_bundle: Path, tmp_path: Path,
