@@ -102,7 +102,8 @@ def _check_dynamic_ok(model: torch.nn.Module, spec: ModelSpec) -> None:
         raise InvalidOptionError(
             f"{spec.name} exports with static shapes only: PatchMatch's random tables are drawn "
             "for one feature-map size and baked into the graph. Drop --dynamic and export once "
-            "per input size (--input-size HxW)"
+            "per input size (--input-size HxW), or add --custom-ops (the custom node draws its tables per size "
+            "at run time)"
         )
 
 
@@ -156,7 +157,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         progress(f"[{next(step)}/{steps}] building {spec.name} ({spec.task}), input {config.batch}x{size[0]}x{size[1]}")
         model, conversion = _build_for_export(config, spec, progress)
         weights = weights_record(model, config)
-        if config.dynamic:
+        if config.dynamic and not config.custom_ops:  # a custom node draws its tables per size at run time
             _check_dynamic_ok(model, spec)
         if config.custom_ops:
             _enable_custom_ops(model, spec)
