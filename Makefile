@@ -106,4 +106,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check edgeattn tests
 
 clean:
-	rm -rf $(VENV) $(TRITON_VENV) artifacts .pytest_cache
+	rm -rf $(VENV) $(TRITON_VENV) artifacts .pytest_cache build/native

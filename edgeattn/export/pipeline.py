@@ -104,7 +104,8 @@ def _check_dynamic_ok(model: torch.nn.Module, spec: ModelSpec) -> None:
         raise InvalidOptionError(
             f"{spec.name} exports with static shapes only: PatchMatch's random tables are drawn "
             "for one feature-map size and baked into the graph. Drop --dynamic and export once "
-            "per input size (--input-size HxW)"
+            "per input size (--input-size HxW), or add --custom-ops (the custom node draws its tables per size "
+            "at run time)"
         )
 
 
@@ -162,7 +163,7 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
             if note:
                 progress(f"  {note}")
         weights = weights_record(model, config)
-        if config.dynamic:
+        if config.dynamic and not config.custom_ops:  # a custom node draws its tables per size at run time
             _check_dynamic_ok(model, spec)
         if config.custom_ops:
             _enable_custom_ops(model, spec)

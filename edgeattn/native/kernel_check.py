@@ -3,9 +3,10 @@ userland (edgeattn.emulate.run_inside), where neither torch nor onnx exist. Devi
 
     python -m edgeattn.native.kernel_check OUT.json CASES_DIR LIBRARY
 
-CASES_DIR/cases.json lists {"name", "xml", "inputs": [npz, ...]}: an IR of one custom op (written on the host) and
-input files, each holding the feeds and `expected`, the numpy reference path's output computed on the host. OUT.json
-gets the machine, the OpenVINO version and per input the max abs error and the precision that executed.
+CASES_DIR/cases.json lists {"name", "xml", "inputs": [npz, ...], "hint"}: an IR of one custom op (written on the
+host), input files, each holding the feeds and `expected`, the numpy reference path's output computed on the host,
+and the INFERENCE_PRECISION_HINT to compile with ("f32" when absent; "default": none, the CPU's own default, f16 on
+ARM). OUT.json gets the machine, the OpenVINO version and per input the max abs error and the precision that ran.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def main(argv: list[str]) -> int:
     core.add_extension(library)
     rows = []
     for case in json.loads((cases_dir / "cases.json").read_text())["cases"]:
-        compiled = core.compile_model(core.read_model(str(cases_dir / case["xml"])), "CPU",
-                                      {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 2})
+        hint = case.get("hint", "f32")
+        config = {"INFERENCE_NUM_THREADS": 2, **({} if hint == "default" else {"INFERENCE_PRECISION_HINT": hint})}
+        compiled = core.compile_model(core.read_model(str(cases_dir / case["xml"])), "CPU", config)
         raw = compiled.get_property("INFERENCE_PRECISION_HINT")  # what runs (ARM's default would be f16)
         executed = raw.get_type_name() if hasattr(raw, "get_type_name") else str(raw)
         for name in case["inputs"]:

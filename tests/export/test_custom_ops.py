@@ -54,6 +54,14 @@ def test_dynamo_exporter_writes_the_same_nodes(tmp_path, model, size, op, kwargs
     assert attrs["plugin_namespace"] == b"edgeattn" and attrs["plugin_version"] in (b"1", b"2")
 
 
+@pytest.mark.native
+def test_patchmatch_custom_op_exports_with_dynamic_sizes(tmp_path):
+    """The custom node draws PatchMatch's tables per size at run time (every kernel), so --dynamic is allowed."""
+    result = export(_cfg(tmp_path, model="psal_inpaint", input_size=(40, 36), dynamic=True,
+                         parity_sizes=((48, 64), (36, 44)), model_kwargs={"n_iters": 2}), **QUIET)
+    assert len(result.parity) == 3 * len(ALL) and all(r.passed for r in result.parity), result.parity
+
+
 def test_trt_without_a_plugin_is_refused_naming_the_targets_that_can_run_it(tmp_path):
     with pytest.raises(InvalidOptionError, match="onnx, ort, openvino"):
         export(_cfg(tmp_path, model="ccnet_mobilenet", target="trt", runtimes=None), **QUIET)

@@ -43,6 +43,12 @@ def _write_cases(folder) -> None:
         np.savez(folder / f"cc{i}.npz", expected=criss_cross_np(**feeds), **feeds)
         inputs.append(f"cc{i}.npz")
     cases.append({"name": "criss_cross", "xml": ir("criss_cross", criss_cross_model()), "inputs": inputs})
+    # ARM's default precision (f16): the plugin hands the op f16 tensors; reference on the f16-rounded inputs
+    feeds = {"q": randn(rng, 2, 4, 9, 11), "k": randn(rng, 2, 4, 9, 11), "v": randn(rng, 2, 5, 9, 11)}
+    half = {k: v.astype(np.float16).astype(np.float32) for k, v in feeds.items()}
+    np.savez(folder / "cc_f16.npz", expected=criss_cross_np(**half), **feeds)
+    cases.append({"name": "criss_cross_default_precision", "xml": "criss_cross.xml", "inputs": ["cc_f16.npz"],
+                  "hint": "default"})
     for name, (attrs, sizes) in PM.items():
         attrs = {**attrs, "temperature": 4.0}
         prm = PatchMatchParams(knn=attrs["knn"], patch_size=attrs["patch_size"], n_iters=attrs["n_iters"],
@@ -66,8 +72,11 @@ def test_arm64_kernels_match_the_reference_under_emulation(tmp_path):
     report, _ = run_inside(get_profile(DEVICE), "edgeattn.native.kernel_check",
                            [str(tmp_path), str(build_dir() / "aarch64" / LIBRARY)], progress=lambda _: None)
     assert report["machine"] == "aarch64"
-    assert len(report["rows"]) == 3 + sum(len(s) for _, s in PM.values())
+    assert len(report["rows"]) == 4 + sum(len(s) for _, s in PM.values())
     for row in report["rows"]:
+        if row["case"] == "criss_cross_default_precision":  # judged by the fp16 bar of the table
+            assert row["executed"] == "f16" and row["max_abs"] <= tolerance_for("fp16", "openvino").max_abs, row
+            continue
         assert row["max_abs"] is not None and row["max_abs"] <= TOL, row
         assert row["executed"] == "f32", row
 

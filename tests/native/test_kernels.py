@@ -86,6 +86,32 @@ def test_thread_count_does_not_change_a_bit():
         assert np.array_equal(one, two)
 
 
+@pytest.mark.parametrize("hint", ["bf16", "f16"])
+def test_lower_precision_hints_run_the_kernels(hint):
+    """f16 is OpenVINO's default on ARM CPUs: the plugin then hands the ops f16 tensors (bf16 keeps f32 here)."""
+    rng = np.random.default_rng(5)
+    c = core()
+    cc = _cc_case(rng, 2, 4, 5, 9, 11)
+    pm = {"q": randn(rng, 2, 4, 9, 10), "k": randn(rng, 2, 4, 9, 10), "v": randn(rng, 2, 3, 9, 10),
+          "mask": np.zeros((2, 1, 9, 10), np.float32)}
+    attrs = dict(knn=3, patch_size=3, n_iters=2, temperature=8.0, aggregate=1, seed=0, masked=0)
+    prm = PatchMatchParams(n_iters=2, temperature=8.0, aggregate=True)
+
+    def rounded(feeds):  # what the plugin hands the op: f16 tensors under f16 (bf16 keeps f32 inputs on this CPU)
+        return {k: v.astype(np.float16).astype(np.float32) for k, v in feeds.items()} if hint == "f16" else feeds
+
+    for model, feeds, ref in ((criss_cross_model(), cc, lambda f: criss_cross_np(**f)),
+                              (patchmatch_model(**attrs), pm, lambda f: patchmatch_attention_np(*f.values(), prm,
+                                                                                                 False))):
+        compiled = c.compile_model(c.read_model(model.SerializeToString(), b""), "CPU",
+                                   {"INFERENCE_PRECISION_HINT": hint})
+        got = compiled(feeds)[0]
+        assert got.dtype == np.float32 and np.isfinite(got).all()
+        # judged by that precision's bar in the table, not fp32's
+        bar = tolerance_for({"bf16": "bf16", "f16": "fp16"}[hint], "openvino").max_abs
+        assert np.abs(got - ref(rounded(feeds))).max() <= bar
+
+
 def test_ir_save_and_reload_keeps_the_ops_and_their_attributes(tmp_path):
     attrs = dict(knn=2, patch_size=5, n_iters=2, temperature=2.5, aggregate=1, seed=9, masked=1)
     rng = np.random.default_rng(6)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "tensor_f32.hpp"
 
 namespace edgeattn {
 
@@ -115,8 +116,8 @@ void CrissCross::validate_and_infer_types() {
                           "\" is not supported by this library (it implements version 1)");
     for (size_t i = 0; i < 3; ++i) {
         const auto& et = get_input_element_type(i);
-        NODE_VALIDATION_CHECK(this, et.is_dynamic() || et == ov::element::f32, "EdgeAttnCrissCross input ", i,
-                              " must be f32, got ", et);
+        NODE_VALIDATION_CHECK(this, et.is_dynamic() || is_float_type(et), "EdgeAttnCrissCross input ", i,
+                              " must be f32 (or f16/bf16), got ", et);
         const auto& ps = get_input_partial_shape(i);
         NODE_VALIDATION_CHECK(this, ps.rank().is_dynamic() || ps.rank().get_length() == 4, "EdgeAttnCrissCross input ",
                               i, " must be (B, C, H, W), got ", ps);
@@ -140,7 +141,7 @@ bool CrissCross::visit_attributes(ov::AttributeVisitor& visitor) {
 }
 
 bool CrissCross::has_evaluate() const {
-    return get_input_element_type(0) == ov::element::f32;
+    return is_float_type(get_input_element_type(0));
 }
 
 bool CrissCross::evaluate(ov::TensorVector& outputs, const ov::TensorVector& inputs) const {
@@ -151,8 +152,10 @@ bool CrissCross::evaluate(ov::TensorVector& outputs, const ov::TensorVector& inp
                     "EdgeAttnCrissCross: q, k (B, C', H, W) and v (B, C, H, W) disagree: q ", qs, ", k ",
                     inputs[1].get_shape(), ", v ", vs);
     outputs[0].set_shape(vs);
-    criss_cross_f32(inputs[0].data<const float>(), inputs[1].data<const float>(), inputs[2].data<const float>(),
-                    outputs[0].data<float>(), vs[0], qs[1], vs[1], vs[2], vs[3]);
+    std::vector<float> bq, bk, bv, by;
+    criss_cross_f32(f32_data(inputs[0], bq), f32_data(inputs[1], bk), f32_data(inputs[2], bv),
+                    f32_out(outputs[0], by), vs[0], qs[1], vs[1], vs[2], vs[3]);
+    store_f32(outputs[0], by);
     return true;
 }
 

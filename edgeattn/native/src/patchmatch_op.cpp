@@ -2,6 +2,7 @@
 #include <string>
 
 #include "patchmatch.hpp"
+#include "tensor_f32.hpp"
 
 namespace edgeattn {
 
@@ -22,8 +23,8 @@ void PatchMatch::validate_and_infer_types() {
                           "EdgeAttnPatchMatch needs n_iters >= 0, seed >= 0 and temperature > 0");
     for (size_t i = 0; i < 4; ++i) {
         const auto& et = get_input_element_type(i);
-        NODE_VALIDATION_CHECK(this, et.is_dynamic() || et == ov::element::f32, "EdgeAttnPatchMatch input ", i,
-                              " must be f32, got ", et);
+        NODE_VALIDATION_CHECK(this, et.is_dynamic() || is_float_type(et), "EdgeAttnPatchMatch input ", i,
+                              " must be f32 (or f16/bf16), got ", et);
         const auto& ps = get_input_partial_shape(i);
         NODE_VALIDATION_CHECK(this, ps.rank().is_dynamic() || ps.rank().get_length() == 4, "EdgeAttnPatchMatch input ",
                               i, " must be rank 4 (B, C, H, W), got ", ps);
@@ -55,7 +56,7 @@ bool PatchMatch::visit_attributes(ov::AttributeVisitor& visitor) {
 }
 
 bool PatchMatch::has_evaluate() const {
-    return get_input_element_type(0) == ov::element::f32;
+    return is_float_type(get_input_element_type(0));
 }
 
 std::shared_ptr<const PatchMatchTables> PatchMatch::tables(size_t h, size_t w) const {
@@ -78,9 +79,10 @@ bool PatchMatch::evaluate(ov::TensorVector& outputs, const ov::TensorVector& inp
                     p_.patch_size, " needs a feature map of at least ", p_.patch_size, "x", p_.patch_size, ", got ", h,
                     "x", w);
     outputs[0].set_shape(vs);
-    patchmatch_f32(inputs[0].data<const float>(), inputs[1].data<const float>(), inputs[2].data<const float>(),
-                   inputs[3].data<const float>(), outputs[0].data<float>(), vs[0], qs[1], vs[1], h, w, p_,
-                   *tables(h, w));
+    std::vector<float> bq, bk, bv, bm, by;
+    patchmatch_f32(f32_data(inputs[0], bq), f32_data(inputs[1], bk), f32_data(inputs[2], bv),
+                   f32_data(inputs[3], bm), f32_out(outputs[0], by), vs[0], qs[1], vs[1], h, w, p_, *tables(h, w));
+    store_f32(outputs[0], by);
     return true;
 }
 
