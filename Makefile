@@ -96,7 +96,7 @@ CHROMIUM ?= chromium
 browser:
 	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	  || echo "browser: could not install chromium (apt-get install chromium as root); the HTML report test will be skipped"; }
 
 test: $(STAMP) $(TRITON_STAMP) emulate-deps browser native

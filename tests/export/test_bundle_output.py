@@ -102,4 +102,6 @@ def test_failed_verdict_is_kept_apart_from_a_good_bundle(tmp_path, capsys, monke
     assert (tmp_path / "lga_mobilenet" / "manifest.json").read_bytes() == good
     failed = json.loads((tmp_path / "lga_mobilenet.failed" / "manifest.json").read_text())
     assert failed["verdict"] == "failed" and failed["parity"][0]["status"] == "failed"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lga_mobilenet", "lga_mobilenet.failed"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lga_mobilenet", "lga_mobilenet-report",
+                                                          "lga_mobilenet.failed", "lga_mobilenet.failed-report"]
+    assert "failed" in (tmp_path / "lga_mobilenet.failed-report" / "verify.html").read_text()  # its own report
