@@ -71,7 +71,8 @@ def validate_manifest(manifest: Any, where: str) -> None:
         if isinstance(manifest.get(sect), dict):
             bad = [p for p in manifest[sect] if _leaves(p)]
             if bad:
-                raise IntegrityError(f"{where}/{MANIFEST}: {sect} path {bad[0][:200]!r} leaves the bundle; re-export it")
+                raise IntegrityError(f"{where}/{MANIFEST}: {sect} path {bad[0][:200]!r} leaves the bundle; "
+                                     "re-export it")
     check_schema(manifest, f"{where}/{MANIFEST}")
     problems = []
     own = [p for p in (*manifest["files"], *(manifest.get("device_files") or {})) if p in (MANIFEST, *UNSIGNED)]
