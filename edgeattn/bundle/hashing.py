@@ -19,7 +19,8 @@ import numpy as np
 from .._atomic import sha256_file  # one implementation, shared with the writers
 from ..errors import IntegrityError
 
-__all__ = ["sha256_file", "sha256_bytes", "scan_tree", "refuse_odd", "list_tree", "hash_tree", "weights_sha256", "tensor_record"]
+__all__ = ["sha256_file", "sha256_bytes", "scan_tree", "refuse_odd", "list_tree",
+           "hash_tree", "weights_sha256", "tensor_record"]
 
 
 def sha256_bytes(data: bytes) -> str:

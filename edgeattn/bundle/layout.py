@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from ..errors import IntegrityError
 
-__all__ = ["FORMAT", "MANIFEST", "DEVICE_RECORDS", "DEVICE_FORMAT", "SIGNATURE", "UNSIGNED", "REFERENCE_DIR", "MODEL_ONNX", "MODEL_XML", "MODEL_BIN", "MODEL_ENGINE",
+__all__ = ["FORMAT", "MANIFEST", "DEVICE_RECORDS", "DEVICE_FORMAT", "SIGNATURE", "UNSIGNED",
+           "REFERENCE_DIR", "MODEL_ONNX", "MODEL_XML", "MODEL_BIN", "MODEL_ENGINE",
            "TRT_RECIPE", "BUILD_SCRIPT", "INPUTS_NPZ", "OUTPUTS_NPZ", "POLYGRAPHY_INPUTS", "POLYGRAPHY_OUTPUTS",
            "CasePaths", "case_name", "parse_case_name", "case_paths"]
 

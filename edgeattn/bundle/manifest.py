@@ -71,7 +71,8 @@ def validate_manifest(manifest: Any, where: str) -> None:
         if isinstance(manifest.get(sect), dict):
             bad = [p for p in manifest[sect] if _leaves(p)]
             if bad:
-                raise IntegrityError(f"{where}/{MANIFEST}: {sect} path {bad[0][:200]!r} leaves the bundle; re-export it")
+                raise IntegrityError(f"{where}/{MANIFEST}: {sect} path {bad[0][:200]!r} leaves the bundle; "
+                                     "re-export it")
     check_schema(manifest, f"{where}/{MANIFEST}")
     problems = []
     own = [p for p in (*manifest["files"], *(manifest.get("device_files") or {})) if p in (MANIFEST, *UNSIGNED)]
@@ -81,7 +82,8 @@ def validate_manifest(manifest: Any, where: str) -> None:
     for c in manifest["reference"]["cases"]:
         if c["name"] != case_name(c["batch"], *c["size"]):
             problems.append(f"reference case {c['name']!r} does not match its batch {c['batch']} and size {c['size']}")
-        if c["inputs"] not in manifest["files"] or c["outputs"] not in manifest["files"]:
+        named = [c[k] for k in ("inputs", "outputs", "polygraphy_inputs", "polygraphy_outputs") if k in c]
+        if any(p not in manifest["files"] for p in named):
             problems.append(f"reference case {c['name']!r} names files that are not hashed in 'files'")
     for key in ("inputs", "outputs"):
         names = [i["name"] for i in manifest[key]]

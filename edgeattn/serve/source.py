@@ -14,6 +14,7 @@ from pathlib import Path
 from ..bundle import check_integrity, read_manifest, sha256_file
 from ..bundle.extensions import extension_entry
 from ..bundle.layout import MANIFEST, MODEL_ENGINE, MODEL_ONNX
+from ..bundle.model_files import check_model_files
 from ..errors import IntegrityError, InvalidOptionError
 
 __all__ = ["BundleSource", "open_bundle"]
@@ -77,6 +78,11 @@ def open_bundle(path: str | Path) -> BundleSource:
     check_integrity(folder, manifest)
     if MODEL_ONNX not in manifest["files"]:
         raise IntegrityError(f"bundle {str(folder)!r} lists no {MODEL_ONNX}; every bundle ships one: re-export it")
+    side = check_model_files(folder, manifest, folder / MODEL_ONNX)  # unhashed external data: refused here
+    if side:  # a repository takes model.onnx alone: its external data would be dropped
+        raise InvalidOptionError(f"bundle {str(folder)!r}: {MODEL_ONNX} keeps tensors in {', '.join(side[:3])}, "
+                                 "which a model repository would not carry; re-export the bundle with the weights "
+                                 "inside model.onnx to serve it")
     if (manifest.get("options") or {}).get("custom_ops") and extension_entry(folder, manifest, "openvino") is None:
         raise InvalidOptionError(
             f"bundle {str(folder)!r} was exported with --custom-ops but ships no compiled kernels: its edgeattn-domain "

@@ -76,9 +76,10 @@ def test_device_files_record_engine_with_its_source_and_version(trt_bundle):
     assert (trt_bundle / "manifest.json").read_bytes() == before  # what shipped (and a signature over it) stays
     records = json.loads((trt_bundle / "device_files.json").read_text())
     assert records["format"] == "edgeattn-device-files/1"
-    assert records["device_files"] == read_manifest(trt_bundle)["device_files"] == {"model.engine": {"sha256": sha256(engine), "bytes": 4,
-                                                      "built_from": sha256(trt_bundle / "model.onnx"),
-                                                      "tensorrt": "10.3.0.30"}}
+    expected = read_manifest(trt_bundle)["device_files"]
+    assert records["device_files"] == expected == {"model.engine": {"sha256": sha256(engine), "bytes": 4,
+                                                                    "built_from": sha256(trt_bundle / "model.onnx"),
+                                                                    "tensorrt": "10.3.0.30"}}
     build.check_shipped_files(trt_bundle)  # a stale engine never blocks a rebuild
     engine.write_bytes(b"rebuilt by trtexec, not recorded")
     build.check_shipped_files(trt_bundle)

@@ -123,6 +123,9 @@ def _no_looser(result, bars, why):
     """Each row's bar is the baseline's or stricter (agreement is judged `>=`: a higher threshold is stricter)."""
     assert {r.size for r in result.rows} == set(bars), why
     for r in result.rows:
+        if r.status == "unavailable":  # nothing judged (e.g. model.onnx no longer listed: never loaded), not PASSED
+            assert result.verdict != "passed", why
+            continue
         tol, mean, task = bars[r.size]
         assert r.tolerance <= tol and r.mean_tolerance <= mean, why
         assert r.task_metric == "argmax_agreement" and r.task_threshold >= task, why
@@ -152,6 +155,31 @@ def test_every_judged_field_given_every_wrong_type_is_one_line_or_no_looser(bund
     informative = {"semantics", "reason", "source", "layout", "dtype", "seed", "dynamic", "shape", "range",
                    "task_metric", "task_threshold"}
     assert all(informative & set(map(str, p)) for p in accepted), accepted
+
+
+def test_every_judged_key_removed_is_one_line_or_no_looser(bundle):
+    doc = manifest_of(bundle)
+    bars = _bars(verify_bundle(bundle, runtimes=["ort"], threads=1))
+    accepted = []
+    for path, _ in list(_paths({k: doc[k] for k in JUDGED})):
+        if isinstance(path[-1], int):
+            continue
+        bad = json.loads(json.dumps(doc))
+        node = bad
+        for p in path[:-1]:
+            node = node[p]
+        del node[path[-1]]
+        (bundle / "manifest.json").write_text(json.dumps(bad))
+        result = _verify_or_one_line(bundle)
+        if result is not None:
+            accepted.append(path)
+            _no_looser(result, bars, path)
+    # optional keys only: descriptions, declared shapes, the other runtimes' tolerances, the stored task check
+    optional = {"semantics", "reason", "source", "layout", "dtype", "seed", "dynamic", "shape", "range",
+                "task_metric", "task_threshold", "floor_factor", "checkpoint", "polygraphy_inputs",
+                "polygraphy_outputs", "floor", "runtimes", "fp32/openvino", "fp32/reference", "fp32/tensorrt",
+                "model.onnx"}  # no longer listed: never loaded, so the verdict is NOT VERIFIED (checked above)
+    assert [p for p in accepted if not optional & set(map(str, p))] == []
 
 
 ABSURD = [-1, 0, 1e-300, 1e300, 10**30, 2**64]

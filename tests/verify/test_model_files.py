@@ -92,6 +92,20 @@ def test_a_broken_onnx_file_is_one_line_not_a_traceback(data, tmp_path):
         external_data(tmp_path / "m.onnx")
 
 
+@pytest.mark.parametrize("hashed", [True, False])
+def test_serve_refuses_a_model_whose_external_data_it_would_drop(hashed, external):
+    from edgeattn.errors import InvalidOptionError
+    from edgeattn.serve.source import open_bundle
+
+    if not hashed:
+        manifest = read_manifest(external)
+        manifest["files"].pop("weights.data")
+        write_manifest(external, manifest)
+    with pytest.raises(InvalidOptionError if hashed else IntegrityError) as exc:
+        open_bundle(external)
+    assert ("keeps tensors in weights.data" if hashed else "does not hash") in str(exc.value)
+
+
 def test_openvino_ir_weights_must_be_hashed(ov_bundle, tmp_path):
     folder = tmp_path / ov_bundle.name
     shutil.copytree(ov_bundle, folder)
