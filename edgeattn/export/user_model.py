@@ -40,6 +40,9 @@ def user_spec(config) -> ModelSpec:  # noqa: ANN001 - ExportConfig (import cycle
     if not config.input_name.isidentifier():
         raise InvalidOptionError(f"--input-name {config.input_name!r}: use letters, digits and underscores")
     user = resolve_factory(config.model)
+    if len(user.name) > 128:  # the bundle folder is named after the factory
+        raise InvalidOptionError(f"--model {config.model[:80]!r}...: the factory's name has {len(user.name)} "
+                                 "characters and the bundle folder is named after it: use a name of at most 128")
     return ModelSpec(name=user.name, task="segmentation", builder=user.factory, default_size=config.input_size,
                      min_size=1, inputs=(InputSpec(name=config.input_name, channels=config.input_channels),),
                      description=f"user model {config.model}")
