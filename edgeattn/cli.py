@@ -220,6 +220,9 @@ class ArgumentParser(argparse.ArgumentParser):
         return super().add_subparsers(**kwargs)
 
 
+#: OS refusals of a path (too long, a loop of links, a file where a folder must be, no permission, read-only)
+_PATH_ERRNOS = {errno.ENAMETOOLONG, errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS}
+
 #: how PyTorch, ONNX Runtime and OpenVINO say that an allocation failed (they raise RuntimeError-like errors, not
 #: MemoryError)
 _ALLOC_MESSAGES = ("can't allocate memory", "out of memory", "failed to allocate memory", "bad_alloc",
@@ -263,6 +266,9 @@ def run_cli(tool: str, body: Callable[[], int], interrupted: str | Callable[[], 
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             print_error(tool, f"no space left on the device writing {exc.filename or 'the output'}; free some space "
                         "or pass --output on another disk (nothing half-written was left in place)")
+            return EXIT_BAD_INPUT
+        if exc.errno in _PATH_ERRNOS and exc.filename:  # a path the user gave that the OS will not take
+            print_error(tool, f"cannot use {str(exc.filename)[:300]!r}: {exc.strerror}; pass another path")
             return EXIT_BAD_INPUT
         if _allocation_failure(exc) is None:
             raise

@@ -258,3 +258,12 @@ def test_plugin_libraries_cannot_overwrite_bundle_files(name: str, tmp_path: Pat
     rc = export_main([*EXPORT, "--target", "trt", "--trt-plugin", str(lib), "--output", str(tmp_path / "out")])
     line = _one_line(capsys, "export")
     assert rc == 2 and "--trt-plugin" in line and "rename the library" in line, line
+
+
+def test_paths_the_os_refuses_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)  # a link to itself: ELOOP wherever it is used as a folder
+    for out in (tmp_path / ("a" * 300), loop / "out"):
+        assert export_main([*EXPORT, "--output", str(out)]) == 2
+        line = _one_line(capsys, "export")
+        assert str(out)[:40] in line, line

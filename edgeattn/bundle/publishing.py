@@ -79,7 +79,7 @@ def _open_lock(path: Path) -> int:
             raise disk_error(exc, path) from None
         raise
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:  # 0: the holder just unlinked it; __enter__ retries
         os.close(fd)
         if stat.S_ISREG(st.st_mode):
             raise InvalidOptionError(f"lock file {str(path)!r} has {st.st_nlink} hard links (another file shares "

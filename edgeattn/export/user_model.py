@@ -46,6 +46,9 @@ def user_spec(config) -> ModelSpec:  # noqa: ANN001 - ExportConfig (import cycle
         raise InvalidOptionError(f"--name {name!r}: the bundle folder's name takes letters, digits, '_', '-' and "
                                  "'.', starting with a letter or digit (e.g. --name my_ccnet)")
     user = resolve_factory(config.model)
+    if len(name) > 128:  # the bundle folder is named after it
+        raise InvalidOptionError(f"the bundle name {name[:80]!r}... has {len(name)} characters: pass --name with at "
+                                 "most 128")
     return ModelSpec(name=name, task="segmentation", builder=user.factory, default_size=config.input_size,
                      min_size=1, inputs=(InputSpec(name=config.input_name, channels=config.input_channels),),
                      description=f"user model {config.model}")

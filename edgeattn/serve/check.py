@@ -90,7 +90,7 @@ def check_server(opts: CheckOptions, progress: Callable[[str], None] | None = No
     if opts.version and not (opts.version.isdigit() and len(opts.version) <= 18):
         raise InvalidOptionError(f"--model-version {opts.version[:40]!r}: pass a version number (digits), or leave it "
                                  "out for the server's latest")
-    if opts.model_name is not None and not _NAME.match(opts.model_name):
+    if opts.model_name is not None and (not _NAME.match(opts.model_name) or len(opts.model_name) > 128):
         raise InvalidOptionError(f"--model-name {opts.model_name[:80]!r}: a served model name has letters, digits, "
                                  "'_', '-', '.' (as serve export writes it)")
     if not 0 < opts.timeout_s <= MAX_TIMEOUT_S:  # NaN fails too

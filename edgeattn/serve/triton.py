@@ -48,9 +48,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 def model_name_for(bundle: BundleSource, opts: RepositoryOptions) -> str:
     name = opts.model_name or bundle.served_name
-    if not _NAME.match(name):
+    if not _NAME.match(name) or len(name) > 128:
         raise InvalidOptionError(f"model name {name!r} cannot be a repository folder name; pass --model-name with "
-                                 "letters, digits, '_', '-', '.'")
+                                 "letters, digits, '_', '-', '.' (at most 128)")
     return name
 
 
