@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                              warmup=args.warmup, iters=args.iters, budget_s=args.budget or None, output=args.output,
                              run_models=not args.no_models, sweep=not args.no_sweep, modules=args.modules,
                              sweep_sizes=args.sweep_sizes or SWEEP_SIZES, channels=args.channels,
-                             ceiling_n=args.ceiling_size, plots=not args.no_plots, precisions=args.precisions,
+                             ceiling_n=args.ceiling_size, plots=not args.no_plots,
+                             precisions=tuple(p.lower() for p in args.precisions),
                              checkpoint_dir=args.checkpoint_dir)
         check_output_dir(args.output, ("results.json", "results.md", "sweep.png", "models.png"))
         # results.json/md are rewritten after every case: an interrupted run keeps what it measured.

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from .._atomic import check_output_dir
-from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
+from ..bundle.tolerances import PRECISIONS
+from ..cli import ArgumentParser, choice_arg, parse_runtimes, run_cli, threads_arg
 from ..errors import EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, InvalidOptionError
 from ..export.config import sizes_arg
 
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "model's default size, scaled by --scale)")
     p.add_argument("--scale", type=float, default=1.0, help="without --sizes: default size x SCALE per side, rounded "
                    "to a multiple of 32 (e.g. 0.25 for a quick run; default 1)")
-    p.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16 | int8 (runtimes that cannot compute "
+    p.add_argument("--precision", default="fp32", type=choice_arg("precision", PRECISIONS),
+                   help="fp32 | fp16 | bf16 | int8 (runtimes that cannot compute "
                    "in it are reported unavailable; default fp32)")
     p.add_argument("--threads", type=threads_arg(),
                    help="threads for PyTorch and every runtime (default: each one's own)")

@@ -114,7 +114,7 @@ def backend_for(bundle: BundleSource, opts: RepositoryOptions) -> tuple[type[Tri
                     "the tensorrt backend serves the engine built on the device, and this bundle lists no "
                     "model.engine in device_files: on the device, build it with python -m edgeattn.tensorrt.build "
                     f"{bundle.folder} (or run build_engine.sh, then python -m edgeattn.tensorrt.build "
-                    f"{bundle.folder} --record-trtexec to record its engine in manifest.json), then run serve "
+                    f"{bundle.folder} --record-trtexec to record its engine in the bundle), then run serve "
                     "export there, or pick --backend onnxruntime")
             raise InvalidOptionError(f"the {backend.name} backend needs {src}, which this {target!r} bundle does "
                                      f"not ship; export with --target openvino or pick --backend onnxruntime")

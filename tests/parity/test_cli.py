@@ -72,7 +72,7 @@ def test_passed_exit_0_and_runtime_names_are_one_vocabulary(tmp_path, capsys):
 def test_bad_input_exit_2_one_line(argv, expected, tmp_path, capsys):
     try:
         rc = main([*argv, "--output", str(tmp_path)])
-    except SystemExit as exc:  # refused by the parser (--threads): the same one line and status for a user
+    except SystemExit as exc:  # refused by the parser (--threads, an unknown precision): the same one line and status
         rc = exc.code
     err = capsys.readouterr().err
     assert rc == 2
