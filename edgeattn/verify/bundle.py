@@ -34,7 +34,7 @@ from ..bundle.extensions import verified_library
 from ..bundle.hashing import list_tree
 from ..bundle.model_files import check_model_files
 from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
-from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, InvalidOptionError
+from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
 from .compare import Comparison, compare, unavailable
 from ..bundle.tolerances import Tolerance, check_floor, judged_tolerance, runtime_precision, tolerance_key
 from ..cli import RUNTIME_ALIASES, check_threads
