@@ -34,7 +34,8 @@ def test_missing_simplifier_names_the_extra(tmp_path):
 # The device side (ARCHITECTURE.md "Two sides"): what a Jetson or an ARM64 board installs with
 # `pip install 'edgeattn[device]'` (numpy + one runtime). It must import with torch and onnx absent and must not
 # pull in any host-side module, even one that would import without torch (an arrow back up is the bug).
-DEVICE_MODULES = ("edgeattn", "edgeattn.errors", "edgeattn.cli", "edgeattn.bundle", "edgeattn.verify",
+DEVICE_MODULES = ("edgeattn", "edgeattn.errors", "edgeattn.cli", "edgeattn.bundle", "edgeattn.bundle.schema",
+                  "edgeattn.bundle.signing", "edgeattn.bundle.model_files", "edgeattn.verify",
                   "edgeattn.verify.__main__", "edgeattn.verify.polygraphy", "edgeattn.runtimes",
                   "edgeattn.runtimes.timer", "edgeattn.tensorrt", "edgeattn.tensorrt.build",
                   "edgeattn.tensorrt.check", "edgeattn.tensorrt.bench", "edgeattn.tensorrt.cuda",
@@ -44,7 +45,7 @@ DEVICE_MODULES = ("edgeattn", "edgeattn.errors", "edgeattn.cli", "edgeattn.bundl
 HOST_PACKAGES = ("edgeattn.nn", "edgeattn.ops", "edgeattn.models", "edgeattn.convert", "edgeattn.export",
                  "edgeattn.precision", "edgeattn.parity", "edgeattn.bench", "edgeattn.train", "edgeattn.data",
                  "edgeattn.scenes", "edgeattn.tensorrt.audit", "edgeattn.tensorrt.operators",
-                 "edgeattn.tensorrt.commands", "edgeattn.tensorrt.onnx_recipe")
+                 "edgeattn.tensorrt.commands", "edgeattn.tensorrt.onnx_recipe", "edgeattn.tensorrt.qdq")
 HOST_LIBS = ("torch", "onnx", "onnxscript", "onnxslim", "onnxsim")
 
 

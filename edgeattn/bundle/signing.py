@@ -29,6 +29,8 @@ from .manifest import check_integrity
 __all__ = ["SignatureReport", "sign_bundle", "verify_signature", "check_private_key", "load_public_key",
            "key_fingerprint"]
 
+MAX_SIGNATURE_BYTES = 16 << 20
+
 _EXTRA = ("signing needs the optional extra 'sign' (OpenSSF model-signing): pip install 'edgeattn[sign]' "
           "(in a checkout: pip install -e '.[sign]')")
 
@@ -146,6 +148,9 @@ def verify_signature(folder: Path, manifest: dict, public_key: Path) -> Signatur
     if sig.is_symlink() or not sig.is_file():
         raise IntegrityError(f"bundle {str(folder)!r} is not signed (no regular {SIGNATURE}): --trust accepts only "
                              "bundles exported with --sign-key by the holder of the trusted key")
+    if sig.stat().st_size > MAX_SIGNATURE_BYTES:  # one digest per file: a real one is kilobytes
+        raise IntegrityError(f"{sig} is {sig.stat().st_size} bytes, far more than a signature of a bundle; do not "
+                             "use this bundle (re-copy or re-sign it)")
     device = sorted(manifest.get("device_files") or {})
     config = ms.verifying.Config().use_elliptic_key_verifier(public_key=Path(public_key))
     config.set_hashing_config(_hashing(ms, [*UNSIGNED, *device]))

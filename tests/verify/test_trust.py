@@ -96,6 +96,7 @@ TAMPER = {  # case: (change, what the one line must say)
     "signature-truncated": (lambda b: (b / "bundle.sig").write_bytes((b / "bundle.sig").read_bytes()[:100]),
                             "bundle.sig is not a valid signature"),
     "signature-garbage": (_add("bundle.sig", b"\x00\xff" * 50), "bundle.sig is not a valid signature"),
+    "signature-huge": (lambda b: os.truncate(b / "bundle.sig", 1 << 30), "far more than a signature"),
     "signature-is-a-link": (lambda b: ((b / "bundle.sig").rename(b.parent / "sig"),
                                        os.symlink(b.parent / "sig", b / "bundle.sig")),
                             "bundle.sig is a symbolic link"),
