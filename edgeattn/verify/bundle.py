@@ -134,6 +134,17 @@ def _artefact(folder: Path, manifest: dict, runtime: str) -> Path | None:
     return None
 
 
+def _raise_if_out_of_memory(exc: BaseException, runtime: str) -> None:
+    """Running out of memory is not a parity failure: ResourceError (one line, exit 2), not a FAILED row."""
+    from ..cli import _allocation_failure
+    from ..errors import ResourceError
+
+    why = _allocation_failure(exc)
+    if why is not None or isinstance(exc, MemoryError):
+        raise ResourceError(f"out of memory in {runtime}: {why or 'an allocation failed'}; verify on a machine with "
+                            "more free memory (nothing was judged)") from None
+
+
 def _run(rt, feeds: dict[str, np.ndarray], outputs: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
     if len(outputs) == 1:
         return {outputs[0]: np.asarray(rt.infer(feeds))}
@@ -230,6 +241,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
             rt = load_runtime(name, artefact, RuntimeOptions(threads=threads, precision=rt_precision,
                                                             custom_ops=custom_ops and not libs, extensions=libs))
         except Exception as exc:  # noqa: BLE001 - a runtime that cannot load the shipped file is a failed row
+            _raise_if_out_of_memory(exc, name)
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             for c in cases:
                 rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
@@ -255,6 +267,7 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
                 try:
                     got = _run(rt, c.inputs, outs)
                 except Exception as exc:  # noqa: BLE001
+                    _raise_if_out_of_memory(exc, name)
                     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
                     rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
                                            reason=f"{name} could not run case {c.name}: {first}"))

@@ -70,6 +70,9 @@ def test_quantization_over_the_bound_is_refused(tmp_path, weights):
     flags = weights("nonlocal_mobilenet", pretrained_only=True)
     (tmp_path / "nonlocal_mobilenet").mkdir()
     (tmp_path / "nonlocal_mobilenet" / "keep.txt").write_text("a good bundle")  # must survive the refusal
+    # ... and be recognisably a bundle edgeattn published (a foreign folder would be refused before any work)
+    (tmp_path / "nonlocal_mobilenet" / "manifest.json").write_text(json.dumps(
+        {"format": "edgeattn-bundle/1", "files": {"keep.txt": {"sha256": "", "bytes": 13}}}))
     rc = main(["--model", "nonlocal_mobilenet", *flags, "--output", str(tmp_path), "--input-size", "64x64",
                "--threads", "2", "--calib-samples", "4", "--eval-samples", "6", "--target", "ort",
                "--precision", "int8", "--keep-float", "none", "--int8-weights", "per-tensor",
