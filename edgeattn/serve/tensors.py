@@ -138,7 +138,16 @@ def _check_graph_inputs(specs: list[TensorSpec], onnx_path: Path) -> None:
 
 
 def served_tensors(manifest: dict, onnx_path: Path) -> ServedTensors:
-    """Inputs from the manifest, outputs from the graph (symbolic dims -> -1), checked against each other."""
+    """Inputs from the manifest, outputs from the graph (symbolic dims -> -1), checked against each other; a
+    manifest whose inputs/outputs have the wrong types is one IntegrityError line."""
+    try:
+        return _served_tensors(manifest, onnx_path)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise IntegrityError(f"manifest.json: inputs/outputs are malformed ({type(exc).__name__}: "
+                             f"{str(exc)[:120]}); re-export the bundle") from None
+
+
+def _served_tensors(manifest: dict, onnx_path: Path) -> ServedTensors:
     specs, max_batches, dyn = [], [], []
     for entry in manifest["inputs"]:
         spec, mb, db = _input_spec(entry)

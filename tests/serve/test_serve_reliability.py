@@ -218,3 +218,16 @@ def test_check_names_that_would_leave_the_model_url_are_refused(flag: str, value
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "127.0.0.1:9", str(tiny), flag, value]) == 2
     assert flag in _one_line(capsys)
+
+
+@pytest.mark.parametrize("field, value", [("shape", "1x3x16x16"), ("shape", [1, 3, "a", 16]), ("dynamic", [1, 2]),
+                                          ("dtype", 7)])
+def test_wrongly_typed_input_fields_are_one_line(field: str, value: object, tiny: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    def change(folder: Path, manifest: dict) -> None:
+        manifest["inputs"][0][field] = value
+
+    bundle = _forged(tiny, tmp_path, change)
+    assert _export(bundle, tmp_path / "repo", "--server", "triton") == 2
+    _one_line(capsys)
+    assert not (tmp_path / "repo").exists()
