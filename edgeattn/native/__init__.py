@@ -8,7 +8,7 @@ architecture into the bundle (a hashed file); verify loads it only after checkin
 (edgeattn.bundle.extensions). This module only finds built libraries: nothing is compiled at run time.
 
 The library links `libopenvino.so.<release>` and so loads into the OpenVINO release it was built against only
-(`OPENVINO_RELEASE`).
+(recorded in the manifest; `check_release` refuses a --device profile with another).
 """
 
 from __future__ import annotations
