@@ -23,10 +23,10 @@ def _cc_case(rng, b, ck, c, h, w):
 def test_criss_cross_matches_the_reference_at_many_sizes_in_one_compiled_model():
     compiled = compile_onnx(criss_cross_model())
     rng = np.random.default_rng(0)
-    # odd, non-square, a single row / column, full 32-pixel tiles plus an edge, row blocks of 4 with 1-3 left over,
-    # channel blocks of 3 with 1-2 left over, batch 1-3
+    # odd, non-square, a single row / column, full 32-pixel tiles plus an edge, row blocks of 16 (in groups of 4) with
+    # rows left over, channel blocks of 3 with 1-2 left over, batch 1-3
     for b, ck, c, h, w in [(2, 3, 5, 7, 9), (3, 4, 6, 1, 5), (1, 2, 3, 11, 1), (2, 8, 16, 13, 70), (1, 16, 32, 33, 17),
-                           (1, 4, 7, 6, 64), (2, 5, 4, 7, 96)]:
+                           (1, 4, 7, 6, 64), (2, 5, 4, 7, 96), (1, 3, 5, 18, 32)]:
         feeds = _cc_case(rng, b, ck, c, h, w)
         got = compiled(feeds)[0]
         want = criss_cross_np(feeds["q"], feeds["k"], feeds["v"])

@@ -1,11 +1,11 @@
 // Criss-cross attention (CCNet, Huang et al. ICCV 2019, eq. 1-2): for pixel u = (y, x), energies e_i = q_u . k_i
 // over u's column (without u itself) and row, one softmax over those H + W - 1 energies, y_u = sum_i A_i v_i.
 //
-// Tiling: a task is a block of up to 4 rows x 32 pixels (b, y0 .. y0 + 4, x0 .. x0 + 32). Row by row it computes the
+// Tiling: a task is a block of up to 16 rows x 32 pixels (b, y0 .. y0 + 16, x0 .. x0 + 32). Row by row it computes the
 // energies of those 32 pixels ((W + H) x 32 floats, laid out [key][pixel] so every loop runs over contiguous pixels
 // of NCHW rows), their joint softmax (shared maximum, the centre counted once) and the row part of the output;
-// then the column part for the 4 rows at once, so each 8-pixel column strip of v is read once per block, not once
-// per row. The (B, H, W, H + W - 1) energy tensor of the map never exists (a task holds (W + 4 H) x 32 floats).
+// then the column part for the 16 rows at once, so each column strip of v is read from memory once per block, not
+// once per row. The (B, H, W, H + W - 1) energy tensor of the map never exists (a task holds (W + 16 H) x 32 floats).
 // The aggregation (C x (H + W) multiply-adds per pixel, most of the work when C = 8 C') is register-blocked: 3
 // channels x 32 pixels (row part) or 4 rows x 3 channels x 8 pixels (column part) of accumulators stay in registers
 // while the keys stream by. Vectors are GCC's generic 8-float vectors: one AVX register, two SSE/NEON registers. A
@@ -26,7 +26,7 @@ constexpr size_t kTile = 32;  // pixels per task
 constexpr size_t kVec = 8;    // floats per vector
 constexpr size_t kParts = kTile / kVec;
 constexpr size_t kBlock = 3;  // channels aggregated at once
-constexpr size_t kRows = 4;   // rows per task: the column part reads each strip of v once for 4 rows
+constexpr size_t kRows = 16;  // rows per task: the column part reads each strip of v once for 16 rows
 typedef float v8 __attribute__((vector_size(32)));
 
 __attribute__((always_inline)) inline v8 load(const float* p) {
@@ -159,15 +159,33 @@ __attribute__((always_inline)) inline void column_block(const float* v, float* o
 }
 
 template <size_t NY>
+__attribute__((always_inline)) inline void column_rows(size_t cb, const float* v, float* out, const float* ec,
+                                                       const float* inv, size_t stride, size_t c0, size_t h, size_t w,
+                                                       size_t y0, size_t x) {
+    if (cb == 3) column_block<NY, 3>(v, out, ec, inv, stride, c0, h, w, y0, x);
+    else if (cb == 2) column_block<NY, 2>(v, out, ec, inv, stride, c0, h, w, y0, x);
+    else column_block<NY, 1>(v, out, ec, inv, stride, c0, h, w, y0, x);
+}
+
+// the column part of a block of ny rows: per group of 3 channels, its column strip of v (3 x H x 32 floats) is read
+// from memory once and reused, from cache, by all ny rows in groups of 4
 __attribute__((always_inline)) inline void columns(const float* v, float* out, const float* ec, const float* inv,
-                                                   size_t ec_stride, size_t c, size_t h, size_t w, size_t y0,
-                                                   size_t x0) {
-    for (size_t t = 0; t < kParts; ++t) {
-        size_t c0 = 0;
-        for (; c0 + kBlock <= c; c0 += kBlock)
-            column_block<NY, kBlock>(v, out, ec + t * kVec, inv + t * kVec, ec_stride, c0, h, w, y0, x0 + t * kVec);
-        for (; c0 < c; ++c0)
-            column_block<NY, 1>(v, out, ec + t * kVec, inv + t * kVec, ec_stride, c0, h, w, y0, x0 + t * kVec);
+                                                   size_t c, size_t h, size_t w, size_t y0, size_t ny, size_t x0) {
+    const size_t stride = h * kTile;
+    for (size_t c0 = 0; c0 < c; c0 += kBlock) {
+        const size_t cb = std::min(kBlock, c - c0);
+        for (size_t t = 0; t < kParts; ++t)
+            for (size_t g = 0; g < ny; g += 4) {
+                const float* e = ec + g * stride + t * kVec;
+                const float* iv = inv + g * kTile + t * kVec;
+                const size_t x = x0 + t * kVec;
+                switch (std::min<size_t>(4, ny - g)) {
+                    case 4: column_rows<4>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    case 3: column_rows<3>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    case 2: column_rows<2>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    default: column_rows<1>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                }
+            }
     }
 }
 
@@ -198,13 +216,7 @@ void full_block(const float* q, const float* k, const float* v, float* out, size
         for (; c0 + kBlock <= c; c0 += kBlock) row_block<kBlock>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
         for (; c0 < c; ++c0) row_block<1>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
     }
-    const size_t stride = h * kTile;
-    switch (ny) {  // the column part for all rows of the block at once
-        case 4: columns<4>(v, out, ec, inv, stride, c, h, w, y0, x0); break;
-        case 3: columns<3>(v, out, ec, inv, stride, c, h, w, y0, x0); break;
-        case 2: columns<2>(v, out, ec, inv, stride, c, h, w, y0, x0); break;
-        default: columns<1>(v, out, ec, inv, stride, c, h, w, y0, x0); break;
-    }
+    columns(v, out, ec, inv, c, h, w, y0, ny, x0);  // the column part for all rows of the block at once
 }
 
 // a segment of nx < 32 pixels (the right edge): the same computation with plain loops, no access past x0 + nx
