@@ -18,14 +18,16 @@ from pathlib import Path
 
 from ..errors import InvalidOptionError
 from .layout import FORMAT, MANIFEST
+from .schema import MAX_JSON_BYTES
 
 __all__ = ["Owned", "bundle_reason", "refuse_foreign", "walk_entries", "MAX_MANIFEST_BYTES"]
 
 #: returns None when `folder` is what the publisher wrote, else why it is not (for the message)
 Owned = Callable[[Path], "str | None"]
 
-#: manifest.json is read whole: a larger file is not one edgeattn wrote (a real manifest is tens of KiB)
-MAX_MANIFEST_BYTES = 16 << 20
+#: manifest.json is read whole: a larger file is not one edgeattn wrote (a real manifest is tens of KiB); one bound
+#: for every manifest read (bundle/schema.py)
+MAX_MANIFEST_BYTES = MAX_JSON_BYTES
 
 
 def walk_entries(folder: Path, limit: int = 100_000) -> tuple[list[str], list[str]]:

@@ -22,7 +22,7 @@ from ..errors import IntegrityError, MissingDependencyError
 __all__ = ["SCHEMA_FILE", "MAX_JSON_BYTES", "load_json", "check_schema", "manifest_schema"]
 
 SCHEMA_FILE = "manifest.schema.json"
-MAX_JSON_BYTES = 64 << 20  # a manifest of a bundle with thousands of files is ~1 MB
+MAX_JSON_BYTES = 16 << 20  # a manifest of a bundle with thousands of files is ~1 MB (bundle/ownership.py: the same)
 
 
 class _Refused(ValueError):

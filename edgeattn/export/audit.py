@@ -163,14 +163,14 @@ def audit(model: onnx.ModelProto, target: str, trt_version: tuple[int, int] | No
     return report
 
 
-def audit_shipped(path: Path, target: str) -> AuditReport:
+def audit_shipped(path: Path, target: str, trt_version: tuple[int, int] | None = None) -> AuditReport:
     """Audit the ONNX file as it will ship (after every rewrite: precision, Q/DQ, float16 islands) and record its
     name and SHA-256; an error there refuses the export (ExportError), as the first audit's would."""
     from ..bundle.hashing import sha256_file
     from ..errors import ExportError
 
     path = Path(path)
-    report = audit(onnx.load(str(path), load_external_data=False), target)
+    report = audit(onnx.load(str(path), load_external_data=False), target, trt_version)
     report.file, report.sha256 = path.name, sha256_file(path)
     if report.errors:
         lines = "; ".join(f"{f.op} {f.node}: {f.message}" for f in report.errors[:3])

@@ -204,7 +204,8 @@ def export(config: ExportConfig, progress: Progress = _stderr, *, verifier: Veri
         outcome = apply_export_precision(config, spec, size, stage, onnx_path, _num_outputs(proto), progress)
         if config.target == "trt":  # after the precision step: the recipe records (and build_engine.sh hashes)
             _target_artefacts(config, spec, size, stage, onnx_path)  # the final model.onnx (Q/DQ, float16)
-        report = audit_shipped(onnx_path, target.name)  # the proof covers the file that ships, not its source
+        # the proof covers the file that ships, not its source
+        report = audit_shipped(onnx_path, target.name, trt_version(profile))
 
         sizes = [size, *config.parity_sizes]
         progress(f"[{next(step)}/{steps}] reference inputs/outputs from the exported weights "

@@ -14,7 +14,8 @@ numpy + the runtime only: nothing here imports torch (tested with torch made uni
    data, an IR's .bin) must be hashed in `files`.
 6. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
    model.engine for TensorRT; a shipped extension library, e.g. the compiled custom-op kernels, only as the bytes
-   whose hash was checked: edgeattn.bundle.extensions) and runs every case; outputs are compared with the bundled PyTorch outputs.
+   whose hash was checked: edgeattn.bundle.extensions) and runs every case; outputs are compared with the bundled
+   PyTorch outputs.
 7. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
    (nothing failed, but a requested runtime could not run here).
 """

@@ -68,7 +68,7 @@ def test_dockerfiles_copy_existing_paths_and_use_the_intended_bases():
     assert re.search(r"ARG CUDA_TAG=13\.2\.\d+-\S+-ubuntu24\.04", jp72)  # Ubuntu 24.04: Python 3.12
     assert re.search(r"ARG TRT_APT_VERSION=10\.16\.\S+\+cuda13\.2", jp72) and "cuda-bindings==13.2." in jp72
     for text in (jp61, jp72):
-        assert '".[device]"' in text and "u.find_spec('torch') is None and u.find_spec('onnx') is None" in text
+        assert '".[device,sign]"' in text and "u.find_spec('torch') is None and u.find_spec('onnx') is None" in text
         installs = " ".join(re.findall(r"pip install[^\n]*", text))
         # device side only: ONNX Runtime yes (the [device] extra, pinned to the profile), torch/onnx/OpenVINO no
         assert not re.search(r"torch|onnx(?!runtime)|openvino|TORCH_WHL|--no-deps", installs), installs

@@ -48,11 +48,11 @@ def test_triton_backends_without_a_kernel_are_refused_in_one_line(bundle, tmp_pa
 
 def test_ovms_repository_carries_the_library_and_says_how_to_start(bundle, tmp_path, capsys):
     assert main(["export", str(bundle), "--server", "ovms", "--output", str(tmp_path)]) == 0
-    lib = tmp_path / "models" / "ccnet_mobilenet" / LIB
+    lib = tmp_path / "models" / "ccnet_mobilenet" / "1" / LIB  # in the version it belongs to
     assert sha256_file(lib) == _library_sha(bundle)
     out = capsys.readouterr().out
     assert f"--cpu_extension {lib.resolve()}" in out
     (entry,) = json.loads((tmp_path / "config.json").read_text())["model_config_list"]
     assert entry["config"]["base_path"] == "models/ccnet_mobilenet"
-    assert sorted(p.name for p in (tmp_path / "models" / "ccnet_mobilenet" / "1").iterdir()) == ["model.bin",
-                                                                                                  "model.xml"]
+    assert sorted(p.name for p in (tmp_path / "models" / "ccnet_mobilenet" / "1").iterdir()) == [
+        LIB, "model.bin", "model.xml"]
