@@ -1,7 +1,7 @@
 # Two entry points, each creating .venv and installing first:
 #   make run   -> export lga_mobilenet (shipped trained weights) as a verified bundle, checked on ONNX Runtime and OpenVINO
-#   make test  -> the test suite (also makes the Triton test environment, see triton-env, and installs the ARM64
-#                 emulation's Debian packages, see emulate-deps)
+#   make test  -> the test suite (also makes the Triton test environment, see triton-env, installs the ARM64
+#                 emulation's and cross compiler's Debian packages and chromium, see emulate-deps, cross-deps, browser)
 # Both build edgeattn's compiled custom-op kernels first (make native; cached, rebuilt when a source changes).
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +14,8 @@ TRITON_PYTHON ?= /usr/bin/python3
 TRITON_VENV := .venv-triton
 TRITON_STAMP := $(TRITON_VENV)/.installed
 
-.PHONY: run test install triton-env emulate-deps browser clean lint native native-aarch64
+.PHONY: run test install triton-env emulate-deps browser cross-deps native-arm64-for-tests clean lint native \
+	native-aarch64
 
 # edgeattn/native: the OpenVINO extension library (compiled EdgeAttnCrissCross / EdgeAttnPatchMatch), built with
 # CMake against the openvino wheel's own CMake config, into build/native/<arch>/ (gitignored). For ARM64:
@@ -99,7 +100,20 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	  || echo "browser: could not install chromium (apt-get install chromium as root); the HTML report test will be skipped"; }
 
-test: $(STAMP) $(TRITON_STAMP) emulate-deps browser native
+# The ARM64 build of the kernels, which tests/native runs under emulation: Debian's cross compiler, installed with
+# apt when missing and run as root (CI), then `make native-aarch64` (cached); otherwise one line says so and the
+# ARM64 kernel tests skip with that reason.
+cross-deps:
+	@if command -v aarch64-linux-gnu-g++ >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			g++-aarch64-linux-gnu >/dev/null; \
+	else echo "cross-deps: g++-aarch64-linux-gnu missing and not root: run 'sudo make cross-deps' (the ARM64 kernel tests skip until then)"; fi
+
+native-arm64-for-tests: cross-deps
+	@if command -v aarch64-linux-gnu-g++ >/dev/null; then $(MAKE) --no-print-directory native-aarch64; fi
+
+test: $(STAMP) $(TRITON_STAMP) emulate-deps browser native native-arm64-for-tests
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

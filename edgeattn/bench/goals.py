@@ -345,13 +345,14 @@ def run_goals(config: GoalConfig, groups: tuple[str, ...] = tuple(GROUPS), log: 
 
 
 def _meets(value: float, target: str) -> bool | None:
-    """`value` against a target written as '>= X' or '<= X'; None for any other target."""
+    """`value` against a target written as '>= X', '<= X', '> X' or '< X'; None for any other target."""
     op, _, number = target.partition(" ")
     try:
         bound = float(number)
     except ValueError:
         return None
-    return value >= bound if op == ">=" else value <= bound if op == "<=" else None
+    tests = {">=": value >= bound, "<=": value <= bound, ">": value > bound, "<": value < bound}
+    return tests.get(op)
 
 
 def merge_runs(runs: list[list[dict]]) -> list[dict]:

@@ -136,6 +136,13 @@ def test_merge_runs_takes_the_median_run_and_judges_it_again():
     assert never[0]["value"] is None and never[0]["met"] is None
 
 
+@pytest.mark.parametrize("target, values, met", [("< 1.0", (0.2, 0.3, 1.2), True), ("< 1.0", (1.0, 1.0, 0.5), False),
+                                                  ("> 2", (2.5, 2.0, 3.0), True), ("> 2", (2.0, 2.0, 3.0), False)])
+def test_merged_strict_targets_are_judged(target, values, met):
+    (row,) = merge_runs([[_goal("peak memory", v, target)] for v in values])
+    assert row["met"] is met  # a measured '<'/'>' goal has a verdict, never "not measured"
+
+
 @pytest.mark.slow
 def test_cli_goals_only_lga_group(tmp_path, capsys):
     code = main(["--goals-only", "--goal-groups", "lga", "--goal-rounds", "3", "--channels", "8", "--threads", "1",
