@@ -159,9 +159,10 @@ def test_reference_npz_headers_are_checked_before_loading(change: Callable[[Path
                                                           tiny: Path, tmp_path: Path) -> None:
     """Run verify in a child that reports its own peak memory: the refusal must come without allocating."""
     bundle = _forge(tiny, tmp_path, change)
-    code = ("import resource, sys\nfrom edgeattn.verify.__main__ import main\n"
+    # VmHWM, the peak RSS of this process's own memory: ru_maxrss would carry pytest's peak over the fork and exec
+    code = ("import re, sys\nfrom edgeattn.verify.__main__ import main\n"
             f"rc = main([{str(bundle)!r}, '--quiet'])\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(rc)\n")
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\nsys.exit(rc)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     err = proc.stderr.strip()
     assert proc.returncode == 2 and "Traceback" not in err and needle in err.splitlines()[-1], err
