@@ -45,7 +45,8 @@ DEVICE_MODULES = ("edgeattn", "edgeattn.errors", "edgeattn.cli", "edgeattn.bundl
 HOST_PACKAGES = ("edgeattn.nn", "edgeattn.ops", "edgeattn.models", "edgeattn.convert", "edgeattn.export",
                  "edgeattn.precision", "edgeattn.parity", "edgeattn.bench", "edgeattn.train", "edgeattn.data",
                  "edgeattn.scenes", "edgeattn.tensorrt.audit", "edgeattn.tensorrt.operators",
-                 "edgeattn.tensorrt.commands", "edgeattn.tensorrt.onnx_recipe", "edgeattn.tensorrt.qdq")
+                 "edgeattn.tensorrt.commands", "edgeattn.tensorrt.onnx_recipe", "edgeattn.tensorrt.qdq",
+                 "edgeattn.tensorrt.tables")
 HOST_LIBS = ("torch", "onnx", "onnxscript", "onnxslim", "onnxsim")
 
 

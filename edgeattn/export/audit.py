@@ -16,7 +16,8 @@ from onnx import numpy_helper
 
 from ..tensorrt.audit import CHECKED_OPS as TRT_CHECKED_OPS
 from ..tensorrt.audit import trt_issues
-from ..tensorrt.operators import TRT_SOURCE, TRT_TARGET_VERSION
+from ..tensorrt.operators import TRT_TARGET_VERSION
+from ..tensorrt.tables import OPS_SINCE, TRT_CUSTOM_OPS, TRT_TABLES, trt_table
 from .support_tables import HOSTILE_OPS, HOSTILE_PREFIXES, OPSET_RANGE, RESTRICTED, SOURCES, UNSUPPORTED
 
 __all__ = ["Finding", "AuditReport", "audit", "audit_shipped", "MAX_RANK"]
@@ -102,40 +103,60 @@ def _has_inf(tensor: onnx.TensorProto) -> bool:
 
 
 def _trt_table_note(version: tuple[int, int]) -> Finding | None:
-    """Say which parser table judged the graph when the device's TensorRT is not the one transcribed."""
-    if version == TRT_TARGET_VERSION:
+    """Say which parser table judged the graph when the device's TensorRT has no table of its own
+    (tensorrt/tables.py transcribes 10.3, 10.16 and 11.4)."""
+    if version in TRT_TABLES:
         return None
-    have, want = ".".join(map(str, TRT_TARGET_VERSION)), ".".join(map(str, version))
-    if version[0] >= 11:
-        why = f"TensorRT {want}'s ONNX parser table is not transcribed yet"
-    else:
-        why = f"no ONNX parser table of TensorRT {want} is transcribed"
-    return Finding("warning", "table", "", "", f"{why}: the graph was audited against TensorRT {have}'s "
-                   f"({TRT_SOURCE}), with the version-dependent rules judged for {want}; a finding {want} no "
-                   "longer has, or a restriction it added, is not known here")
+    table = trt_table(version)
+    have, want = table.name, ".".join(map(str, version))
+    return Finding("warning", "table", "", "", f"no ONNX parser table of TensorRT {want} is transcribed: the graph "
+                   f"was audited against TensorRT {have}'s ({table.source}), with the version-dependent rules judged "
+                   f"for {want}; a finding {want} no longer has, or a restriction it added, is not known here")
+
+
+def _trt_op_finding(op: str, node: str, version: tuple[int, int]) -> Finding | None:
+    """An op the judged TensorRT's parser does not import but a later one does (OPS_SINCE): an error naming the
+    TensorRT that added it."""
+    since = OPS_SINCE.get(op)
+    if since is None or trt_table(version).supports(op) or version >= since:
+        return None
+    want = ".".join(map(str, version))
+    return Finding("error", "unsupported", op, node, f"TensorRT {want}'s ONNX parser does not import {op} (added in "
+                   f"TensorRT {since[0]}.{since[1]}); export without it or target a device with that TensorRT")
 
 
 def audit(model: onnx.ModelProto, target: str, trt_version: tuple[int, int] | None = None) -> AuditReport:
     """Findings of `model` for `target`; `trt_version` (from --device) picks the TensorRT the trt rules judge for
-    (default: TRT_TARGET_VERSION, JetPack 6's 10.3)."""
+    and its parser table (default: TRT_TARGET_VERSION, JetPack 6's 10.3; tables for 10.3, 10.16, 11.4)."""
     opset = _default_opset(model)
     nodes = list(_all_nodes(model.graph))
     report = AuditReport(target=target, opset=opset, op_counts=dict(Counter(n.op_type for n in nodes)),
                          source=SOURCES.get(target, ""))
     add = report.findings.append
+    version = (trt_version or TRT_TARGET_VERSION) if target == "trt" else None
+    unsupported = UNSUPPORTED.get(target, {})
+    restricted = RESTRICTED.get(target, {})
     lo, hi = OPSET_RANGE.get(target, (1, 10**6))
+    if version is not None:  # the parser table of the TensorRT judged for (tensorrt/tables.py)
+        table = trt_table(version)
+        unsupported = {op: f"not supported by TensorRT {table.name}'s ONNX parser" for op in table.unsupported_ops}
+        restricted, (lo, hi), report.source = table.restrictions, table.opset_range, table.source
     if not lo <= opset <= hi:
         add(Finding("error", "opset", "", "", f"opset {opset} is outside what {target} accepts ({lo}..{hi}); "
                     f"export with --opset {min(max(opset, lo), hi)}"))
     shape_values = {o for n in nodes if n.op_type == "Shape" for o in n.output}
-    unsupported = UNSUPPORTED.get(target, {})
-    restricted = RESTRICTED.get(target, {})
     for n in nodes:
+        late = _trt_op_finding(n.op_type, n.name, version) if version is not None else None
+        if late is not None:
+            add(late)
+            continue
+        if version is not None and n.op_type in TRT_CUSTOM_OPS:
+            continue  # TensorRT's own op, imported by op_type by the judged TensorRT's parser
         if n.domain not in ("", "ai.onnx"):
             add(Finding("warning", "custom-domain", n.op_type, n.name,
                         f"custom op {n.domain}::{n.op_type} needs a kernel/plugin registered in the runtime"))
             continue
-        if n.op_type in unsupported:
+        if n.op_type in unsupported and not (version and version >= OPS_SINCE.get(n.op_type, (10**6, 0))):
             add(Finding("error", "unsupported", n.op_type, n.name, unsupported[n.op_type]))
         elif n.op_type in restricted and not (target == "trt" and n.op_type in TRT_CHECKED_OPS):
             # ops whose conditions trt_audit can decide get findings only when violated
@@ -154,8 +175,7 @@ def audit(model: onnx.ModelProto, target: str, trt_version: tuple[int, int] | No
         if _has_inf(init):
             add(Finding("warning", "inf-constant", "initializer", init.name, "+-inf constant (use a finite mask)"))
     _check_ranks(model, add)
-    if target == "trt":
-        version = trt_version or TRT_TARGET_VERSION
+    if version is not None:
         note = _trt_table_note(version)
         if note is not None:
             add(note)

@@ -7,7 +7,8 @@ Importing this package imports neither TensorRT nor CUDA nor torch; the runner i
 
 Two halves, split by module (the file paths stay: `python -m edgeattn.tensorrt.build|check|bench` are the
 documented device commands):
-- host (export time, may import onnx): `operators` (the parser tables), `audit`, `commands` (build_engine.sh),
+- host (export time, may import onnx): `operators` (10.3's parser table), `tables` (the tables per TensorRT
+  version: 10.3, 10.16, 11.4), `qdq`, `audit`, `commands` (build_engine.sh),
   `onnx_recipe` (a recipe read off an ONNX file);
 - device (on the Jetson, numpy + TensorRT, no torch, no onnx): `recipe` (read and validate), `modes`, `build`,
   `check`, `bench`, `cuda`, `engine_file`. They import only each other and the device side (verify, runtimes,

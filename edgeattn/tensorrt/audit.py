@@ -1,6 +1,7 @@
 """TensorRT audit checks that need more than an op name: attributes, constant inputs, ranks and types.
 
-The restrictions come from `operators.TRT_RESTRICTIONS` (onnx-tensorrt's support matrix). An op listed in
+The restrictions come from the parser table of the TensorRT judged for (`tables.trt_table`: 10.3, 10.16, 11.4;
+onnx-tensorrt's support matrix). An op listed in
 `CHECKED_OPS` is checked here condition by condition, so a Slice with initializer axes gives no finding and a
 Slice with tensor axes gives one naming the node; restricted ops not listed here keep the generic warning in
 `audit.py` (the condition cannot be decided from the graph, e.g. GRU activations per direction).
@@ -18,15 +19,9 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .operators import TRT_SINCE, TRT_TARGET_VERSION, TRT_TOPK_MAX_K
 from .qdq import qdq_issues
-from .operators import (
-    TRT_IO_ONLY_TYPES,
-    TRT_OP_TYPES,
-    TRT_RESTRICTIONS,
-    TRT_SINCE,
-    TRT_TARGET_VERSION,
-    TRT_TOPK_MAX_K,
-)
+from .tables import TrtTable, trt_table
 
 __all__ = ["Issue", "CHECKED_OPS", "trt_issues", "onnx_type_name"]
 
@@ -47,7 +42,7 @@ _TYPE_NAMES = {
     onnx.TensorProto.FLOAT: "FP32", onnx.TensorProto.FLOAT16: "FP16", onnx.TensorProto.BFLOAT16: "BF16",
     onnx.TensorProto.DOUBLE: "DOUBLE", onnx.TensorProto.INT32: "INT32", onnx.TensorProto.INT64: "INT64",
     onnx.TensorProto.INT8: "INT8", onnx.TensorProto.UINT8: "UINT8", onnx.TensorProto.BOOL: "BOOL",
-    onnx.TensorProto.FLOAT8E4M3FN: "FP8", onnx.TensorProto.INT4: "INT4",
+    onnx.TensorProto.FLOAT8E4M3FN: "FP8", onnx.TensorProto.INT4: "INT4", onnx.TensorProto.FLOAT4E2M1: "FP4",
 }
 
 
@@ -129,9 +124,10 @@ def _version_text(v: tuple[int, int]) -> str:
 
 def _const_input(g: _Graph, node: onnx.NodeProto, i: int, what: str, restriction: str,
                  target: tuple[int, int]) -> Iterator[Issue]:
-    """A restriction of the form '<input> must be an initializer' (a build-time constant)."""
+    """A restriction of the form '<input> must be an initializer' (a build-time constant); none where the table
+    of the judged TensorRT no longer has it (Slice and Pad axes in 10.16's)."""
     name = _input(node, i)
-    if not name or g.is_const(name):
+    if not name or g.is_const(name) or what not in restriction:
         return
     since = TRT_SINCE.get((node.op_type, what))
     msg = f"input '{what}' ({name}) is computed at run time; TensorRT needs it constant ({restriction})"
@@ -144,9 +140,9 @@ def _const_input(g: _Graph, node: onnx.NodeProto, i: int, what: str, restriction
                     f"{msg}{fix}; fold it to a constant (e.g. --simplify onnxsim) or avoid the dynamic value")
 
 
-def _check_node(g: _Graph, node: onnx.NodeProto, target: tuple[int, int]) -> Iterator[Issue]:
+def _check_node(g: _Graph, node: onnx.NodeProto, target: tuple[int, int], table: TrtTable) -> Iterator[Issue]:
     op, name = node.op_type, node.name
-    restriction = TRT_RESTRICTIONS.get(op, "")
+    restriction = table.restrictions.get(op, "")
 
     def err(msg: str) -> Issue:
         return Issue("error", "restricted", op, name, f"{msg} (TensorRT: {restriction})")
@@ -173,7 +169,7 @@ def _check_node(g: _Graph, node: onnx.NodeProto, target: tuple[int, int]) -> Ite
             yield err(f"reduction={_attr(node, 'reduction')!r}")
     elif op == "GridSample":
         rank = g.rank(_input(node, 0))
-        if rank is not None and rank != 4:
+        if rank is not None and rank not in table.gridsample_ranks:
             yield err(f"{rank}-D input")
     elif op == "Loop":
         yield from _check_loop(g, node, err)
@@ -203,7 +199,7 @@ def _check_node(g: _Graph, node: onnx.NodeProto, target: tuple[int, int]) -> Ite
         if bad:
             yield err(f"attribute {bad[0]}")
     elif op in ("QuantizeLinear", "DequantizeLinear"):
-        yield from qdq_issues(g, node, onnx_type_name, Issue)  # TensorRT's Q/DQ rules (qdq.py)
+        yield from qdq_issues(g, node, onnx_type_name, Issue, table)  # TensorRT's Q/DQ rules (qdq.py)
     elif op == "EyeLike":
         t = g.types.get(_input(node, 0))
         if t is not None and t.HasField("shape") and any(not d.HasField("dim_value") for d in t.shape.dim):
@@ -245,10 +241,10 @@ def _check_loop(g: _Graph, node: onnx.NodeProto, err) -> Iterator[Issue]:
         yield err("scan outputs of a loop whose body can stop early (condition output is computed)")
 
 
-def _check_types(g: _Graph, node: onnx.NodeProto) -> Iterator[Issue]:
+def _check_types(g: _Graph, node: onnx.NodeProto, table: TrtTable) -> Iterator[Issue]:
     """The first (data) input's type against the op's 'Supported Types' column; a warning because the column
     is per op, not per input, so it is a strong hint rather than a proof."""
-    allowed = TRT_OP_TYPES.get(node.op_type)
+    allowed = table.op_types.get(node.op_type)
     first = _input(node, 0)
     elem = g.elem_type(first) if first else None
     if not allowed or elem is None:
@@ -258,19 +254,19 @@ def _check_types(g: _Graph, node: onnx.NodeProto) -> Iterator[Issue]:
         name = "FP32"  # cast down on import
     if name not in allowed:
         yield Issue("warning", "type", node.op_type, node.name,
-                    f"input {first} is {name}; TensorRT lists {', '.join(allowed)} for {node.op_type}")
+                    f"input {first} is {name}; TensorRT {table.name} lists {', '.join(allowed)} for {node.op_type}")
 
 
-def _check_value_types(g: _Graph) -> Iterator[Issue]:
+def _check_value_types(g: _Graph, table: TrtTable) -> Iterator[Issue]:
     seen: set[str] = set()
     for value, t in sorted(g.types.items()):
         if not t.elem_type or value in seen:
             continue
         seen.add(value)
         name = onnx_type_name(t.elem_type)
-        if name not in _TYPE_NAMES.values():
-            yield Issue("error", "type", "tensor", value, f"{name} tensors are not supported by TensorRT")
-        elif name in TRT_IO_ONLY_TYPES and value not in g.io:
+        if name not in table.tensor_types:
+            yield Issue("error", "type", "tensor", value, f"{name} tensors are not supported by TensorRT {table.name}")
+        elif name in table.io_only_types and value not in g.io:
             yield Issue("error", "type", "tensor", value, f"{name} is supported only for network inputs/outputs")
         elif name == "DOUBLE":
             yield Issue("warning", "type", "tensor", value, "DOUBLE is cast down to FLOAT (clamped to +-FLT_MAX)")
@@ -278,14 +274,16 @@ def _check_value_types(g: _Graph) -> Iterator[Issue]:
 
 def trt_issues(model: onnx.ModelProto, nodes: list[onnx.NodeProto],
                target: tuple[int, int] = TRT_TARGET_VERSION) -> list[Issue]:
-    """Every violation of a checkable TensorRT restriction in `nodes` (the model's nodes, subgraphs included)."""
+    """Every violation of a checkable TensorRT restriction in `nodes` (the model's nodes, subgraphs included),
+    judged with the parser table of TensorRT `target` (`tables.trt_table`)."""
+    table = trt_table(target)
     g = _Graph(model)
-    issues: list[Issue] = list(_check_value_types(g))
+    issues: list[Issue] = list(_check_value_types(g, table))
     for node in nodes:
         if node.domain not in ("", "ai.onnx"):
             continue
         if node.op_type in CHECKED_OPS:
-            issues.extend(_check_node(g, node, target))
+            issues.extend(_check_node(g, node, target, table))
         if node.op_type not in ("QuantizeLinear", "DequantizeLinear"):  # their types are Q/DQ rules (errors)
-            issues.extend(_check_types(g, node))
+            issues.extend(_check_types(g, node, table))
     return issues
