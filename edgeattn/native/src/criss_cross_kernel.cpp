@@ -10,6 +10,8 @@
 // channels x 32 pixels (row part) or 4 rows x 3 channels x 8 pixels (column part) of accumulators stay in registers
 // while the keys stream by. Vectors are GCC's generic 8-float vectors: one AVX register, two SSE/NEON registers. A
 // segment narrower than 32 (the right edge) takes plain loops. Tasks run on TBB.
+// every helper taking or returning a vector is always_inline: no vector crosses a call, so the ABI note is moot
+#pragma GCC diagnostic ignored "-Wpsabi"
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -23,29 +25,59 @@ namespace edgeattn {
 namespace {
 
 constexpr size_t kTile = 32;  // pixels per task
-constexpr size_t kVec = 8;    // floats per vector
-constexpr size_t kParts = kTile / kVec;
-constexpr size_t kBlock = 3;  // channels aggregated at once
 constexpr size_t kRows = 16;  // rows per task: the column part reads each strip of v once for 16 rows
-typedef float v8 __attribute__((vector_size(32)));
 
-__attribute__((always_inline)) inline v8 load(const float* p) {
-    v8 r;
+// Vectors: GCC's generic vectors of 8 floats (one AVX register, two SSE/NEON registers) everywhere, and of 16
+// floats (one AVX-512 register) on x86-64 CPUs with AVX-512, where the block is compiled for x86-64-v4 and picked at
+// run time. Per width, the register blocking that fits its register file (16 AVX2 / 32 AVX-512 registers).
+typedef float v8 __attribute__((vector_size(32)));
+typedef int vi8 __attribute__((vector_size(32)));
+template <class V>
+struct VecTraits;
+template <>
+struct VecTraits<v8> {
+    typedef vi8 I;
+    static constexpr size_t kRowCh = 3;  // row part: 3 channels x 4 vectors of accumulators
+    static constexpr size_t kColCh = 3;  // column part: 4 rows x 3 channels
+    static constexpr size_t kKeys = 2;   // row energies: 2 keys x 4 vectors
+};
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EDGEATTN_CC_AVX512 1
+typedef float v16 __attribute__((vector_size(64)));
+typedef int vi16 __attribute__((vector_size(64)));
+template <>
+struct VecTraits<v16> {
+    typedef vi16 I;
+    static constexpr size_t kRowCh = 12;  // 12 channels x 2 vectors
+    static constexpr size_t kColCh = 6;   // 4 rows x 6 channels
+    static constexpr size_t kKeys = 8;    // 8 keys x 2 vectors
+};
+#endif
+
+template <class V>
+__attribute__((always_inline)) inline V load(const float* p) {
+    V r;
     std::memcpy(&r, p, sizeof r);
     return r;
 }
-__attribute__((always_inline)) inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-__attribute__((always_inline)) inline v8 splat(float s) { return v8{s, s, s, s, s, s, s, s}; }
+template <class V>
+__attribute__((always_inline)) inline void store(float* p, V v) {
+    std::memcpy(p, &v, sizeof v);
+}
+template <class V>
+__attribute__((always_inline)) inline V splat(float s) {
+    return V{} + s;
+}
 
-typedef int vi8 __attribute__((vector_size(32)));
-
-// exp_nonpositive (common.hpp) on 8 floats at once
-__attribute__((always_inline)) inline v8 exp8(v8 x) {
-    x = x < -87.0f ? splat(-87.0f) : x;
-    const vi8 n = __builtin_convertvector(x * 1.44269504f - 0.5f, vi8);
-    const v8 fn = __builtin_convertvector(n, v8);
-    const v8 r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
-    v8 p = splat(1.0f / 5040.0f);
+// exp_nonpositive (common.hpp) on a vector
+template <class V>
+__attribute__((always_inline)) inline V expv(V x) {
+    typedef typename VecTraits<V>::I I;
+    x = x < -87.0f ? splat<V>(-87.0f) : x;
+    const I n = __builtin_convertvector(x * 1.44269504f - 0.5f, I);
+    const V fn = __builtin_convertvector(n, V);
+    const V r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
+    V p = splat<V>(1.0f / 5040.0f);
     p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
     p = p * r + 1.0f / 24.0f;
@@ -53,42 +85,44 @@ __attribute__((always_inline)) inline v8 exp8(v8 x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    const vi8 bits = (n + 127) << 23;
-    v8 scale;
+    const I bits = (n + 127) << 23;
+    V scale;
     std::memcpy(&scale, &bits, sizeof scale);
     return p * scale;
 }
 
-// softmax for a full tile, 8 pixels per vector (same arithmetic as `softmax`)
+// softmax for a full tile, one vector of pixels at a time (same arithmetic as `softmax`)
+template <class V>
 __attribute__((always_inline)) inline void softmax_full(float* er, float* ec, float* inv, size_t h, size_t w,
                                                         size_t y) {
-    for (size_t t = 0; t < kParts; ++t) {
-        v8 m = splat(-std::numeric_limits<float>::infinity());
+    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
+    for (size_t t = 0; t < P; ++t) {
+        V m = splat<V>(-std::numeric_limits<float>::infinity());
         for (size_t j = 0; j < w; ++j) {
-            const v8 e = load(er + j * kTile + t * kVec);
+            const V e = load<V>(er + j * kTile + t * N);
             m = m > e ? m : e;
         }
         for (size_t r = 0; r < h; ++r) {
             if (r == y) continue;
-            const v8 e = load(ec + r * kTile + t * kVec);
+            const V e = load<V>(ec + r * kTile + t * N);
             m = m > e ? m : e;
         }
-        v8 den = splat(0.0f);
+        V den = splat<V>(0.0f);
         for (size_t j = 0; j < w; ++j) {
-            const v8 e = exp8(load(er + j * kTile + t * kVec) - m);
-            store(er + j * kTile + t * kVec, e);
+            const V e = expv<V>(load<V>(er + j * kTile + t * N) - m);
+            store<V>(er + j * kTile + t * N, e);
             den += e;
         }
         for (size_t r = 0; r < h; ++r) {
             if (r == y) {
-                store(ec + r * kTile + t * kVec, splat(0.0f));
+                store<V>(ec + r * kTile + t * N, splat<V>(0.0f));
                 continue;
             }
-            const v8 e = exp8(load(ec + r * kTile + t * kVec) - m);
-            store(ec + r * kTile + t * kVec, e);
+            const V e = expv<V>(load<V>(ec + r * kTile + t * N) - m);
+            store<V>(ec + r * kTile + t * N, e);
             den += e;
         }
-        store(inv + t * kVec, 1.0f / den);
+        store<V>(inv + t * N, 1.0f / den);
     }
 }
 
@@ -116,108 +150,147 @@ __attribute__((always_inline)) inline void softmax(float* er, float* ec, float* 
     for (size_t i = 0; i < kTile; ++i) inv[i] = i < nx ? 1.0f / den[i] : 0.0f;
 }
 
+// row energies for keys j .. j + JB: er[j][i] = q(y, x0 + i) . k(y, j); a vector of q serves JB keys
+template <class V, size_t JB>
+__attribute__((always_inline)) inline void row_energies(const float* q, const float* k, float* er, size_t ck,
+                                                        size_t hw, size_t j) {
+    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
+    V acc[JB][P] = {};
+    for (size_t ch = 0; ch < ck; ++ch) {
+        V qv[P];
+        for (size_t t = 0; t < P; ++t) qv[t] = load<V>(q + ch * hw + t * N);
+        for (size_t jb = 0; jb < JB; ++jb) {
+            const V s = splat<V>(k[ch * hw + j + jb]);
+            for (size_t t = 0; t < P; ++t) acc[jb][t] += qv[t] * s;
+        }
+    }
+    for (size_t jb = 0; jb < JB; ++jb)
+        for (size_t t = 0; t < P; ++t) store<V>(er + (j + jb) * kTile + t * N, acc[jb][t]);
+}
+
 // row part: out[c, y, x0 + i] = inv[i] * sum_j er[j][i] v[c, y, j], channels c0 .. c0 + CB
-template <size_t CB>
+template <class V, size_t CB>
 __attribute__((always_inline)) inline void row_block(const float* v, float* out, const float* er, const float* inv,
                                                      size_t c0, size_t h, size_t w, size_t y, size_t x0) {
+    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
     const size_t hw = h * w;
-    v8 acc[CB][kParts] = {};
+    V acc[CB][P] = {};
+    const float* vr = v + c0 * hw + y * w;
     for (size_t j = 0; j < w; ++j) {
-        v8 p[kParts];
-        for (size_t t = 0; t < kParts; ++t) p[t] = load(er + j * kTile + t * kVec);
+        V p[P];
+        for (size_t t = 0; t < P; ++t) p[t] = load<V>(er + j * kTile + t * N);
         for (size_t cb = 0; cb < CB; ++cb) {
-            const v8 s = splat(v[(c0 + cb) * hw + y * w + j]);
-            for (size_t t = 0; t < kParts; ++t) acc[cb][t] += p[t] * s;
+            const V s = splat<V>(vr[cb * hw + j]);
+            for (size_t t = 0; t < P; ++t) acc[cb][t] += p[t] * s;
         }
     }
     for (size_t cb = 0; cb < CB; ++cb)
-        for (size_t t = 0; t < kParts; ++t)
-            store(out + (c0 + cb) * hw + y * w + x0 + t * kVec, acc[cb][t] * load(inv + t * kVec));
+        for (size_t t = 0; t < P; ++t)
+            store<V>(out + (c0 + cb) * hw + y * w + x0 + t * N, acc[cb][t] * load<V>(inv + t * N));
 }
 
-// column part for NY rows y0 .. y0 + NY and 8 pixels (part t): out[c, y, x] += inv_y[x] sum_r ec_y[r][x] v[c, r, x];
-// the 8-pixel column strip of v is read once for all NY rows (ec_y's row y is zero: the centre is in the row part)
-template <size_t NY, size_t CB>
+// column part for NY rows y0 .. y0 + NY and one vector of pixels: out[c, y, x] += inv_y[x] sum_r ec_y[r][x] v[c, r, x];
+// the column strip of v is read once for all NY rows (ec_y's row y is zero: the centre is in the row part)
+template <class V, size_t NY, size_t CB>
 __attribute__((always_inline)) inline void column_block(const float* v, float* out, const float* ec, const float* inv,
                                                         size_t ec_stride, size_t c0, size_t h, size_t w, size_t y0,
                                                         size_t x) {
     const size_t hw = h * w;
-    v8 acc[NY][CB] = {};
+    V acc[NY][CB] = {};
     for (size_t r = 0; r < h; ++r) {
-        v8 vv[CB];
-        for (size_t cb = 0; cb < CB; ++cb) vv[cb] = load(v + (c0 + cb) * hw + r * w + x);
+        V vv[CB];
+        for (size_t cb = 0; cb < CB; ++cb) vv[cb] = load<V>(v + (c0 + cb) * hw + r * w + x);
         for (size_t yy = 0; yy < NY; ++yy) {
-            const v8 p = load(ec + yy * ec_stride + r * kTile);
+            const V p = load<V>(ec + yy * ec_stride + r * kTile);
             for (size_t cb = 0; cb < CB; ++cb) acc[yy][cb] += p * vv[cb];
         }
     }
     for (size_t yy = 0; yy < NY; ++yy)
         for (size_t cb = 0; cb < CB; ++cb) {
             float* o = out + (c0 + cb) * hw + (y0 + yy) * w + x;
-            store(o, load(o) + acc[yy][cb] * load(inv + yy * kTile));
+            store<V>(o, load<V>(o) + acc[yy][cb] * load<V>(inv + yy * kTile));
         }
 }
 
-template <size_t NY>
+// column_block for cb <= CB channels (cb > 0)
+template <class V, size_t NY, size_t CB>
 __attribute__((always_inline)) inline void column_rows(size_t cb, const float* v, float* out, const float* ec,
                                                        const float* inv, size_t stride, size_t c0, size_t h, size_t w,
                                                        size_t y0, size_t x) {
-    if (cb == 3) column_block<NY, 3>(v, out, ec, inv, stride, c0, h, w, y0, x);
-    else if (cb == 2) column_block<NY, 2>(v, out, ec, inv, stride, c0, h, w, y0, x);
-    else column_block<NY, 1>(v, out, ec, inv, stride, c0, h, w, y0, x);
+    if constexpr (CB > 1) {
+        if (cb < CB) return column_rows<V, NY, CB - 1>(cb, v, out, ec, inv, stride, c0, h, w, y0, x);
+    }
+    column_block<V, NY, CB>(v, out, ec, inv, stride, c0, h, w, y0, x);
 }
 
-// the column part of a block of ny rows: per group of 3 channels, its column strip of v (3 x H x 32 floats) is read
+// the column part of a block of ny rows: per group of channels, its column strip of v (CB x H x 32 floats) is read
 // from memory once and reused, from cache, by all ny rows in groups of 4
+template <class V>
 __attribute__((always_inline)) inline void columns(const float* v, float* out, const float* ec, const float* inv,
                                                    size_t c, size_t h, size_t w, size_t y0, size_t ny, size_t x0) {
+    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N, CB = VecTraits<V>::kColCh;
     const size_t stride = h * kTile;
-    for (size_t c0 = 0; c0 < c; c0 += kBlock) {
-        const size_t cb = std::min(kBlock, c - c0);
-        for (size_t t = 0; t < kParts; ++t)
+    for (size_t c0 = 0; c0 < c; c0 += CB) {
+        const size_t cb = std::min(CB, c - c0);
+        for (size_t t = 0; t < P; ++t)
             for (size_t g = 0; g < ny; g += 4) {
-                const float* e = ec + g * stride + t * kVec;
-                const float* iv = inv + g * kTile + t * kVec;
-                const size_t x = x0 + t * kVec;
+                const float* e = ec + g * stride + t * N;
+                const float* iv = inv + g * kTile + t * N;
+                const size_t x = x0 + t * N;
                 switch (std::min<size_t>(4, ny - g)) {
-                    case 4: column_rows<4>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    case 3: column_rows<3>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    case 2: column_rows<2>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    default: column_rows<1>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    case 4: column_rows<V, 4, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    case 3: column_rows<V, 3, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    case 2: column_rows<V, 2, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    default: column_rows<V, 1, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
                 }
             }
     }
 }
 
-EDGEATTN_CLONES
-void full_block(const float* q, const float* k, const float* v, float* out, size_t ck, size_t c, size_t h, size_t w,
-                size_t y0, size_t ny, size_t x0, float* er, float* ec, float* inv) {
+template <class V>
+__attribute__((always_inline)) inline void full_block_impl(const float* q, const float* k, const float* v, float* out,
+                                                           size_t ck, size_t c, size_t h, size_t w, size_t y0,
+                                                           size_t ny, size_t x0, float* er, float* ec, float* inv) {
+    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
+    constexpr size_t JB = VecTraits<V>::kKeys, CB = VecTraits<V>::kRowCh;
     const size_t hw = h * w;
     for (size_t yy = 0; yy < ny; ++yy) {  // per row: energies, the joint softmax, the row part of the output
         const size_t y = y0 + yy;
         float* ecy = ec + yy * h * kTile;
-        for (size_t j = 0; j < w; ++j) {  // row energies er[j][i] = q(y, x0 + i) . k(y, j)
-            v8 acc[kParts] = {};
-            for (size_t ch = 0; ch < ck; ++ch) {
-                const v8 s = splat(k[ch * hw + y * w + j]);
-                for (size_t t = 0; t < kParts; ++t) acc[t] += load(q + ch * hw + y * w + x0 + t * kVec) * s;
-            }
-            for (size_t t = 0; t < kParts; ++t) store(er + j * kTile + t * kVec, acc[t]);
-        }
+        const float* qy = q + y * w + x0;
+        const float* ky = k + y * w;
+        size_t j = 0;
+        for (; j + JB <= w; j += JB) row_energies<V, JB>(qy, ky, er, ck, hw, j);
+        for (; j < w; ++j) row_energies<V, 1>(qy, ky, er, ck, hw, j);
         for (size_t r = 0; r < h; ++r) {  // column energies ec[r][i] = q(y, x0 + i) . k(r, x0 + i)
-            v8 acc[kParts] = {};
+            V acc[P] = {};
             for (size_t ch = 0; ch < ck; ++ch)
-                for (size_t t = 0; t < kParts; ++t)
-                    acc[t] += load(q + ch * hw + y * w + x0 + t * kVec) * load(k + ch * hw + r * w + x0 + t * kVec);
-            for (size_t t = 0; t < kParts; ++t) store(ecy + r * kTile + t * kVec, acc[t]);
+                for (size_t t = 0; t < P; ++t)
+                    acc[t] += load<V>(qy + ch * hw + t * N) * load<V>(k + ch * hw + r * w + x0 + t * N);
+            for (size_t t = 0; t < P; ++t) store<V>(ecy + r * kTile + t * N, acc[t]);
         }
-        softmax_full(er, ecy, inv + yy * kTile, h, w, y);
+        softmax_full<V>(er, ecy, inv + yy * kTile, h, w, y);
         size_t c0 = 0;
-        for (; c0 + kBlock <= c; c0 += kBlock) row_block<kBlock>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
-        for (; c0 < c; ++c0) row_block<1>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
+        for (; c0 + CB <= c; c0 += CB) row_block<V, CB>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
+        for (; c0 < c; ++c0) row_block<V, 1>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
     }
-    columns(v, out, ec, inv, c, h, w, y0, ny, x0);  // the column part for all rows of the block at once
+    columns<V>(v, out, ec, inv, c, h, w, y0, ny, x0);  // the column part for all rows of the block at once
 }
+
+EDGEATTN_CLONES
+void full_block(const float* q, const float* k, const float* v, float* out, size_t ck, size_t c, size_t h, size_t w,
+                size_t y0, size_t ny, size_t x0, float* er, float* ec, float* inv) {
+    full_block_impl<v8>(q, k, v, out, ck, c, h, w, y0, ny, x0, er, ec, inv);
+}
+
+#ifdef EDGEATTN_CC_AVX512
+__attribute__((target("arch=x86-64-v4"))) void full_block_avx512(const float* q, const float* k, const float* v,
+                                                                  float* out, size_t ck, size_t c, size_t h, size_t w,
+                                                                  size_t y0, size_t ny, size_t x0, float* er,
+                                                                  float* ec, float* inv) {
+    full_block_impl<v16>(q, k, v, out, ck, c, h, w, y0, ny, x0, er, ec, inv);
+}
+#endif
 
 // a segment of nx < 32 pixels (the right edge): the same computation with plain loops, no access past x0 + nx
 void edge_segment(const float* q, const float* k, const float* v, float* out, size_t ck, size_t c, size_t h, size_t w,
@@ -249,6 +322,9 @@ void criss_cross_f32(const float* q, const float* k, const float* v, float* y, s
                      size_t h, size_t w) {
     const size_t tiles_x = (w + kTile - 1) / kTile, tiles_y = (h + kRows - 1) / kRows;
     const size_t hw = h * w;
+#ifdef EDGEATTN_CC_AVX512
+    static const bool avx512 = __builtin_cpu_supports("x86-64-v4");
+#endif
     parallel_for(batch * tiles_y * tiles_x, [&](size_t task) {
         const size_t b = task / (tiles_y * tiles_x), y0 = task / tiles_x % tiles_y * kRows, x0 = task % tiles_x * kTile;
         const size_t nx = std::min(kTile, w - x0), ny = std::min(kRows, h - y0);
@@ -259,6 +335,9 @@ void criss_cross_f32(const float* q, const float* k, const float* v, float* y, s
         float* inv = ec + kRows * h * kTile;
         const float *qb = q + b * ck * hw, *kb = k + b * ck * hw, *vb = v + b * c * hw;
         if (nx == kTile) {
+#ifdef EDGEATTN_CC_AVX512
+            if (avx512) return full_block_avx512(qb, kb, vb, y + b * c * hw, ck, c, h, w, y0, ny, x0, er, ec, inv);
+#endif
             full_block(qb, kb, vb, y + b * c * hw, ck, c, h, w, y0, ny, x0, er, ec, inv);
         } else {
             for (size_t row = y0; row < y0 + ny; ++row)
