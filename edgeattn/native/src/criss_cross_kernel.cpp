@@ -54,6 +54,11 @@ struct VecTraits<v16> {
 };
 #endif
 
+constexpr size_t kMaxColCh = 6;
+// column energies of a block, ec[g][r][yy][i] for rows g * 4 + yy: the 4 rows that the column part takes at once
+// lie side by side, so it streams one contiguous array
+constexpr size_t kColRows = 4;  // the largest kColCh: vp's size
+
 template <class V>
 __attribute__((always_inline)) inline V load(const float* p) {
     V r;
@@ -66,7 +71,8 @@ __attribute__((always_inline)) inline void store(float* p, V v) {
 }
 template <class V>
 __attribute__((always_inline)) inline V splat(float s) {
-    return V{} + s;
+    // lane 0 shuffled to every lane: one broadcast (GCC 12 builds a 16-lane {s, s, ...} lane by lane)
+    return __builtin_shuffle(V{s}, typename VecTraits<V>::I{});
 }
 
 // exp_nonpositive (common.hpp) on a vector
@@ -91,10 +97,10 @@ __attribute__((always_inline)) inline V expv(V x) {
     return p * scale;
 }
 
-// softmax for a full tile, one vector of pixels at a time (same arithmetic as `softmax`)
+// softmax for a full tile, one vector of pixels at a time (same arithmetic as `softmax`); ec's rows are es floats apart
 template <class V>
 __attribute__((always_inline)) inline void softmax_full(float* er, float* ec, float* inv, size_t h, size_t w,
-                                                        size_t y) {
+                                                        size_t y, size_t es) {
     constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
     for (size_t t = 0; t < P; ++t) {
         V m = splat<V>(-std::numeric_limits<float>::infinity());
@@ -104,7 +110,7 @@ __attribute__((always_inline)) inline void softmax_full(float* er, float* ec, fl
         }
         for (size_t r = 0; r < h; ++r) {
             if (r == y) continue;
-            const V e = load<V>(ec + r * kTile + t * N);
+            const V e = load<V>(ec + r * es + t * N);
             m = m > e ? m : e;
         }
         V den = splat<V>(0.0f);
@@ -115,11 +121,11 @@ __attribute__((always_inline)) inline void softmax_full(float* er, float* ec, fl
         }
         for (size_t r = 0; r < h; ++r) {
             if (r == y) {
-                store<V>(ec + r * kTile + t * N, splat<V>(0.0f));
+                store<V>(ec + r * es + t * N, splat<V>(0.0f));
                 continue;
             }
-            const V e = expv<V>(load<V>(ec + r * kTile + t * N) - m);
-            store<V>(ec + r * kTile + t * N, e);
+            const V e = expv<V>(load<V>(ec + r * es + t * N) - m);
+            store<V>(ec + r * es + t * N, e);
             den += e;
         }
         store<V>(inv + t * N, 1.0f / den);
@@ -150,17 +156,18 @@ __attribute__((always_inline)) inline void softmax(float* er, float* ec, float* 
     for (size_t i = 0; i < kTile; ++i) inv[i] = i < nx ? 1.0f / den[i] : 0.0f;
 }
 
-// row energies for keys j .. j + JB: er[j][i] = q(y, x0 + i) . k(y, j); a vector of q serves JB keys
+// row energies for keys j .. j + JB: er[j][i] = q(y, x0 + i) . k(y, j), q's channels qs floats apart, k's ks; a
+// vector of q serves JB keys
 template <class V, size_t JB>
 __attribute__((always_inline)) inline void row_energies(const float* q, const float* k, float* er, size_t ck,
-                                                        size_t hw, size_t j) {
+                                                        size_t qs, size_t ks, size_t j) {
     constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
     V acc[JB][P] = {};
     for (size_t ch = 0; ch < ck; ++ch) {
         V qv[P];
-        for (size_t t = 0; t < P; ++t) qv[t] = load<V>(q + ch * hw + t * N);
+        for (size_t t = 0; t < P; ++t) qv[t] = load<V>(q + ch * qs + t * N);
         for (size_t jb = 0; jb < JB; ++jb) {
-            const V s = splat<V>(k[ch * hw + j + jb]);
+            const V s = splat<V>(k[ch * ks + j + jb]);
             for (size_t t = 0; t < P; ++t) acc[jb][t] += qv[t] * s;
         }
     }
@@ -190,18 +197,19 @@ __attribute__((always_inline)) inline void row_block(const float* v, float* out,
 }
 
 // column part for NY rows y0 .. y0 + NY and one vector of pixels: out[c, y, x] += inv_y[x] sum_r ec_y[r][x] v[c, r, x];
-// the column strip of v is read once for all NY rows (ec_y's row y is zero: the centre is in the row part)
+// v's column strip comes packed, vp[r][cb][i] = v[c0 + cb, r, x0 + i] (vp points at this vector's pixels), read once
+// for all NY rows (ec_y's row y is zero: the centre is in the row part)
 template <class V, size_t NY, size_t CB>
-__attribute__((always_inline)) inline void column_block(const float* v, float* out, const float* ec, const float* inv,
-                                                        size_t ec_stride, size_t c0, size_t h, size_t w, size_t y0,
-                                                        size_t x) {
+__attribute__((always_inline)) inline void column_block(const float* vp, size_t vp_stride, float* out, const float* ec,
+                                                        const float* inv, size_t ec_stride, size_t c0, size_t h,
+                                                        size_t w, size_t y0, size_t x) {
     const size_t hw = h * w;
     V acc[NY][CB] = {};
     for (size_t r = 0; r < h; ++r) {
         V vv[CB];
-        for (size_t cb = 0; cb < CB; ++cb) vv[cb] = load<V>(v + (c0 + cb) * hw + r * w + x);
+        for (size_t cb = 0; cb < CB; ++cb) vv[cb] = load<V>(vp + r * vp_stride + cb * kTile);
         for (size_t yy = 0; yy < NY; ++yy) {
-            const V p = load<V>(ec + yy * ec_stride + r * kTile);
+            const V p = load<V>(ec + (r * kColRows + yy) * kTile);
             for (size_t cb = 0; cb < CB; ++cb) acc[yy][cb] += p * vv[cb];
         }
     }
@@ -214,81 +222,111 @@ __attribute__((always_inline)) inline void column_block(const float* v, float* o
 
 // column_block for cb <= CB channels (cb > 0)
 template <class V, size_t NY, size_t CB>
-__attribute__((always_inline)) inline void column_rows(size_t cb, const float* v, float* out, const float* ec,
-                                                       const float* inv, size_t stride, size_t c0, size_t h, size_t w,
-                                                       size_t y0, size_t x) {
+__attribute__((always_inline)) inline void column_rows(size_t cb, const float* vp, size_t vp_stride, float* out,
+                                                       const float* ec, const float* inv, size_t stride, size_t c0,
+                                                       size_t h, size_t w, size_t y0, size_t x) {
     if constexpr (CB > 1) {
-        if (cb < CB) return column_rows<V, NY, CB - 1>(cb, v, out, ec, inv, stride, c0, h, w, y0, x);
+        if (cb < CB) return column_rows<V, NY, CB - 1>(cb, vp, vp_stride, out, ec, inv, stride, c0, h, w, y0, x);
     }
-    column_block<V, NY, CB>(v, out, ec, inv, stride, c0, h, w, y0, x);
+    column_block<V, NY, CB>(vp, vp_stride, out, ec, inv, stride, c0, h, w, y0, x);
 }
 
-// the column part of a block of ny rows: per group of channels, its column strip of v (CB x H x 32 floats) is read
-// from memory once and reused, from cache, by all ny rows in groups of 4
+// the column part of a block of ny rows: per group of channels, its column strip of v (CB x H x 32 floats) is
+// packed contiguously (vp, H x CB x 32 floats: NCHW rows are w floats apart, which maps a strip's lines onto a few
+// cache sets) and reused, from cache, by all ny rows in groups of 4
 template <class V>
 __attribute__((always_inline)) inline void columns(const float* v, float* out, const float* ec, const float* inv,
-                                                   size_t c, size_t h, size_t w, size_t y0, size_t ny, size_t x0) {
+                                                   size_t c, size_t h, size_t w, size_t y0, size_t ny, size_t x0,
+                                                   float* vp) {
     constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N, CB = VecTraits<V>::kColCh;
-    const size_t stride = h * kTile;
+    const size_t stride = h * kTile, hw = h * w;
     for (size_t c0 = 0; c0 < c; c0 += CB) {
         const size_t cb = std::min(CB, c - c0);
+        const size_t vs = cb * kTile;
+        for (size_t r = 0; r < h; ++r)
+            for (size_t i = 0; i < cb; ++i)
+                std::memcpy(vp + r * vs + i * kTile, v + (c0 + i) * hw + r * w + x0, kTile * sizeof(float));
         for (size_t t = 0; t < P; ++t)
-            for (size_t g = 0; g < ny; g += 4) {
+            for (size_t g = 0; g < ny; g += kColRows) {
                 const float* e = ec + g * stride + t * N;
                 const float* iv = inv + g * kTile + t * N;
                 const size_t x = x0 + t * N;
-                switch (std::min<size_t>(4, ny - g)) {
-                    case 4: column_rows<V, 4, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    case 3: column_rows<V, 3, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    case 2: column_rows<V, 2, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    default: column_rows<V, 1, CB>(cb, v, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                const float* vpt = vp + t * N;
+                switch (std::min(kColRows, ny - g)) {
+                    case 4: column_rows<V, 4, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    case 3: column_rows<V, 3, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    case 2: column_rows<V, 2, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+                    default: column_rows<V, 1, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
                 }
             }
     }
 }
 
+// column energies of one row against key rows r .. r + RB: ec[r][i] = q(y, x0 + i) . k(r, x0 + i), from the packed
+// q (qp[ch][i]) and k strip (kp[r][ch][i]); RB rows at once keep RB x P independent sums in flight
+template <class V, size_t RB>
+__attribute__((always_inline)) inline void column_energies(const float* qp, const float* kp, float* ecy, size_t es,
+                                                           size_t ck, size_t r) {
+    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
+    V acc[RB][P] = {};
+    for (size_t ch = 0; ch < ck; ++ch) {
+        V qv[P];
+        for (size_t t = 0; t < P; ++t) qv[t] = load<V>(qp + ch * kTile + t * N);
+        for (size_t rb = 0; rb < RB; ++rb)
+            for (size_t t = 0; t < P; ++t) acc[rb][t] += qv[t] * load<V>(kp + ((r + rb) * ck + ch) * kTile + t * N);
+    }
+    for (size_t rb = 0; rb < RB; ++rb)
+        for (size_t t = 0; t < P; ++t) store<V>(ecy + (r + rb) * es + t * N, acc[rb][t]);
+}
+
+// Scratch besides er / ec / inv / vp: kp (H x Ck x 32 floats), the block's column strip of k, packed once per block;
+// qp (Ck x 32), the row's q; kr (Ck x W), the row of k. Channels of an NCHW map lie H W floats apart, which at
+// power-of-two sizes puts all of a pixel's channels in one cache set: packed, the loops below read contiguous memory.
 template <class V>
 __attribute__((always_inline)) inline void full_block_impl(const float* q, const float* k, const float* v, float* out,
                                                            size_t ck, size_t c, size_t h, size_t w, size_t y0,
-                                                           size_t ny, size_t x0, float* er, float* ec, float* inv) {
-    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
+                                                           size_t ny, size_t x0, float* er, float* ec, float* inv,
+                                                           float* vp, float* kp, float* qp, float* kr) {
     constexpr size_t JB = VecTraits<V>::kKeys, CB = VecTraits<V>::kRowCh;
     const size_t hw = h * w;
+    for (size_t r = 0; r < h; ++r)
+        for (size_t ch = 0; ch < ck; ++ch)
+            std::memcpy(kp + (r * ck + ch) * kTile, k + ch * hw + r * w + x0, kTile * sizeof(float));
     for (size_t yy = 0; yy < ny; ++yy) {  // per row: energies, the joint softmax, the row part of the output
         const size_t y = y0 + yy;
-        float* ecy = ec + yy * h * kTile;
-        const float* qy = q + y * w + x0;
-        const float* ky = k + y * w;
-        size_t j = 0;
-        for (; j + JB <= w; j += JB) row_energies<V, JB>(qy, ky, er, ck, hw, j);
-        for (; j < w; ++j) row_energies<V, 1>(qy, ky, er, ck, hw, j);
-        for (size_t r = 0; r < h; ++r) {  // column energies ec[r][i] = q(y, x0 + i) . k(r, x0 + i)
-            V acc[P] = {};
-            for (size_t ch = 0; ch < ck; ++ch)
-                for (size_t t = 0; t < P; ++t)
-                    acc[t] += load<V>(qy + ch * hw + t * N) * load<V>(k + ch * hw + r * w + x0 + t * N);
-            for (size_t t = 0; t < P; ++t) store<V>(ecy + r * kTile + t * N, acc[t]);
+        float* ecy = ec + (yy / kColRows * h * kColRows + yy % kColRows) * kTile;  // its column energies
+        const size_t es = kColRows * kTile;
+        for (size_t ch = 0; ch < ck; ++ch) {
+            std::memcpy(qp + ch * kTile, q + ch * hw + y * w + x0, kTile * sizeof(float));
+            std::memcpy(kr + ch * w, k + ch * hw + y * w, w * sizeof(float));
         }
-        softmax_full<V>(er, ecy, inv + yy * kTile, h, w, y);
+        size_t j = 0;
+        for (; j + JB <= w; j += JB) row_energies<V, JB>(qp, kr, er, ck, kTile, w, j);
+        for (; j < w; ++j) row_energies<V, 1>(qp, kr, er, ck, kTile, w, j);
+        size_t r = 0;
+        for (; r + 4 <= h; r += 4) column_energies<V, 4>(qp, kp, ecy, es, ck, r);
+        for (; r < h; ++r) column_energies<V, 1>(qp, kp, ecy, es, ck, r);
+        softmax_full<V>(er, ecy, inv + yy * kTile, h, w, y, es);
         size_t c0 = 0;
         for (; c0 + CB <= c; c0 += CB) row_block<V, CB>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
         for (; c0 < c; ++c0) row_block<V, 1>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
     }
-    columns<V>(v, out, ec, inv, c, h, w, y0, ny, x0);  // the column part for all rows of the block at once
+    columns<V>(v, out, ec, inv, c, h, w, y0, ny, x0, vp);  // the column part for all rows of the block at once
 }
 
 EDGEATTN_CLONES
 void full_block(const float* q, const float* k, const float* v, float* out, size_t ck, size_t c, size_t h, size_t w,
-                size_t y0, size_t ny, size_t x0, float* er, float* ec, float* inv) {
-    full_block_impl<v8>(q, k, v, out, ck, c, h, w, y0, ny, x0, er, ec, inv);
+                size_t y0, size_t ny, size_t x0, float* er, float* ec, float* inv, float* vp, float* kp, float* qp, float* kr) {
+    full_block_impl<v8>(q, k, v, out, ck, c, h, w, y0, ny, x0, er, ec, inv, vp, kp, qp, kr);
 }
 
 #ifdef EDGEATTN_CC_AVX512
 __attribute__((target("arch=x86-64-v4"))) void full_block_avx512(const float* q, const float* k, const float* v,
                                                                   float* out, size_t ck, size_t c, size_t h, size_t w,
                                                                   size_t y0, size_t ny, size_t x0, float* er,
-                                                                  float* ec, float* inv) {
-    full_block_impl<v16>(q, k, v, out, ck, c, h, w, y0, ny, x0, er, ec, inv);
+                                                                  float* ec, float* inv, float* vp, float* kp,
+                                                                  float* qp, float* kr) {
+    full_block_impl<v16>(q, k, v, out, ck, c, h, w, y0, ny, x0, er, ec, inv, vp, kp, qp, kr);
 }
 #endif
 
@@ -329,16 +367,20 @@ void criss_cross_f32(const float* q, const float* k, const float* v, float* y, s
         const size_t b = task / (tiles_y * tiles_x), y0 = task / tiles_x % tiles_y * kRows, x0 = task % tiles_x * kTile;
         const size_t nx = std::min(kTile, w - x0), ny = std::min(kRows, h - y0);
         thread_local std::vector<float> scratch;
-        scratch.resize((w + kRows * h + kRows) * kTile);
+        scratch.resize((w + kRows * h + kRows + kMaxColCh * h + h * ck + ck) * kTile + ck * w);
         float* er = scratch.data();
         float* ec = er + w * kTile;
         float* inv = ec + kRows * h * kTile;
+        float* vp = inv + kRows * kTile;  // a packed column strip of v (columns)
+        float* kp = vp + kMaxColCh * h * kTile;
+        float* qp = kp + h * ck * kTile;
+        float* kr = qp + ck * kTile;
         const float *qb = q + b * ck * hw, *kb = k + b * ck * hw, *vb = v + b * c * hw;
         if (nx == kTile) {
 #ifdef EDGEATTN_CC_AVX512
-            if (avx512) return full_block_avx512(qb, kb, vb, y + b * c * hw, ck, c, h, w, y0, ny, x0, er, ec, inv);
+            if (avx512) return full_block_avx512(qb, kb, vb, y + b * c * hw, ck, c, h, w, y0, ny, x0, er, ec, inv, vp, kp, qp, kr);
 #endif
-            full_block(qb, kb, vb, y + b * c * hw, ck, c, h, w, y0, ny, x0, er, ec, inv);
+            full_block(qb, kb, vb, y + b * c * hw, ck, c, h, w, y0, ny, x0, er, ec, inv, vp, kp, qp, kr);
         } else {
             for (size_t row = y0; row < y0 + ny; ++row)
                 edge_segment(qb, kb, vb, y + b * c * hw, ck, c, h, w, row, x0, nx, er, ec);
