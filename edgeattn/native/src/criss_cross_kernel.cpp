@@ -1,21 +1,27 @@
 // Criss-cross attention (CCNet, Huang et al. ICCV 2019, eq. 1-2): for pixel u = (y, x), energies e_i = q_u . k_i
 // over u's column (without u itself) and row, one softmax over those H + W - 1 energies, y_u = sum_i A_i v_i.
 //
-// Tiling: a task is a block of up to 16 rows x 32 pixels (b, y0 .. y0 + 16, x0 .. x0 + 32). Row by row it computes the
-// energies of those 32 pixels ((W + H) x 32 floats, laid out [key][pixel] so every loop runs over contiguous pixels
-// of NCHW rows), their joint softmax (shared maximum, the centre counted once) and the row part of the output;
-// then the column part for the 16 rows at once, so each column strip of v is read from memory once per block, not
-// once per row. The (B, H, W, H + W - 1) energy tensor of the map never exists (a task holds (W + 16 H) x 32 floats).
-// The aggregation (C x (H + W) multiply-adds per pixel, most of the work when C = 8 C') is register-blocked: 3
-// channels x 32 pixels (row part) or 4 rows x 3 channels x 8 pixels (column part) of accumulators stay in registers
-// while the keys stream by. Vectors are GCC's generic 8-float vectors: one AVX register, two SSE/NEON registers. A
-// segment narrower than 32 (the right edge) takes plain loops. Tasks run on TBB.
+// Tiling: a task is a block of up to R rows x 32 pixels (b, y0 .. y0 + R, x0 .. x0 + 32), R = 16 .. 64 (as many as
+// keep its column energies within 1 MiB and 4 tasks per thread). Row by row it computes the energies of those 32
+// pixels ((W + H) x 32 floats, laid out [key][pixel] so every loop runs over contiguous pixels), their joint softmax
+// (shared maximum, the centre counted once) and the row part of the output; then the column part for the R rows at
+// once, so each column strip of v is read from memory once per block, not once per row. The (B, H, W, H + W - 1)
+// energy tensor of the map never exists (a task holds about (W + R H) x 32 floats). The k and v column strips, q and
+// the row of k are first packed contiguously (NCHW puts a pixel's channels H W floats apart: one cache set at
+// power-of-two sizes). The aggregation (C x (H + W) multiply-adds per pixel, most of the work when C = 8 C') is
+// register-blocked: channels x 32 pixels (row part) or 4 rows x channels x one vector (column part) of accumulators
+// stay in registers while the keys stream by. Vectors are GCC's generic vectors: 16 floats (one AVX-512 register;
+// that block is compiled for x86-64-v4 and picked at run time) or 8 floats (one AVX register, two SSE/NEON
+// registers), with blocking sized to each register file. A segment narrower than 32 (the right edge) takes plain
+// loops. Tasks run on TBB.
 // every helper taking or returning a vector is always_inline: no vector crosses a call, so the ABI note is moot
 #pragma GCC diagnostic ignored "-Wpsabi"
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#include <tbb/task_arena.h>
 
 #include "common.hpp"
 #include "criss_cross.hpp"
@@ -25,7 +31,6 @@ namespace edgeattn {
 namespace {
 
 constexpr size_t kTile = 32;  // pixels per task
-constexpr size_t kRows = 16;  // rows per task: the column part reads each strip of v once for 16 rows
 
 // Vectors: GCC's generic vectors of 8 floats (one AVX register, two SSE/NEON registers) everywhere, and of 16
 // floats (one AVX-512 register) on x86-64 CPUs with AVX-512, where the block is compiled for x86-64-v4 and picked at
@@ -358,20 +363,28 @@ void edge_segment(const float* q, const float* k, const float* v, float* out, si
 
 void criss_cross_f32(const float* q, const float* k, const float* v, float* y, size_t batch, size_t ck, size_t c,
                      size_t h, size_t w) {
-    const size_t tiles_x = (w + kTile - 1) / kTile, tiles_y = (h + kRows - 1) / kRows;
+    // rows per task: the column part reads each column strip of v (from memory: every row of the map) once per task,
+    // so as many as keep ec (rows x H x 32 floats) within 1 MiB (L2) and the tasks >= 4 per thread, 16 to 64
+    const size_t tiles_x = (w + kTile - 1) / kTile;
+    const size_t threads = static_cast<size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+    size_t rows = 64;
+    while (rows > 16 && (rows * h * kTile * sizeof(float) > (size_t{1} << 20) ||
+                         batch * ((h + rows - 1) / rows) * tiles_x < 4 * threads))
+        rows /= 2;
+    const size_t tiles_y = (h + rows - 1) / rows;
     const size_t hw = h * w;
 #ifdef EDGEATTN_CC_AVX512
     static const bool avx512 = __builtin_cpu_supports("x86-64-v4");
 #endif
     parallel_for(batch * tiles_y * tiles_x, [&](size_t task) {
-        const size_t b = task / (tiles_y * tiles_x), y0 = task / tiles_x % tiles_y * kRows, x0 = task % tiles_x * kTile;
-        const size_t nx = std::min(kTile, w - x0), ny = std::min(kRows, h - y0);
+        const size_t b = task / (tiles_y * tiles_x), y0 = task / tiles_x % tiles_y * rows, x0 = task % tiles_x * kTile;
+        const size_t nx = std::min(kTile, w - x0), ny = std::min(rows, h - y0);
         thread_local std::vector<float> scratch;
-        scratch.resize((w + kRows * h + kRows + kMaxColCh * h + h * ck + ck) * kTile + ck * w);
+        scratch.resize((w + rows * h + rows + kMaxColCh * h + h * ck + ck) * kTile + ck * w);
         float* er = scratch.data();
         float* ec = er + w * kTile;
-        float* inv = ec + kRows * h * kTile;
-        float* vp = inv + kRows * kTile;  // a packed column strip of v (columns)
+        float* inv = ec + rows * h * kTile;
+        float* vp = inv + rows * kTile;  // a packed column strip of v (columns)
         float* kp = vp + kMaxColCh * h * kTile;
         float* qp = kp + h * ck * kTile;
         float* kr = qp + ck * kTile;
