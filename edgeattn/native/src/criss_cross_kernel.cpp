@@ -53,7 +53,7 @@ typedef int vi16 __attribute__((vector_size(64)));
 template <>
 struct VecTraits<v16> {
     typedef vi16 I;
-    static constexpr size_t kRowCh = 12;  // 12 channels x 2 vectors
+    static constexpr size_t kRowCh = 8;   // 8 channels x 2 vectors (12 runs short of address registers)
     static constexpr size_t kColCh = 6;   // 4 rows x 6 channels
     static constexpr size_t kKeys = 8;    // 8 keys x 2 vectors
 };
@@ -62,7 +62,8 @@ struct VecTraits<v16> {
 constexpr size_t kMaxColCh = 6;
 // column energies of a block, ec[g][r][yy][i] for rows g * 4 + yy: the 4 rows that the column part takes at once
 // lie side by side, so it streams one contiguous array
-constexpr size_t kColRows = 4;  // the largest kColCh: vp's size
+constexpr size_t kColRows = 4;
+constexpr size_t kColKeys = 32;  // key rows per chunk of the column part  // the largest kColCh: vp's size
 
 template <class V>
 __attribute__((always_inline)) inline V load(const float* p) {
@@ -206,11 +207,11 @@ __attribute__((always_inline)) inline void row_block(const float* v, float* out,
 // for all NY rows (ec_y's row y is zero: the centre is in the row part)
 template <class V, size_t NY, size_t CB>
 __attribute__((always_inline)) inline void column_block(const float* vp, size_t vp_stride, float* out, const float* ec,
-                                                        const float* inv, size_t ec_stride, size_t c0, size_t h,
+                                                        const float* inv, size_t r0, size_t r1, size_t c0, size_t h,
                                                         size_t w, size_t y0, size_t x) {
     const size_t hw = h * w;
     V acc[NY][CB] = {};
-    for (size_t r = 0; r < h; ++r) {
+    for (size_t r = r0; r < r1; ++r) {
         V vv[CB];
         for (size_t cb = 0; cb < CB; ++cb) vv[cb] = load<V>(vp + r * vp_stride + cb * kTile);
         for (size_t yy = 0; yy < NY; ++yy) {
@@ -228,12 +229,12 @@ __attribute__((always_inline)) inline void column_block(const float* vp, size_t 
 // column_block for cb <= CB channels (cb > 0)
 template <class V, size_t NY, size_t CB>
 __attribute__((always_inline)) inline void column_rows(size_t cb, const float* vp, size_t vp_stride, float* out,
-                                                       const float* ec, const float* inv, size_t stride, size_t c0,
-                                                       size_t h, size_t w, size_t y0, size_t x) {
+                                                       const float* ec, const float* inv, size_t r0, size_t r1,
+                                                       size_t c0, size_t h, size_t w, size_t y0, size_t x) {
     if constexpr (CB > 1) {
-        if (cb < CB) return column_rows<V, NY, CB - 1>(cb, vp, vp_stride, out, ec, inv, stride, c0, h, w, y0, x);
+        if (cb < CB) return column_rows<V, NY, CB - 1>(cb, vp, vp_stride, out, ec, inv, r0, r1, c0, h, w, y0, x);
     }
-    column_block<V, NY, CB>(vp, vp_stride, out, ec, inv, stride, c0, h, w, y0, x);
+    column_block<V, NY, CB>(vp, vp_stride, out, ec, inv, r0, r1, c0, h, w, y0, x);
 }
 
 // the column part of a block of ny rows: per group of channels, its column strip of v (CB x H x 32 floats) is
@@ -251,24 +252,27 @@ __attribute__((always_inline)) inline void columns(const float* v, float* out, c
         for (size_t r = 0; r < h; ++r)
             for (size_t i = 0; i < cb; ++i)
                 std::memcpy(vp + r * vs + i * kTile, v + (c0 + i) * hw + r * w + x0, kTile * sizeof(float));
-        for (size_t t = 0; t < P; ++t)
-            for (size_t g = 0; g < ny; g += kColRows) {
-                const float* e = ec + g * stride + t * N;
-                const float* iv = inv + g * kTile + t * N;
-                const size_t x = x0 + t * N;
-                const float* vpt = vp + t * N;
-                switch (std::min(kColRows, ny - g)) {
-                    case 4: column_rows<V, 4, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    case 3: column_rows<V, 3, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    case 2: column_rows<V, 2, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
-                    default: column_rows<V, 1, CB>(cb, vpt, vs, out, e, iv, stride, c0, h, w, y0 + g, x); break;
+        // key rows in chunks of kColKeys: the chunk of vp (kColKeys x CB x 32 floats) stays in L1 while all row
+        // groups take it (each chunk adds its share of the sum, scaled by 1 / denominator, to out)
+        for (size_t r0 = 0; r0 < h; r0 += kColKeys) {
+            const size_t r1 = std::min(h, r0 + kColKeys);
+            for (size_t t = 0; t < P; ++t)
+                for (size_t g = 0; g < ny; g += kColRows) {
+                    const float* e = ec + g * stride + t * N;
+                    const float* iv = inv + g * kTile + t * N;
+                    const size_t x = x0 + t * N;
+                    const float* vpt = vp + t * N;
+                    switch (std::min(kColRows, ny - g)) {
+                        case 4: column_rows<V, 4, CB>(cb, vpt, vs, out, e, iv, r0, r1, c0, h, w, y0 + g, x); break;
+                        case 3: column_rows<V, 3, CB>(cb, vpt, vs, out, e, iv, r0, r1, c0, h, w, y0 + g, x); break;
+                        case 2: column_rows<V, 2, CB>(cb, vpt, vs, out, e, iv, r0, r1, c0, h, w, y0 + g, x); break;
+                        default: column_rows<V, 1, CB>(cb, vpt, vs, out, e, iv, r0, r1, c0, h, w, y0 + g, x); break;
+                    }
                 }
-            }
+        }
     }
 }
 
-// column energies of one row against key rows r .. r + RB: ec[r][i] = q(y, x0 + i) . k(r, x0 + i), from the packed
-// q (qp[ch][i]) and k strip (kp[r][ch][i]); RB rows at once keep RB x P independent sums in flight
 template <class V, size_t RB>
 __attribute__((always_inline)) inline void column_energies(const float* qp, const float* kp, float* ecy, size_t es,
                                                            size_t ck, size_t r) {
