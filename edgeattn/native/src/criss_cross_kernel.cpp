@@ -45,6 +45,7 @@ struct VecTraits<v8> {
     static constexpr size_t kRowCh = 3;  // row part: 3 channels x 4 vectors of accumulators
     static constexpr size_t kColCh = 3;  // column part: 4 rows x 3 channels
     static constexpr size_t kKeys = 2;   // row energies: 2 keys x 4 vectors
+    static constexpr size_t kColE = 2;   // column energies: 4 rows x 2 key rows
 };
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define EDGEATTN_CC_AVX512 1
@@ -56,6 +57,7 @@ struct VecTraits<v16> {
     static constexpr size_t kRowCh = 8;   // 8 channels x 2 vectors (12 runs short of address registers)
     static constexpr size_t kColCh = 6;   // 4 rows x 6 channels
     static constexpr size_t kKeys = 8;    // 8 keys x 2 vectors
+    static constexpr size_t kColE = 6;    // column energies: 4 rows x 6 key rows
 };
 #endif
 
@@ -273,19 +275,34 @@ __attribute__((always_inline)) inline void columns(const float* v, float* out, c
     }
 }
 
-template <class V, size_t RB>
-__attribute__((always_inline)) inline void column_energies(const float* qp, const float* kp, float* ecy, size_t es,
-                                                           size_t ck, size_t r) {
-    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
-    V acc[RB][P] = {};
+// column energies of NY <= 4 rows side by side (one group of ec) for key rows r .. r + RB and one vector of
+// pixels: ecg[(r' * 4 + yy) * 32 + i] = q(y0 + yy, x0 + i) . k(r', x0 + i); qp is [yy][ch][32], kp [r][ch][32]. Each
+// vector of k serves NY rows (one row at a time read all of kp, H x Ck x 32 floats, from L2 per row)
+template <class V, size_t NY, size_t RB>
+__attribute__((always_inline)) inline void column_energies(const float* qp, const float* kp, float* ecg, size_t ck,
+                                                           size_t r) {
+    V acc[NY][RB] = {};
     for (size_t ch = 0; ch < ck; ++ch) {
-        V qv[P];
-        for (size_t t = 0; t < P; ++t) qv[t] = load<V>(qp + ch * kTile + t * N);
-        for (size_t rb = 0; rb < RB; ++rb)
-            for (size_t t = 0; t < P; ++t) acc[rb][t] += qv[t] * load<V>(kp + ((r + rb) * ck + ch) * kTile + t * N);
+        V qv[NY];
+        for (size_t yy = 0; yy < NY; ++yy) qv[yy] = load<V>(qp + (yy * ck + ch) * kTile);
+        for (size_t rb = 0; rb < RB; ++rb) {
+            const V kv = load<V>(kp + ((r + rb) * ck + ch) * kTile);
+            for (size_t yy = 0; yy < NY; ++yy) acc[yy][rb] += qv[yy] * kv;
+        }
     }
     for (size_t rb = 0; rb < RB; ++rb)
-        for (size_t t = 0; t < P; ++t) store<V>(ecy + (r + rb) * es + t * N, acc[rb][t]);
+        for (size_t yy = 0; yy < NY; ++yy) store<V>(ecg + ((r + rb) * kColRows + yy) * kTile, acc[yy][rb]);
+}
+
+template <class V, size_t NY>
+__attribute__((always_inline)) inline void column_energies_group(const float* qp, const float* kp, float* ecg,
+                                                                 size_t ck, size_t h) {
+    constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N, RB = VecTraits<V>::kColE;
+    for (size_t t = 0; t < P; ++t) {
+        size_t r = 0;
+        for (; r + RB <= h; r += RB) column_energies<V, NY, RB>(qp + t * N, kp + t * N, ecg + t * N, ck, r);
+        for (; r < h; ++r) column_energies<V, NY, 1>(qp + t * N, kp + t * N, ecg + t * N, ck, r);
+    }
 }
 
 // Scratch besides er / ec / inv / vp: kp (H x Ck x 32 floats), the block's column strip of k, packed once per block;
@@ -305,16 +322,24 @@ __attribute__((always_inline)) inline void full_block_impl(const float* q, const
         const size_t y = y0 + yy;
         float* ecy = ec + (yy / kColRows * h * kColRows + yy % kColRows) * kTile;  // its column energies
         const size_t es = kColRows * kTile;
-        for (size_t ch = 0; ch < ck; ++ch) {
-            std::memcpy(qp + ch * kTile, q + ch * hw + y * w + x0, kTile * sizeof(float));
-            std::memcpy(kr + ch * w, k + ch * hw + y * w, w * sizeof(float));
+        if (yy % kColRows == 0) {  // the group's q, and its column energies (each vector of k serves its rows)
+            const size_t ng = std::min(kColRows, ny - yy);
+            for (size_t g = 0; g < ng; ++g)
+                for (size_t ch = 0; ch < ck; ++ch)
+                    std::memcpy(qp + (g * ck + ch) * kTile, q + ch * hw + (y + g) * w + x0, kTile * sizeof(float));
+            float* ecg = ec + yy * h * kTile;
+            switch (ng) {
+                case 4: column_energies_group<V, 4>(qp, kp, ecg, ck, h); break;
+                case 3: column_energies_group<V, 3>(qp, kp, ecg, ck, h); break;
+                case 2: column_energies_group<V, 2>(qp, kp, ecg, ck, h); break;
+                default: column_energies_group<V, 1>(qp, kp, ecg, ck, h); break;
+            }
         }
+        for (size_t ch = 0; ch < ck; ++ch) std::memcpy(kr + ch * w, k + ch * hw + y * w, w * sizeof(float));
+        const float* qy = qp + yy % kColRows * ck * kTile;
         size_t j = 0;
-        for (; j + JB <= w; j += JB) row_energies<V, JB>(qp, kr, er, ck, kTile, w, j);
-        for (; j < w; ++j) row_energies<V, 1>(qp, kr, er, ck, kTile, w, j);
-        size_t r = 0;
-        for (; r + 4 <= h; r += 4) column_energies<V, 4>(qp, kp, ecy, es, ck, r);
-        for (; r < h; ++r) column_energies<V, 1>(qp, kp, ecy, es, ck, r);
+        for (; j + JB <= w; j += JB) row_energies<V, JB>(qy, kr, er, ck, kTile, w, j);
+        for (; j < w; ++j) row_energies<V, 1>(qy, kr, er, ck, kTile, w, j);
         softmax_full<V>(er, ecy, inv + yy * kTile, h, w, y, es);
         size_t c0 = 0;
         for (; c0 + CB <= c; c0 += CB) row_block<V, CB>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
@@ -384,14 +409,14 @@ void criss_cross_f32(const float* q, const float* k, const float* v, float* y, s
         const size_t b = task / (tiles_y * tiles_x), y0 = task / tiles_x % tiles_y * rows, x0 = task % tiles_x * kTile;
         const size_t nx = std::min(kTile, w - x0), ny = std::min(rows, h - y0);
         thread_local std::vector<float> scratch;
-        scratch.resize((w + rows * h + rows + kMaxColCh * h + h * ck + ck) * kTile + ck * w);
+        scratch.resize((w + rows * h + rows + kMaxColCh * h + h * ck + kColRows * ck) * kTile + ck * w);
         float* er = scratch.data();
         float* ec = er + w * kTile;
         float* inv = ec + rows * h * kTile;
         float* vp = inv + rows * kTile;  // a packed column strip of v (columns)
         float* kp = vp + kMaxColCh * h * kTile;
         float* qp = kp + h * ck * kTile;
-        float* kr = qp + ck * kTile;
+        float* kr = qp + kColRows * ck * kTile;
         const float *qb = q + b * ck * hw, *kb = k + b * ck * hw, *vb = v + b * c * hw;
         if (nx == kTile) {
 #ifdef EDGEATTN_CC_AVX512
