@@ -62,8 +62,9 @@ struct VecTraits<v16> {
 #endif
 
 constexpr size_t kMaxColCh = 6;
-// column energies of a block, ec[g][r][yy][i] for rows g * 4 + yy: the 4 rows that the column part takes at once
-// lie side by side, so it streams one contiguous array
+// column energies of a block, ec[g][t][r][yy][i] for rows g * 4 + yy and pixels t * N + i (N floats a vector): the
+// 4 rows that the column part takes at once lie side by side, one vector of pixels at a time, so it streams one
+// contiguous array
 constexpr size_t kColRows = 4;
 constexpr size_t kColKeys = 32;  // key rows per chunk of the column part  // the largest kColCh: vp's size
 
@@ -108,7 +109,7 @@ __attribute__((always_inline)) inline V expv(V x) {
 // softmax for a full tile, one vector of pixels at a time (same arithmetic as `softmax`); ec's rows are es floats apart
 template <class V>
 __attribute__((always_inline)) inline void softmax_full(float* er, float* ec, float* inv, size_t h, size_t w,
-                                                        size_t y, size_t es) {
+                                                        size_t y, size_t es, size_t ts) {
     constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N;
     for (size_t t = 0; t < P; ++t) {
         V m = splat<V>(-std::numeric_limits<float>::infinity());
@@ -118,7 +119,7 @@ __attribute__((always_inline)) inline void softmax_full(float* er, float* ec, fl
         }
         for (size_t r = 0; r < h; ++r) {
             if (r == y) continue;
-            const V e = load<V>(ec + r * es + t * N);
+            const V e = load<V>(ec + t * ts + r * es);
             m = m > e ? m : e;
         }
         V den = splat<V>(0.0f);
@@ -129,11 +130,11 @@ __attribute__((always_inline)) inline void softmax_full(float* er, float* ec, fl
         }
         for (size_t r = 0; r < h; ++r) {
             if (r == y) {
-                store<V>(ec + r * es + t * N, splat<V>(0.0f));
+                store<V>(ec + t * ts + r * es, splat<V>(0.0f));
                 continue;
             }
-            const V e = expv<V>(load<V>(ec + r * es + t * N) - m);
-            store<V>(ec + r * es + t * N, e);
+            const V e = expv<V>(load<V>(ec + t * ts + r * es) - m);
+            store<V>(ec + t * ts + r * es, e);
             den += e;
         }
         store<V>(inv + t * N, 1.0f / den);
@@ -217,7 +218,7 @@ __attribute__((always_inline)) inline void column_block(const float* vp, size_t 
         V vv[CB];
         for (size_t cb = 0; cb < CB; ++cb) vv[cb] = load<V>(vp + r * vp_stride + cb * kTile);
         for (size_t yy = 0; yy < NY; ++yy) {
-            const V p = load<V>(ec + (r * kColRows + yy) * kTile);
+            const V p = load<V>(ec + (r * kColRows + yy) * (sizeof(V) / sizeof(float)));
             for (size_t cb = 0; cb < CB; ++cb) acc[yy][cb] += p * vv[cb];
         }
     }
@@ -260,7 +261,7 @@ __attribute__((always_inline)) inline void columns(const float* v, float* out, c
             const size_t r1 = std::min(h, r0 + kColKeys);
             for (size_t t = 0; t < P; ++t)
                 for (size_t g = 0; g < ny; g += kColRows) {
-                    const float* e = ec + g * stride + t * N;
+                    const float* e = ec + g * stride + t * h * kColRows * N;
                     const float* iv = inv + g * kTile + t * N;
                     const size_t x = x0 + t * N;
                     const float* vpt = vp + t * N;
@@ -276,7 +277,7 @@ __attribute__((always_inline)) inline void columns(const float* v, float* out, c
 }
 
 // column energies of NY <= 4 rows side by side (one group of ec) for key rows r .. r + RB and one vector of
-// pixels: ecg[(r' * 4 + yy) * 32 + i] = q(y0 + yy, x0 + i) . k(r', x0 + i); qp is [yy][ch][32], kp [r][ch][32]. Each
+// pixels: ecg[(r' * 4 + yy) * N + i] = q(y0 + yy, x0 + i) . k(r', x0 + i) (ecg: this vector's part of the group); qp is [yy][ch][32], kp [r][ch][32]. Each
 // vector of k serves NY rows (one row at a time read all of kp, H x Ck x 32 floats, from L2 per row)
 template <class V, size_t NY, size_t RB>
 __attribute__((always_inline)) inline void column_energies(const float* qp, const float* kp, float* ecg, size_t ck,
@@ -291,7 +292,8 @@ __attribute__((always_inline)) inline void column_energies(const float* qp, cons
         }
     }
     for (size_t rb = 0; rb < RB; ++rb)
-        for (size_t yy = 0; yy < NY; ++yy) store<V>(ecg + ((r + rb) * kColRows + yy) * kTile, acc[yy][rb]);
+        for (size_t yy = 0; yy < NY; ++yy)
+            store<V>(ecg + ((r + rb) * kColRows + yy) * (sizeof(V) / sizeof(float)), acc[yy][rb]);
 }
 
 template <class V, size_t NY>
@@ -300,8 +302,9 @@ __attribute__((always_inline)) inline void column_energies_group(const float* qp
     constexpr size_t N = sizeof(V) / sizeof(float), P = kTile / N, RB = VecTraits<V>::kColE;
     for (size_t t = 0; t < P; ++t) {
         size_t r = 0;
-        for (; r + RB <= h; r += RB) column_energies<V, NY, RB>(qp + t * N, kp + t * N, ecg + t * N, ck, r);
-        for (; r < h; ++r) column_energies<V, NY, 1>(qp + t * N, kp + t * N, ecg + t * N, ck, r);
+        float* e = ecg + t * h * kColRows * N;
+        for (; r + RB <= h; r += RB) column_energies<V, NY, RB>(qp + t * N, kp + t * N, e, ck, r);
+        for (; r < h; ++r) column_energies<V, NY, 1>(qp + t * N, kp + t * N, e, ck, r);
     }
 }
 
@@ -320,8 +323,9 @@ __attribute__((always_inline)) inline void full_block_impl(const float* q, const
             std::memcpy(kp + (r * ck + ch) * kTile, k + ch * hw + r * w + x0, kTile * sizeof(float));
     for (size_t yy = 0; yy < ny; ++yy) {  // per row: energies, the joint softmax, the row part of the output
         const size_t y = y0 + yy;
-        float* ecy = ec + (yy / kColRows * h * kColRows + yy % kColRows) * kTile;  // its column energies
-        const size_t es = kColRows * kTile;
+        constexpr size_t N = sizeof(V) / sizeof(float);
+        float* ecy = ec + yy / kColRows * h * kColRows * kTile + yy % kColRows * N;  // its column energies
+        const size_t es = kColRows * N, ts = h * kColRows * N;
         if (yy % kColRows == 0) {  // the group's q, and its column energies (each vector of k serves its rows)
             const size_t ng = std::min(kColRows, ny - yy);
             for (size_t g = 0; g < ng; ++g)
@@ -340,7 +344,7 @@ __attribute__((always_inline)) inline void full_block_impl(const float* q, const
         size_t j = 0;
         for (; j + JB <= w; j += JB) row_energies<V, JB>(qy, kr, er, ck, kTile, w, j);
         for (; j < w; ++j) row_energies<V, 1>(qy, kr, er, ck, kTile, w, j);
-        softmax_full<V>(er, ecy, inv + yy * kTile, h, w, y, es);
+        softmax_full<V>(er, ecy, inv + yy * kTile, h, w, y, es, ts);
         size_t c0 = 0;
         for (; c0 + CB <= c; c0 += CB) row_block<V, CB>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
         for (; c0 < c; ++c0) row_block<V, 1>(v, out, er, inv + yy * kTile, c0, h, w, y, x0);
