@@ -3,8 +3,9 @@
 //
 // Tiling: a task is a block of up to R rows x 32 pixels (b, y0 .. y0 + R, x0 .. x0 + 32), R = 16 .. 64 (as many as
 // keep its column energies within 1 MiB and 4 tasks per thread). Row by row it computes the energies of those 32
-// pixels ((W + H) x 32 floats, laid out [key][pixel] so every loop runs over contiguous pixels), their joint softmax
-// (shared maximum, the centre counted once) and the row part of the output; then the column part for the R rows at
+// pixels ((W + H) x 32 floats, laid out [key][pixel] so every loop runs over contiguous pixels; the column energies
+// of 4 rows at a time, so each vector of k serves 4 rows), their joint softmax (shared maximum, the centre counted
+// once) and the row part of the output; then the column part for the R rows at
 // once, so each column strip of v is read from memory once per block, not once per row. The (B, H, W, H + W - 1)
 // energy tensor of the map never exists (a task holds about (W + R H) x 32 floats). The k and v column strips, q and
 // the row of k are first packed contiguously (NCHW puts a pixel's channels H W floats apart: one cache set at
@@ -277,8 +278,9 @@ __attribute__((always_inline)) inline void columns(const float* v, float* out, c
 }
 
 // column energies of NY <= 4 rows side by side (one group of ec) for key rows r .. r + RB and one vector of
-// pixels: ecg[(r' * 4 + yy) * N + i] = q(y0 + yy, x0 + i) . k(r', x0 + i) (ecg: this vector's part of the group); qp is [yy][ch][32], kp [r][ch][32]. Each
-// vector of k serves NY rows (one row at a time read all of kp, H x Ck x 32 floats, from L2 per row)
+// pixels: ecg[(r' * 4 + yy) * N + i] = q(y0 + yy, x0 + i) . k(r', x0 + i) (ecg: this vector's part of the group);
+// qp is [yy][ch][32], kp [r][ch][32]. Each vector of k serves NY rows (one row at a time read all of kp, H x Ck x 32
+// floats, from L2 per row)
 template <class V, size_t NY, size_t RB>
 __attribute__((always_inline)) inline void column_energies(const float* qp, const float* kp, float* ecg, size_t ck,
                                                            size_t r) {
