@@ -27,21 +27,27 @@ void parallel_for(size_t n, const F& fn) {
     });
 }
 
-// exp(x) for x <= 0 (softmax after subtracting the maximum), ~1 ulp; plain arithmetic so loops vectorise.
-// x = n ln2 + r, |r| <= ln2/2; exp(r) by its degree-7 Taylor polynomial (error < 1e-8), 2^n by the exponent bits.
-inline float exp_nonpositive(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    const int n = static_cast<int>(x * 1.44269504f - 0.5f);  // round half away from zero (x <= 0)
-    const float fn = static_cast<float>(n);
-    const float r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;  // ln2 = hi - lo, hi with few bits: fn*hi exact
-    float p = 1.0f / 5040.0f;
+// exp(r) for |r| <= ln2/2 by its degree-7 Taylor polynomial (error < 1e-8), Horner from `p` = 1/5040 in r's type:
+// one body for the scalar exp below and the vector one of the criss-cross kernel (float or a GCC vector type)
+template <class T>
+__attribute__((always_inline)) inline T exp_reduced(T r, T p) {
     p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
     p = p * r + 1.0f / 24.0f;
     p = p * r + 1.0f / 6.0f;
     p = p * r + 0.5f;
     p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    return p * r + 1.0f;
+}
+
+// exp(x) for x <= 0 (softmax after subtracting the maximum), ~1 ulp; plain arithmetic so loops vectorise.
+// x = n ln2 + r, |r| <= ln2/2; exp(r) by exp_reduced, 2^n by the exponent bits.
+inline float exp_nonpositive(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    const int n = static_cast<int>(x * 1.44269504f - 0.5f);  // round half away from zero (x <= 0)
+    const float fn = static_cast<float>(n);
+    const float r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;  // ln2 = hi - lo, hi with few bits: fn*hi exact
+    const float p = exp_reduced(r, 1.0f / 5040.0f);
     const int32_t bits = (n + 127) << 23;
     float scale;
     std::memcpy(&scale, &bits, sizeof scale);

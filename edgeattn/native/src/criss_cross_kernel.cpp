@@ -93,14 +93,7 @@ __attribute__((always_inline)) inline V expv(V x) {
     const I n = __builtin_convertvector(x * 1.44269504f - 0.5f, I);
     const V fn = __builtin_convertvector(n, V);
     const V r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
-    V p = splat<V>(1.0f / 5040.0f);
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    const V p = exp_reduced(r, splat<V>(1.0f / 5040.0f));
     const I bits = (n + 127) << 23;
     V scale;
     std::memcpy(&scale, &bits, sizeof scale);
