@@ -3,7 +3,8 @@
 Semantics (Huang et al., ICCV 2019, eq. (1)-(2); the same as `edgeattn.nn.criss_cross`): for pixel u,
 energies e_{u,i} = q_u . k_i over the H + W - 1 pixels i of u's column and row (the centre counted once:
 the column's diagonal is excluded), A_u = softmax_i(e_u), y_u = sum_i A_{u,i} v_i. The residual
-(gamma * y + x), the 1x1 convs and the recurrence stay outside the node, in standard ops.
+(gamma * y + x), the 1x1 convs (exported as one MatMul over the planar map) and the recurrence stay outside
+the node, in standard ops.
 
 Contract (also the TensorRT plugin contract: plugin name = op_type, version "1", namespace "edgeattn"):
   inputs   q (B, C', H, W) f32, k (B, C', H, W) f32, v (B, C, H, W) f32
@@ -122,10 +123,40 @@ class CrissCrossOpAttention(nn.Module):
         self.gamma = source.gamma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        projection = self._projection()
         for _ in range(self.recurrence):  # shared weights, R passes
-            y = criss_cross_op(self.query_conv(x), self.key_conv(x), self.value_conv(x))
-            x = self.gamma * y + x
+            if projection is None:
+                q, k, v = self.query_conv(x), self.key_conv(x), self.value_conv(x)
+            else:
+                q, k, v = _project(x, *projection)
+            x = self.gamma * criss_cross_op(q, k, v) + x
         return x
+
+    def _projection(self) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]] | None:
+        """The three 1x1 convs as one (C' + C' + C, C) weight and its bias, or None when a conv is not a plain
+        1x1 conv (then they run as convs). One GEMM over the (B, C, H*W) map: a runtime keeps it, and the op's
+        inputs, in the planar layout the op takes, where three 1x1 Convs pick a channels-last layout and every
+        pass pays a reorder of x and of q, k and v (OpenVINO's CPU plugin; docs/native-kernels.md has the
+        figures, from bench/native_goals.py)."""
+        convs = (self.query_conv, self.key_conv, self.value_conv)
+        if not all(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.stride == (1, 1)
+                   and m.padding == (0, 0) and m.dilation == (1, 1) and m.groups == 1 for m in convs):
+            return None
+        weight = torch.cat([m.weight.flatten(1) for m in convs])
+        bias = torch.cat([m.bias if m.bias is not None else m.weight.new_zeros(m.out_channels) for m in convs])
+        return weight, bias, tuple(m.out_channels for m in convs)
+
+
+def _project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+             sizes: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
+    """q, k, v of x (B, C, H, W) through the stacked 1x1 conv weight (sum(sizes), C): one MatMul, then slices."""
+    b, _, h, w = x.shape
+    qkv = torch.matmul(weight, x.flatten(2)) + bias[:, None]  # (B, C' + C' + C, H*W)
+    out, start = [], 0
+    for n in sizes:
+        out.append(qkv[:, start:start + n].reshape(b, n, h, w))
+        start += n
+    return tuple(out)
 
 
 def reference_op() -> type:

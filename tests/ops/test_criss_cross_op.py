@@ -55,6 +55,8 @@ def test_custom_graph_matches_pytorch_on_every_runtime_and_the_standard_graph(tm
 
     nodes = custom_nodes(custom)
     assert [n.op_type for n in nodes] == [OP_TYPE, OP_TYPE]  # one node per recurrence
+    types = [n.op_type for n in custom.graph.node]
+    assert "Conv" not in types and types.count("MatMul") == 2  # q, k, v: one planar GEMM per pass
     assert attrs(nodes[0]) == {"plugin_version": b"1", "plugin_namespace": b"edgeattn"}
 
     for rt in RUNTIMES:
@@ -97,3 +99,24 @@ def test_openvino_decomposes_the_node_into_native_ops(size):
         compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
         got = compiled({"q": q, "k": k, "v": v})[compiled.output(0)]
         assert np.abs(got - want).max() <= tolerance_for("fp32", "openvino").max_abs
+
+
+def test_projection_is_the_three_convs_with_or_without_bias_and_falls_back_for_other_convs():
+    """The stacked q/k/v GEMM computes the module's own 1x1 convs (a conv without bias counts as zero bias,
+    batch > 1, non-square); a conv that is not a plain 1x1 conv keeps the convs (no stacked weight)."""
+    x = torch.randn(3, 32, 5, 7)
+    m = _block()
+    m.key_conv = torch.nn.Conv2d(32, 4, 1, bias=False)
+    op = CrissCrossOpAttention(m)
+    assert op._projection() is not None
+    with torch.no_grad():
+        want = x
+        for _ in range(2):
+            want = m.gamma * criss_cross_torch(m.query_conv(want), m.key_conv(want), m.value_conv(want)) + want
+        assert (op(x) - want).abs().max() < 1e-5
+        m.value_conv = torch.nn.Conv2d(32, 32, 3, padding=1)
+        op = CrissCrossOpAttention(m)
+        assert op._projection() is None
+        want = m.gamma * criss_cross_torch(m.query_conv(x), m.key_conv(x), m.value_conv(x)) + x
+        want = m.gamma * criss_cross_torch(m.query_conv(want), m.key_conv(want), m.value_conv(want)) + want
+        assert (op(x) - want).abs().max() < 1e-5
