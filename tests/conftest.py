@@ -15,6 +15,9 @@
 - @pytest.mark.emulate: runs bundles under emulated ARM64 (edgeattn.emulate). Needs Debian's qemu-user-static and
   debootstrap (`make emulate-deps`; `make test` does it as root), the Debian mirror and the package index; the
   userland and wheels are cached in ~/.cache/edgeattn/emulate ($EDGEATTN_EMULATE_CACHE).
+- @pytest.mark.x86_levels: runs this interpreter under qemu-x86_64 with CPU models without AVX-512 (the x86-64
+  library's AVX2 and baseline blocks). Needs Debian's qemu-user-static (`make emulate-deps`; `make test` does it
+  as root) on an x86-64 host.
 - @pytest.mark.browser: opens a page in Debian's headless chromium. Enable: `make browser` (`make test` does it:
   apt-get install chromium, as root), or set EDGEATTN_CHROMIUM to a chromium/chrome binary.
 - @pytest.mark.slow: runs by default; deselect with -m 'not slow'.
@@ -72,6 +75,9 @@ def _skip_reasons() -> dict[str, str]:
     if shutil.which("qemu-aarch64-static") is None or shutil.which("debootstrap", path=sbin) is None:
         reasons["emulate"] = ("no ARM64 emulation here: install Debian's qemu-user-static and debootstrap "
                               "(`make emulate-deps` as root; `make test` does it)")
+    if shutil.which("qemu-x86_64-static") is None or host_arch() != "x86_64":
+        reasons["x86_levels"] = ("no x86-64 CPU-model emulation here: needs an x86-64 host and Debian's "
+                                 "qemu-user-static (`make emulate-deps` as root; `make test` does it)")
     if chromium() is None:
         reasons["browser"] = ("no chromium: run `make browser` (`make test` does it: apt-get install chromium, as "
                               "root) or set EDGEATTN_CHROMIUM to a chromium/chrome binary")

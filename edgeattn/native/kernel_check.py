@@ -6,7 +6,8 @@ userland (edgeattn.emulate.run_inside), where neither torch nor onnx exist. Devi
 CASES_DIR/cases.json lists {"name", "xml", "inputs": [npz, ...], "hint"}: an IR of one custom op (written on the
 host), input files, each holding the feeds and `expected`, the numpy reference path's output computed on the host,
 and the INFERENCE_PRECISION_HINT to compile with ("f32" when absent; "default": none, the CPU's own default, f16 on
-ARM). OUT.json gets the machine, the OpenVINO version and per input the max abs error and the precision that ran.
+ARM). OUT.json gets the machine, the OpenVINO version, the CPU's SIMD levels and per input the max abs error and the
+precision that ran.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ import sys
 from pathlib import Path
 
 __all__ = ["main"]
+
+
+def _cpu_features() -> dict[str, bool]:
+    """The SIMD levels this process's CPU reports (CPUID, as numpy reads it; under qemu: the emulated model's),
+    which decide the kernel block the library picks."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    keep = ("AVX512F", "AVX2", "FMA3", "AVX", "SSE42", "ASIMD", "ASIMDHP")
+    return {k: bool(features[k]) for k in keep if k in features}
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +54,8 @@ def main(argv: list[str]) -> int:
             got = np.asarray(compiled(feeds)[0])
             rows.append({"case": case["name"], "inputs": name, "shape": list(got.shape), "executed": executed,
                          "max_abs": float(np.abs(got - expected).max()) if got.shape == expected.shape else None})
-    out.write_text(json.dumps({"machine": platform.machine(), "openvino": ov.__version__, "rows": rows}, indent=2))
+    out.write_text(json.dumps({"machine": platform.machine(), "openvino": ov.__version__,
+                               "cpu_features": _cpu_features(), "rows": rows}, indent=2))
     return 0
 
 
