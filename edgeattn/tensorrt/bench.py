@@ -20,6 +20,8 @@ import numpy as np
 
 from .._atomic import atomic_write_text, check_output_dir
 from ..runtimes.timer import measure
+from .._bounded import read_bounded
+from ..bundle.schema import MAX_JSON_BYTES
 from ..cli import ArgumentParser, check_range, parse_runtimes, run_cli, threads_arg
 from ..errors import IntegrityError
 
@@ -64,8 +66,8 @@ def bench_bundle(bundle: Path, runtime: str = "tensorrt", warmup: int = 10, iter
     check_range(iters, "--iters", 1, MAX_ITERS)
     bundle = Path(bundle)
     try:
-        manifest = json.loads((bundle / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_bounded(bundle / "manifest.json", MAX_JSON_BYTES).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # FileTooLarge is a ValueError
         why = exc.strerror if isinstance(exc, OSError) else f"not JSON: {exc}"
         raise IntegrityError(f"cannot read {bundle / 'manifest.json'} ({why}): is {bundle} a bundle?") from None
     precision = str(manifest.get("precision", "fp32"))
