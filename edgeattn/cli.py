@@ -3,6 +3,8 @@
 Every CLI (`python -m edgeattn.export|verify|parity|bench|train|serve`) builds its parser with `ArgumentParser`
 (usage errors become one line plus a hint, exit 2) and wraps its body in `run_cli` (an `EdgeAttnError` becomes
 one line with the error's exit status; Ctrl-C exits 130; running out of memory or disk says so in one line).
+Numbers a user sets are bounded at parse time by `threads_arg`, `int_arg` and `float_arg` (`check_range` for
+library entry points): one line naming the flag and the range, exit 2 (docs/limits.md lists every bound).
 Numpy-only on purpose: `edgeattn.verify` imports it on hosts without PyTorch.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -33,6 +36,9 @@ __all__ = [
     "check_threads",
     "max_threads",
     "threads_arg",
+    "check_range",
+    "int_arg",
+    "float_arg",
     "RUNTIME_ALIASES",
     "ArgumentParser",
     "canonical_runtime",
@@ -148,6 +154,66 @@ def threads_arg(*, allow_zero: bool = False, limit: int | None = None, flag: str
         return value
 
     parse.__name__ = "threads"
+    return parse
+
+
+def check_range(value: float, flag: str, low: float, high: float, *, low_open: bool = False,
+                why: str = "") -> float:
+    """`value` if it lies in low..high, else InvalidOptionError: one line naming `flag`, the range and how to fix it.
+
+    Integer bounds (both `low` and `high` ints) take integers only; float bounds take any finite number (NaN and
+    the infinities are never in range). `low_open` excludes `low` itself (a duration that must be > 0). `why` says
+    what the range protects, e.g. " (each rep is one timed call)"."""
+    integer = isinstance(low, int) and isinstance(high, int)
+    if integer:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        span, kind = f"{low}..{high}", "an integer"
+    else:
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+              and (low < value if low_open else low <= value) and value <= high)
+        span, kind = f"{'(' if low_open else '['}{low:g}, {high:g}]", "a finite number"
+    if not ok:
+        raise InvalidOptionError(f"{flag} must be {kind} in {span}{why}, got {value!r}; pass {flag} with a value in "
+                                 "that range")
+    return value
+
+
+def int_arg(flag: str, low: int, high: int, why: str = "") -> Callable[[str], int]:
+    """argparse `type=` for an integer flag bounded to low..high: text that is not an integer, or an integer out of
+    range, is refused at parse time, before any work (one line, exit 2), with check_range's message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer in {low}..{high}{why}, got "
+                                             f"{text[:40]!r}; pass {flag} with an integer in that range") from None
+        try:
+            return int(check_range(value, flag, low, high, why=why))
+        except InvalidOptionError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def float_arg(flag: str, low: float, high: float, *, low_open: bool = False, why: str = "") -> Callable[[str], float]:
+    """argparse `type=` for a number flag bounded to [low, high] (or (low, high] with `low_open`): not a number,
+    NaN, an infinity or a number out of range is refused at parse time (one line, exit 2), as in check_range."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a number in {'(' if low_open else '['}{low:g}, "
+                                             f"{high:g}]{why}, got {text[:40]!r}; pass {flag} with a number in "
+                                             "that range") from None
+        try:
+            return float(check_range(value, flag, float(low), float(high), low_open=low_open, why=why))
+        except InvalidOptionError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = "number"
     return parse
 
 

@@ -35,7 +35,8 @@ def test_missing_simplifier_names_the_extra(tmp_path):
 # `pip install 'edgeattn[device]'` (numpy + one runtime). It must import with torch and onnx absent and must not
 # pull in any host-side module, even one that would import without torch (an arrow back up is the bug).
 DEVICE_MODULES = ("edgeattn", "edgeattn.errors", "edgeattn.cli", "edgeattn.bundle", "edgeattn.bundle.schema",
-                  "edgeattn.bundle.signing", "edgeattn.bundle.model_files", "edgeattn.verify",
+                  "edgeattn.bundle.signing", "edgeattn.bundle.model_files", "edgeattn.bundle.model_copy",
+                  "edgeattn.verify",
                   "edgeattn.verify.__main__", "edgeattn.verify.polygraphy", "edgeattn.runtimes",
                   "edgeattn.runtimes.timer", "edgeattn.tensorrt", "edgeattn.tensorrt.build",
                   "edgeattn.tensorrt.check", "edgeattn.tensorrt.bench", "edgeattn.tensorrt.cuda",

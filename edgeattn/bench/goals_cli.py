@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 from .._atomic import atomic_write_text, check_output_dir
-from ..cli import check_threads, names_arg, parse_runtimes, run_cli
+from ..cli import check_range, check_threads, names_arg, parse_runtimes, run_cli
 from ..errors import InvalidOptionError, unknown
+
+#: --goal-rounds / --goal-repeats upper bounds (docs/limits.md): the defaults are 10 and 1
+MAX_ROUNDS, MAX_REPEATS = 1000, 100
 
 __all__ = ["add_goal_arguments", "main_goals"]
 
@@ -57,10 +60,13 @@ def main_goals(args: argparse.Namespace) -> int:
         for g in args.goal_groups:
             if g not in GROUPS:
                 raise unknown("goal group", g, tuple(GROUPS))
-        for option, value, least in (("--goal-rounds", args.goal_rounds, 3), ("--goal-repeats", args.goal_repeats, 1),
-                                     ("--threads", args.threads, 1), ("--warmup", args.warmup, 0)):
+        for option, value, least, most in (("--goal-rounds", args.goal_rounds, 3, MAX_ROUNDS),
+                                           ("--goal-repeats", args.goal_repeats, 1, MAX_REPEATS),
+                                           ("--threads", args.threads, 1, None), ("--warmup", args.warmup, 0, None)):
             if value < least:
                 raise InvalidOptionError(f"{option} must be >= {least}, got {value}")
+            if most is not None:
+                check_range(value, option, least, most, why=" (each one times every candidate of every group)")
         check_threads(args.threads)
         runtimes = tuple(r for r in parse_runtimes(args.runtimes, KNOWN_RUNTIMES) if r in ("ort", "openvino"))
         if not runtimes:

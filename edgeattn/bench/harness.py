@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from ..cli import check_threads
+from ..cli import check_range, check_threads
 from ..errors import InvalidOptionError, unknown
 from ..export.config import ExportConfig
 from ..export.graph import export_graph, write_graph
@@ -42,6 +42,8 @@ from .timer import measure
 __all__ = ["BenchConfig", "Measurement", "BenchResult", "validate", "run", "fit_alpha", "case_line", "SWEEP_SIZES"]
 
 SWEEP_SIZES = ((32, 32), (64, 64), (64, 128), (128, 256))
+#: --budget: a day per case at most (docs/limits.md)
+MAX_BUDGET_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,9 @@ def validate(config: BenchConfig) -> tuple[list[str], list[str]]:
     if config.iters > 100_000 or config.warmup > 10_000 or config.channels > 4096 or config.ceiling_n > 16384:
         raise InvalidOptionError("--iters at most 100000, --warmup 10000, --channels 4096, --ceiling-size 16384")
     check_threads(config.threads)  # at most 4 x the CPUs here (edgeattn/cli.py)
-    if config.budget_s is not None and config.budget_s <= 0:
-        raise InvalidOptionError(f"--budget must be > 0 seconds, got {config.budget_s}")
+    if config.budget_s is not None:  # NaN and infinities too (a NaN budget never stopped a case)
+        check_range(config.budget_s, "--budget", 0.0, MAX_BUDGET_S, low_open=True,
+                    why=" seconds per case (or 0 on the command line: always --iters)")
     if not set(config.precisions) <= {"fp32", "int8"} or "fp32" not in config.precisions:
         raise InvalidOptionError(f"--precisions must be fp32 or fp32,int8, got {','.join(config.precisions)}")
     if config.channels < 8:

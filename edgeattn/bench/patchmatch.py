@@ -30,12 +30,44 @@ import numpy as np
 import torch
 
 from .._atomic import atomic_write_text, check_output_file
-from ..cli import ArgumentParser, print_error, threads_arg
+from .._resources import HEADROOM, available_memory
+from ..cli import ArgumentParser, choice_arg, float_arg, int_arg, names_arg, print_error, threads_arg
 
 __all__ = ["main", "knn_recall"]
 
 SIZES = (64, 128, 256)
 CM, C = 16, 64  # match channels (q, k) and value channels of the layer-level comparison
+METHODS = ("patchmatch", "dense", "exact_knn")
+TABLES = ("layer", "custom", "recall")
+# Bounds of the flags (docs/limits.md), checked at parse time: a rep is one timed call per cell (each cell a fresh
+# process); a side of 1024 is 16x the largest default map (PatchMatch's maps grow as side^2, the dense cells as
+# side^4 and are skipped by --max-dense-gib); 1024 GiB is more (HW)^2 scores than any host here holds.
+MAX_REPS, MAX_N_ITERS, MIN_SIDE, MAX_SIDE, MAX_SIZES, MAX_DENSE_GIB = 1000, 100, 4, 1024, 8, 1024.0
+
+_side = int_arg("--sizes", MIN_SIDE, MAX_SIDE, " (each feature-map side)")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """--sizes: comma-separated sides, each MIN_SIDE..MAX_SIDE, at most MAX_SIZES of them."""
+    sides = tuple(_side(s.strip()) for s in text.split(",") if s.strip())
+    if not 1 <= len(sides) <= MAX_SIZES:
+        raise argparse.ArgumentTypeError(f"--sizes takes 1..{MAX_SIZES} comma-separated sides, got {len(sides)}; "
+                                         f"pass e.g. --sizes {','.join(map(str, SIZES))}")
+    return sides
+
+
+_sizes.__name__ = "sizes"
+
+
+def _tables(text: str) -> tuple[str, ...]:
+    """--only: comma-separated names out of TABLES, at least one."""
+    names = tuple(choice_arg("table", TABLES)(n) for n in names_arg("--only")(text))
+    if not names:
+        raise argparse.ArgumentTypeError(f"--only is empty: name at least one of {', '.join(TABLES)}")
+    return names
+
+
+_tables.__name__ = "tables"
 
 
 def _median_ms(fn: Callable[[], object], reps: int) -> tuple[float, float]:
@@ -96,11 +128,16 @@ def _one_cell(method: str, size: int, reps: int, threads: int, n_iters: int) -> 
 
 def layer_table(reps: int, threads: int, n_iters: int, max_dense_gib: float, sizes=SIZES) -> list[dict]:
     rows = []
+    have = available_memory()
     for size in sizes:
-        for method in ("patchmatch", "dense", "exact_knn"):
+        for method in METHODS:
             need_gib = (size * size) ** 2 * 4 / 2**30
             if method != "patchmatch" and need_gib > max_dense_gib:
                 rows.append({"method": method, "size": size, "skipped": f"needs {need_gib:.0f} GiB for (HW)^2 scores"})
+                continue
+            if method != "patchmatch" and have is not None and need_gib * 2**30 > have / HEADROOM:
+                rows.append({"method": method, "size": size, "skipped": f"needs {need_gib:.1f} GiB for (HW)^2 "
+                             f"scores, more than 1/{HEADROOM} of the {have / 2**30:.1f} GiB available"})
                 continue
             cmd = [sys.executable, "-m", "edgeattn.bench.patchmatch", "--cell", method, str(size), "--reps", str(reps),
                    "--threads", str(threads), "--n-iters", str(n_iters)]
@@ -204,14 +241,27 @@ def _print(title: str, rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser("bench.patchmatch", description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=threads_arg(), default=2)
-    p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--n-iters", type=int, default=5)
-    p.add_argument("--max-dense-gib", type=float, default=2.0, help="skip dense / exact k-NN cells needing more")
-    p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="feature-map sides of the layer table")
-    p.add_argument("--only", default="layer,custom,recall", help="which tables (layer, custom, recall)")
+    p.add_argument("--reps", type=int_arg("--reps", 1, MAX_REPS), default=5,
+                   help=f"timed calls per cell after one warm-up (1..{MAX_REPS}, default 5)")
+    p.add_argument("--n-iters", type=int_arg("--n-iters", 0, MAX_N_ITERS), default=5,
+                   help=f"PatchMatch propagation iterations (0..{MAX_N_ITERS}, default 5)")
+    p.add_argument("--max-dense-gib", type=float_arg("--max-dense-gib", 0, MAX_DENSE_GIB), default=2.0,
+                   help=f"skip dense / exact k-NN cells needing more (0..{MAX_DENSE_GIB:g}, default 2; cells "
+                   f"needing more than 1/{HEADROOM} of the available memory are skipped too)")
+    p.add_argument("--sizes", type=_sizes, default=SIZES, help=f"feature-map sides of the layer table, comma-"
+                   f"separated (each {MIN_SIDE}..{MAX_SIDE}, at most {MAX_SIZES}; default "
+                   f"{','.join(map(str, SIZES))})")
+    p.add_argument("--only", type=_tables, default=TABLES,
+                   help=f"which tables, comma-separated ({', '.join(TABLES)}; default all)")
     p.add_argument("--json", type=Path, help="also write all rows here")
     p.add_argument("--cell", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)  # internal: one subprocess
     args = p.parse_args(argv)
+    if args.cell:
+        try:
+            args.cell = (choice_arg("method", METHODS)(args.cell[0]), int_arg("--cell SIZE", MIN_SIDE, MAX_SIDE)(
+                args.cell[1]))
+        except argparse.ArgumentTypeError as exc:
+            p.error(f"argument --cell: {exc}")
     if args.json:
         from ..errors import EdgeAttnError
 
@@ -221,14 +271,13 @@ def main(argv: list[str] | None = None) -> int:
             print_error("bench.patchmatch", str(exc))
             return exc.exit_code
     if args.cell:
-        print(json.dumps(_one_cell(args.cell[0], int(args.cell[1]), args.reps, args.threads, args.n_iters)))
+        print(json.dumps(_one_cell(args.cell[0], args.cell[1], args.reps, args.threads, args.n_iters)))
         return 0
     torch.set_num_threads(args.threads)
-    only = set(args.only.split(","))
+    only = set(args.only)
     out: dict[str, list[dict]] = {}
     if "layer" in only:
-        sizes = tuple(int(s) for s in args.sizes.split(","))
-        out["layer"] = layer_table(args.reps, args.threads, args.n_iters, args.max_dense_gib, sizes)
+        out["layer"] = layer_table(args.reps, args.threads, args.n_iters, args.max_dense_gib, args.sizes)
         _print(f"attention call, PyTorch eager, {args.threads} threads, Cm={CM}, C={C}, k=3, p=3, "
                f"n_iters={args.n_iters}", out["layer"])
     if "custom" in only:

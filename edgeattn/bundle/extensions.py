@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from .._bounded import FileTooLarge, read_bounded
 from ..errors import IntegrityError, InvalidOptionError
 from .layout import MANIFEST
 
@@ -73,7 +74,9 @@ def verified_library(folder: Path, manifest: Mapping, runtime: str, scratch: Pat
     rel = entry["file"]
     rec = manifest["files"][rel]
     try:
-        data = (Path(folder) / rel).read_bytes()
+        data = read_bounded(Path(folder) / rel, rec["bytes"])  # never more than the manifest records
+    except FileTooLarge:
+        data = b""  # larger than recorded: changed
     except OSError as exc:
         raise IntegrityError(f"bundle {str(folder)!r}: cannot read {rel} ({exc.strerror})") from None
     if len(data) != rec["bytes"] or hashlib.sha256(data).hexdigest() != rec["sha256"]:

@@ -8,7 +8,8 @@ their subgraphs, functions, training info) and skips every other field by its le
 walk over its field headers, not a parse. An OpenVINO IR (model.xml) loads the .bin beside it.
 
 `check_model_files(folder, manifest, artefact)` refuses (IntegrityError, exit 2) an artefact that would open a
-file not listed in the manifest's `files`, or a location that is absolute or leaves the bundle.
+file not listed in the manifest's `files`, or a location that is absolute or leaves the bundle. verify then loads
+a private copy of exactly the hashed bytes (model_copy.py), whose external data is listed from the copy again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import IntegrityError
 
-__all__ = ["external_data", "opened_files", "check_model_files"]
+__all__ = ["external_data", "opened_files", "refuse_unhashed", "check_model_files"]
 
 # message kind -> {field number: kind of the embedded message}; field numbers from onnx.proto (IR version <= 11)
 _FIELDS: dict[str, dict[int, str]] = {
@@ -138,17 +139,27 @@ def opened_files(folder: Path, artefact: Path) -> list[str]:
     return out
 
 
+def refuse_unhashed(folder: Path, manifest: dict, artefact: Path, opened: list[str]) -> list[str]:
+    """The files of `opened` (bundle-relative, as `opened_files` lists them for `artefact`) that loading it needs
+    copied: those manifest.json's `files` hashes. IntegrityError for any other one, except an IR's .bin that does
+    not exist in the bundle at `folder` (an IR without weights opens nothing else)."""
+    folder = Path(folder)
+    needed = []
+    for rel in opened:
+        if rel in manifest["files"]:
+            needed.append(rel)
+            continue
+        if Path(artefact).suffix == ".xml" and not (folder / rel).exists():
+            continue
+        raise IntegrityError(f"{Path(artefact).name} loads {rel}, which {folder / 'manifest.json'} does not hash: "
+                             "refusing to load it (every file a model loads must be a hashed file of the bundle; "
+                             "re-export the bundle)")
+    return needed
+
+
 def check_model_files(folder: Path, manifest: dict, artefact: Path) -> list[str]:
     """Refuse to load `artefact` if it would open a file that manifest.json's `files` does not hash (for an IR's
     .bin: one that exists). Returns the files it will open besides itself."""
-    folder = Path(folder)
-    opened = opened_files(folder, artefact)
-    for rel in opened:
-        if rel in manifest["files"]:
-            continue
-        if Path(artefact).suffix == ".xml" and not (folder / rel).exists():
-            continue  # an IR without weights opens nothing else
-        raise IntegrityError(f"{artefact.name} loads {rel}, which {folder / 'manifest.json'} does not hash: "
-                             "refusing to load it (every file a model loads must be a hashed file of the bundle; "
-                             "re-export the bundle)")
+    opened = opened_files(Path(folder), artefact)
+    refuse_unhashed(folder, manifest, artefact, opened)
     return opened

@@ -3,7 +3,8 @@
 An .npz is a zip of .npy files; each .npy starts with a small header declaring dtype and shape. Loading an array
 allocates what the header declares before reading the data, so a 4 MB file that declares a 4 GiB array would cost
 4 GiB (and half a minute) before failing. Here only the zip directory and the .npy headers are read (numpy's
-public header readers, whose header size numpy itself bounds), and refused unless:
+public header readers, whose header size numpy itself bounds: `npy_header`, which the .npy arrays inside
+Polygraphy JSON files go through too), and refused unless:
 
 - there are at most MAX_ARRAYS members, each a .npy with a plain (non-object) dtype;
 - each member's size in the zip directory is exactly its header plus the bytes its shape and dtype declare
@@ -18,13 +19,14 @@ import math
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import IO
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import IntegrityError, ResourceError
 
-__all__ = ["NpyHeader", "npz_headers", "case_shape_rules", "MAX_ARRAYS"]
+__all__ = ["NpyHeader", "npy_header", "npz_headers", "case_shape_rules", "check_total", "MAX_ARRAYS"]
 
 MAX_ARRAYS = 64
 Rule = Callable[[tuple[int, ...]], "str | None"]
@@ -41,6 +43,30 @@ def _human(n: int) -> str:
     from .._resources import human_bytes
 
     return human_bytes(n)
+
+
+def npy_header(f: IO[bytes], stored: int, key: str, where: str) -> NpyHeader:
+    """The header of one .npy held in `stored` bytes, read from `f` (positioned at its start) without reading its
+    data: a version numpy writes, no object dtype, and exactly `stored` = header + the bytes the shape and dtype
+    declare (so nothing can be allocated past what is stored). IntegrityError naming `key` otherwise; ValueError or
+    EOFError for a header numpy cannot read."""
+    start = f.tell()
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise ValueError(f".npy format version {version} is not one numpy's save writes")
+    header = f.tell() - start
+    if dtype.hasobject:
+        raise IntegrityError(f"{where}: array {key!r} has an object dtype (pickles are never loaded)")
+    nbytes = math.prod(int(d) for d in shape) * dtype.itemsize
+    if stored != header + nbytes:
+        raise IntegrityError(
+            f"{where}: array {key!r} declares shape {tuple(shape)} {dtype} ({_human(nbytes)}), but the file stores "
+            f"{_human(max(stored - header, 0))} for it; the file is not what numpy wrote: re-export the bundle")
+    return NpyHeader(dtype, tuple(int(d) for d in shape), nbytes)
 
 
 def npz_headers(path: Path, where: str) -> dict[str, NpyHeader]:
@@ -60,24 +86,7 @@ def npz_headers(path: Path, where: str) -> dict[str, NpyHeader]:
                 if key in out:
                     raise IntegrityError(f"{where}: {str(path)!r} holds array {key!r} twice")
                 with z.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                    elif version == (2, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                    else:
-                        raise ValueError(f".npy format version {version} is not one numpy's savez writes")
-                    header = f.tell()
-                if dtype.hasobject:
-                    raise IntegrityError(f"{where}: {str(path)!r}: array {key!r} has an object dtype (pickles are "
-                                         "never loaded)")
-                nbytes = math.prod(int(d) for d in shape) * dtype.itemsize
-                if info.file_size != header + nbytes:
-                    raise IntegrityError(
-                        f"{where}: {str(path)!r}: array {key!r} declares shape {tuple(shape)} {dtype} "
-                        f"({_human(nbytes)}), but the file stores {_human(max(info.file_size - header, 0))} for it; "
-                        "the file is not what numpy wrote: re-export the bundle")
-                out[key] = NpyHeader(dtype, tuple(int(d) for d in shape), nbytes)
+                    out[key] = npy_header(f, info.file_size, key, f"{where}: {str(path)!r}")
     except IntegrityError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
@@ -86,7 +95,9 @@ def npz_headers(path: Path, where: str) -> dict[str, NpyHeader]:
     return out
 
 
-def _check_total(total: int, max_bytes: int | None, where: str) -> None:
+def check_total(total: int, max_bytes: int | None, where: str) -> None:
+    """Refuse arrays declaring more than `max_bytes` in all (IntegrityError) or than the memory available
+    (ResourceError)."""
     if max_bytes is not None and total > max_bytes:
         raise IntegrityError(f"{where} declares {_human(total)} of arrays, more than the {_human(max_bytes)} "
                              "allowed; re-export the bundle")

@@ -16,6 +16,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from .._bounded import FileTooLarge, read_bounded
 from ..errors import InvalidOptionError
 from .layout import FORMAT, MANIFEST
 from .schema import MAX_JSON_BYTES
@@ -67,7 +68,9 @@ def bundle_reason(folder: Path) -> str | None:
     if st.st_size > MAX_MANIFEST_BYTES:
         return f"{MANIFEST} is larger than any manifest edgeattn writes"
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8"))
+    except FileTooLarge:
+        return f"{MANIFEST} is larger than any manifest edgeattn writes"
     except (OSError, UnicodeDecodeError, ValueError):
         return f"{MANIFEST} is not readable JSON"
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import IntegrityError
 from .layout import case_name, case_paths
-from .npz_bounds import _check_total, case_shape_rules, npz_headers
+from .npz_bounds import case_shape_rules, check_total, npz_headers
 from .polygraphy_json import dumps_inputs, dumps_outputs
 
 __all__ = ["ReferenceCase", "write_case", "read_case", "read_npz", "check_finite"]
@@ -98,7 +98,7 @@ def read_npz(path: Path, expected: list[str], where: str,
         if why:
             raise IntegrityError(f"{where}: {str(path)!r}: array {k!r} declares shape {h.shape}, but {why}; "
                                  "re-export the bundle")
-    _check_total(sum(h.nbytes for h in headers.values()), max_bytes, f"{where}: {str(path)!r}")
+    check_total(sum(h.nbytes for h in headers.values()), max_bytes, f"{where}: {str(path)!r}")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._bounded import FileTooLarge, read_bounded
 from ..errors import IntegrityError, MissingDependencyError
 
 __all__ = ["SCHEMA_FILE", "MAX_JSON_BYTES", "load_json", "check_schema", "manifest_schema"]
@@ -57,9 +58,12 @@ def load_json(path: Path, what: str) -> Any:
         if size > MAX_JSON_BYTES:
             raise IntegrityError(f"{path} is {size} bytes: larger than any {what} edgeattn writes "
                                  f"({MAX_JSON_BYTES >> 20} MiB); re-export the bundle")
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_JSON_BYTES).decode("utf-8")  # the bound again: it may have grown since
         return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
                           object_pairs_hook=_unique_keys)
+    except FileTooLarge:
+        raise IntegrityError(f"{path} grew past {MAX_JSON_BYTES >> 20} MiB while it was read: larger than any {what} "
+                             "edgeattn writes; re-export the bundle") from None
     except _Refused as exc:
         raise IntegrityError(f"{path} is not a valid {what}: {exc}; re-export the bundle") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._bounded import FileTooLarge, read_bounded
 from ..errors import IntegrityError, InvalidOptionError, MissingDependencyError
 from .hashing import sha256_file
 from .layout import DEVICE_RECORDS, MANIFEST, SIGNATURE, UNSIGNED
@@ -30,6 +31,7 @@ __all__ = ["SignatureReport", "sign_bundle", "verify_signature", "check_private_
            "key_fingerprint"]
 
 MAX_SIGNATURE_BYTES = 16 << 20
+MAX_KEY_BYTES = 1 << 20  # a PEM key is a few hundred bytes (RSA-16384: ~13 KiB)
 
 _EXTRA = ("signing needs the optional extra 'sign' (OpenSSF model-signing): pip install 'edgeattn[sign]' "
           "(in a checkout: pip install -e '.[sign]')")
@@ -52,7 +54,10 @@ def _read_key(path: Path, what: str, flag: str) -> bytes:
     if not path.is_file():
         raise InvalidOptionError(f"{flag} {str(path)!r}: no such {what} file")
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_KEY_BYTES)
+    except FileTooLarge:
+        raise InvalidOptionError(f"{flag} {str(path)!r} is larger than {MAX_KEY_BYTES >> 10} KiB: not a PEM key "
+                                 "file; pass the key file itself") from None
     except OSError as exc:
         raise InvalidOptionError(f"{flag} {str(path)!r}: cannot read it ({exc.strerror})") from None
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import ArgumentParser, parse_runtimes, run_cli
+from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
 
 EPILOG = """what it does (set-up once, cached in ~/.cache/edgeattn/emulate or $EDGEATTN_EMULATE_CACHE):
   1. an arm64 Debian userland from Debian's packages (debootstrap's first stage + dpkg -x; no ARM code runs)
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"device profile: {', '.join(profile_names())} (python -m edgeattn.export --list-devices)")
     p.add_argument("--runtimes", help="comma-separated: ort, openvino (default: the bundle's own runtimes that the "
                    "profile has)")
-    p.add_argument("--threads", type=int, default=2, help="threads for the runtimes (default 2)")
+    p.add_argument("--threads", type=threads_arg(), default=2, help="threads for the runtimes (default 2)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -81,8 +81,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise InvalidOptionError(f"--json {str(args.json)!r} is a folder; pass a file path")
             check_writable_dir(args.json.parent if str(args.json.parent) else Path("."),
                                hint="pass --json with a file in a writable folder")
-        if args.threads is not None and args.threads < 1:
-            raise InvalidOptionError(f"--threads must be >= 1, got {args.threads}")
         runtimes = list(parse_runtimes(args.runtimes, ("ort", "openvino"))) if args.runtimes else None
         progress = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
         result = emulate(args.bundle, profile, runtimes=runtimes, threads=args.threads, progress=progress)

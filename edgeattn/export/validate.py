@@ -22,7 +22,7 @@ from .targets import get_target
 from .trt import check_trt_options
 from .user_model import is_user_model, user_spec
 
-__all__ = ["validate", "check_custom_ops"]
+__all__ = ["validate", "check_custom_ops", "check_opset"]
 
 
 def validate(config: ExportConfig) -> tuple[ModelSpec, tuple[int, int], list[str]]:
@@ -94,19 +94,25 @@ _EXPORTER_OPSETS = {"torchscript": (7, 23), "dynamo": (18, 23)}
 
 
 def _check_opset(config: ExportConfig, spec: ModelSpec) -> None:
-    """Refuse, before any work, an opset whose export would be wrong for the model or that the target cannot read."""
+    check_opset(config.opset, spec, config.exporter, config.target)
+
+
+def check_opset(opset: int, spec: ModelSpec, exporter: str = "torchscript", target: str | None = None) -> None:
+    """Refuse, before any work, an opset whose export would be wrong for the model or that the target cannot read
+    (parity, which exports with torchscript for no target, asks too)."""
     from .support_tables import OPSET_RANGE
 
-    e_lo, e_hi = _EXPORTER_OPSETS.get(config.exporter, (7, 23))
-    t_lo, t_hi = OPSET_RANGE.get(config.target, (1, 10**6))
-    limits = [(e_lo, e_hi, f"the {config.exporter} exporter writes opset {e_lo}..{e_hi}"),
+    e_lo, e_hi = _EXPORTER_OPSETS.get(exporter, (7, 23))
+    limits = [(e_lo, e_hi, f"the {exporter} exporter writes opset {e_lo}..{e_hi}"),
               (spec.min_opset, 10**6, f"{spec.name} needs opset >= {spec.min_opset} (earlier opsets lack half-pixel "
-                                      "Resize or GridSample and export a model that computes something else)"),
-              (t_lo, t_hi, f"--target {config.target} reads opset {t_lo}..{t_hi}")]
+                                      "Resize or GridSample and export a model that computes something else)")]
+    if target is not None:
+        t_lo, t_hi = OPSET_RANGE.get(target, (1, 10**6))
+        limits.append((t_lo, t_hi, f"--target {target} reads opset {t_lo}..{t_hi}"))
     lo, hi = max(x[0] for x in limits), min(x[1] for x in limits)
-    broken = [why for a, b, why in limits if not a <= config.opset <= b]
+    broken = [why for a, b, why in limits if not a <= opset <= b]
     if broken:
-        raise InvalidOptionError(f"--opset {config.opset} cannot be used here: {'; '.join(broken)}; use {lo}..{hi}")
+        raise InvalidOptionError(f"--opset {opset} cannot be used here: {'; '.join(broken)}; use {lo}..{hi}")
 
 
 def _check_target_tools(config: ExportConfig) -> None:

@@ -26,6 +26,7 @@ import torch
 from ..errors import ExportError, InvalidOptionError, unknown
 from ..export.config import ExportConfig
 from ..export.graph import export_graph, write_graph
+from ..export.validate import check_opset
 from ..models import check_input_size, get_model_spec, list_models
 from ..runtimes import RuntimeOptions, TorchRuntime, load_runtime, runtime_class, runtime_names
 from .._resources import check_memory
@@ -33,7 +34,7 @@ from ..data.inputs import make_inputs
 from ..verify.compare import Comparison, compare, unavailable
 from ..bundle.tolerances import PRECISIONS, TOLERANCES, tolerance_for
 from .localise import localise
-from ..cli import RUNTIME_ALIASES, check_threads
+from ..cli import RUNTIME_ALIASES, check_range, check_threads
 
 __all__ = ["ParityConfig", "ParityRow", "Plan", "ALIASES", "validate", "run"]
 
@@ -110,11 +111,13 @@ def validate(config: ParityConfig) -> Plan:
         raise InvalidOptionError(f"--batch must be >= 1, got {config.batch}")
     if not 0 < config.scale <= 4:
         raise InvalidOptionError(f"--scale must be in (0, 4], got {config.scale}")
+    if config.seed is not None:
+        check_range(config.seed, "--seed", 0, 2**32 - 1, why=" (numpy and torch seeds)")
     models = list(config.models)
     if models == ["all"] or not models:
         models = list_models()
     for m in models:
-        get_model_spec(m)
+        check_opset(config.opset, get_model_spec(m))  # parity exports with torchscript, for no target
     seed = config.seed if config.seed is not None else 0
     batch = config.batch if config.batch is not None else 1
     sizes: dict[str, list[tuple[int, int]]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import InvalidOptionError, unknown
@@ -45,8 +46,9 @@ class PrecisionConfig:
         for name, value in (("--calib-samples", self.calib_samples), ("--eval-samples", self.eval_samples)):
             if not 1 <= value <= 10_000:  # each sample is a forward pass (and memory) at the export size
                 raise InvalidOptionError(f"{name} must be in 1..10000, got {value}")
-        if self.max_drop is not None and not self.max_drop >= 0:
-            raise InvalidOptionError(f"--max-drop must be a number >= 0, got {self.max_drop}")
+        if self.max_drop is not None and not (self.max_drop >= 0 and math.isfinite(self.max_drop)):
+            raise InvalidOptionError(f"--max-drop must be a finite number >= 0 (an infinite drop accepts any model), "
+                                     f"got {self.max_drop}; pass e.g. --max-drop 0.02")
         if self.weights not in ("per-channel", "per-tensor"):
             raise unknown("int8 weight granularity", self.weights, ("per-channel", "per-tensor"))
         if not 0 < self.sensitivity_share <= 1:

@@ -17,6 +17,7 @@ __all__ = ["OpenVinoRuntime", "OV_PRECISION"]
 # int8 IR (NNCF FakeQuantize): the float parts run f32, not the bf16 this CPU would pick by default.
 # fp16-weights: float16 weights in model.bin, f32 compute.
 OV_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32", "fp16-weights": "f32"}
+_MAX_XML_SCAN = 64 << 20  # an IR's .xml is kilobytes to a few MiB (the weights are in the .bin)
 _EXECUTED = {"f32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "f16": "fp16", "float16": "fp16"}
 
 
@@ -26,7 +27,10 @@ def _missing_extension(path: Path) -> Exception:
 
     from ..errors import MissingDependencyError
 
-    text = path.read_text(errors="replace") if path.suffix == ".xml" else ""
+    text = ""
+    if path.suffix == ".xml":  # only to name the layers in the message: the first _MAX_XML_SCAN bytes suffice
+        with open(path, "rb") as f:
+            text = f.read(_MAX_XML_SCAN).decode("utf-8", errors="replace")
     native = sorted(set(re.findall(r'type="(\w+)"\s+version="edgeattn"', text)))
     if native:
         return MissingDependencyError(

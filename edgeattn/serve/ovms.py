@@ -22,6 +22,7 @@ import json
 from pathlib import Path, PurePosixPath
 
 from .._atomic import atomic_write_text, refuse_special
+from .._bounded import read_bounded
 from ..errors import InvalidOptionError
 from ..native import LIBRARY
 from .options import RepositoryOptions, check_counts
@@ -89,7 +90,7 @@ def write_ovms_repository(bundle: BundleSource, opts: RepositoryOptions) -> Path
             raise InvalidOptionError(f"{config_path} is larger than 16 MiB: not an OVMS config.json edgeattn can "
                                      "extend; pass another --output")
         try:
-            existing = json.loads(config_path.read_text(encoding="utf-8"))
+            existing = json.loads(read_bounded(config_path, 16 << 20).decode("utf-8"))  # may have grown since
             others = [e for e in existing.get("model_config_list", []) if e.get("config", {}).get("name") != name]
         except (OSError, ValueError, AttributeError):
             raise InvalidOptionError(f"{config_path} exists but is not an OVMS config.json; pass another --output "

@@ -20,10 +20,15 @@ import numpy as np
 
 from .._atomic import atomic_write_text, check_output_dir
 from ..runtimes.timer import measure
-from ..cli import ArgumentParser, parse_runtimes, run_cli, threads_arg
-from ..errors import IntegrityError, InvalidOptionError
+from .._bounded import read_bounded
+from ..bundle.schema import MAX_JSON_BYTES
+from ..cli import ArgumentParser, check_range, parse_runtimes, run_cli, threads_arg
+from ..errors import IntegrityError
 
-__all__ = ["bench_bundle", "format_rows", "main"]
+__all__ = ["bench_bundle", "format_rows", "main", "MAX_WARMUP", "MAX_ITERS"]
+
+#: the bounds of python -m edgeattn.bench's --warmup and --iters (bench/harness.py; docs/limits.md)
+MAX_WARMUP, MAX_ITERS = 10_000, 100_000
 
 
 def _reference_inputs(bundle: Path, manifest: dict) -> list[tuple[str, dict[str, np.ndarray]]]:
@@ -57,12 +62,12 @@ def bench_bundle(bundle: Path, runtime: str = "tensorrt", warmup: int = 10, iter
     """One row per reference case: {case, runtime, precision, shape, median_ms, p90_ms, min_ms, mean_ms, fps, ...}."""
     from ..runtimes import RuntimeOptions, load_runtime
 
-    if warmup < 0 or iters < 1:
-        raise InvalidOptionError(f"--warmup must be >= 0 and --iters >= 1, got {warmup} and {iters}")
+    check_range(warmup, "--warmup", 0, MAX_WARMUP)
+    check_range(iters, "--iters", 1, MAX_ITERS)
     bundle = Path(bundle)
     try:
-        manifest = json.loads((bundle / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_bounded(bundle / "manifest.json", MAX_JSON_BYTES).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # FileTooLarge is a ValueError
         why = exc.strerror if isinstance(exc, OSError) else f"not JSON: {exc}"
         raise IntegrityError(f"cannot read {bundle / 'manifest.json'} ({why}): is {bundle} a bundle?") from None
     precision = str(manifest.get("precision", "fp32"))

@@ -18,6 +18,8 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 from .._atomic import atomic_write_text
+from .._bounded import read_bounded
+from ..bundle.schema import MAX_JSON_BYTES
 from ..errors import InvalidOptionError
 
 __all__ = ["TrtRecipe", "ProfileShapes", "TRT_PRECISIONS", "GRAPH_KINDS", "validate_recipe", "profile_shapes",
@@ -207,7 +209,7 @@ def read_recipe(folder: Path) -> TrtRecipe:
     if not path.is_file():
         raise InvalidOptionError(f"{path} does not exist: export with --target trt first")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_bounded(path, MAX_JSON_BYTES).decode("utf-8"))  # FileTooLarge is a ValueError
     except (OSError, ValueError) as exc:
         raise InvalidOptionError(f"{path} is not readable JSON ({exc}); export again with --target trt") from None
     if not isinstance(data, dict):

@@ -27,11 +27,12 @@ from torch import nn
 from ..errors import InvalidOptionError
 from .tasks import TASK_RECIPES, Batch, TaskRecipe
 
-__all__ = ["HELD_OUT_SEED", "TaskTarget", "TASK_TARGETS", "RECORDED_SCORE_TOLERANCE", "EvalResult", "held_out_set",
-           "evaluate_batches",
-           "evaluate", "evaluate_weights"]
+__all__ = ["HELD_OUT_SEED", "MAX_EVAL_SAMPLES", "TaskTarget", "TASK_TARGETS", "RECORDED_SCORE_TOLERANCE", "EvalResult",
+           "held_out_set", "evaluate_batches", "evaluate", "evaluate_weights"]
 
 HELD_OUT_SEED = 1000
+#: --eval-samples, training and --eval alike (docs/limits.md)
+MAX_EVAL_SAMPLES = 100_000
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,13 @@ def evaluate_weights(model_name: str, weights: str | Path | None = None, *, size
     if spec.task not in TASK_RECIPES:
         raise InvalidOptionError(f"no held-out evaluation for task {spec.task!r} (model {spec.name}); tasks: "
                                  f"{', '.join(sorted(TASK_RECIPES))}")
-    if samples is not None and samples < 1:
-        raise InvalidOptionError(f"--eval-samples must be >= 1, got {samples}")
-    if threads is not None and threads < 1:
-        raise InvalidOptionError(f"--threads must be >= 1, got {threads}")
+    from ..cli import check_range, check_threads
+
+    if samples is not None:  # the same bounds as training's (train/loop.py)
+        check_range(samples, "--eval-samples", 1, MAX_EVAL_SAMPLES, why=" (each sample is one forward pass)")
+    if seed is not None:
+        check_range(seed, "--eval-seed", 0, 2**32 - 1, why=" (numpy and torch seeds)")
+    check_threads(threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     record: dict = {}
     if weights is None:
         record = weights_info(model_name).raw

@@ -22,15 +22,18 @@ from torch import nn
 
 from .._atomic import check_output_file
 from .._resources import check_memory
-from ..cli import check_threads
+from ..cli import check_range, check_threads
 from ..errors import InvalidOptionError
 from ..models import check_input_size, create_model, get_model_spec
 from .config import SHARED_PREFIX, TrainConfig
-from .evaluate import TASK_TARGETS, EvalResult, evaluate_batches, held_out_set
+from .evaluate import MAX_EVAL_SAMPLES, TASK_TARGETS, EvalResult, evaluate_batches, held_out_set
 from .publish import stored_state_dict, write_weights
 from .tasks import TASK_RECIPES, TaskRecipe
 
 __all__ = ["TrainResult", "train", "validate"]
+
+#: --edge-loss-weight: the default is 0.5; a weight 2000x that drowns the task loss (docs/limits.md)
+MAX_EDGE_LOSS_WEIGHT = 1000.0
 
 Progress = Callable[[str], None]
 
@@ -75,15 +78,17 @@ def validate(config: TrainConfig) -> tuple[TaskRecipe, tuple[int, int]]:
                                  f"{', '.join(sorted(TASK_RECIPES))}")
     recipe = TASK_RECIPES[spec.task]
     for name, value, least, most in (("--steps", config.steps, 1, 10_000_000), ("--batch", config.batch, 1, 4096),
-                                     ("--eval-samples", config.eval_samples, 1, 100_000)):
+                                     ("--eval-samples", config.eval_samples, 1, MAX_EVAL_SAMPLES)):
         if value < least:
             raise InvalidOptionError(f"{name} must be >= {least}, got {value}")
         if value > most:
             raise InvalidOptionError(f"{name} must be at most {most}, got {value}")
     if not (config.lr > 0 and math.isfinite(config.lr)):
         raise InvalidOptionError(f"--lr must be a positive number, got {config.lr}")
-    if config.edge_loss_weight < 0:
-        raise InvalidOptionError(f"--edge-loss-weight must be >= 0, got {config.edge_loss_weight}")
+    check_range(config.edge_loss_weight, "--edge-loss-weight", 0.0, MAX_EDGE_LOSS_WEIGHT,
+                why=" (the edge loss's weight beside the task loss)")
+    for flag, seed in (("--seed", config.seed), ("--eval-seed", config.eval_seed)):
+        check_range(seed, flag, 0, 2**32 - 1, why=" (numpy and torch seeds)")
     check_threads(config.threads)  # 1..4 x the CPUs here (edgeattn/cli.py)
     if config.shared_backbone is not None:
         base = get_model_spec(config.shared_backbone)

@@ -18,8 +18,9 @@ EPILOG = """checks, in order (docs/trust.md):
   4. the reference cases (readable, complete, float32, finite)
   5. the bar: the installed tolerance table's, or the bundle's where stricter, never looser; every file a model
      loads (ONNX external data, an IR's .bin) must be hashed (else exit 2)
-  6. each runtime loads the SHIPPED artefact (model.onnx; model.xml+bin; model.engine), runs every case and is
-     compared with the bundled PyTorch outputs
+  6. each runtime loads the SHIPPED artefact (model.onnx; model.xml+bin; model.engine) as a private copy of the
+     bytes hashed (made in TMPDIR while hashing, removed afterwards), runs every case and is compared with the
+     bundled PyTorch outputs
   without --trust the report says "integrity-checked, not authenticated"
 
 examples:

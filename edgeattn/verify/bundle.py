@@ -12,10 +12,12 @@ numpy + the runtime only: nothing here imports torch (tested with torch made uni
 5. Before any runtime starts: each runtime's bar is the installed tolerance table's entry, or the stored one where
    stricter (never looser), a stored fp32 floor is capped, and every file the artefact would load (ONNX external
    data, an IR's .bin) must be hashed in `files`.
-6. Each runtime loads the shipped artefact itself (model.onnx; model.xml+bin for OpenVINO when shipped;
-   model.engine for TensorRT; a shipped extension library, e.g. the compiled custom-op kernels, only as the bytes
-   whose hash was checked: edgeattn.bundle.extensions) and runs every case; outputs are compared with the bundled
-   PyTorch outputs.
+6. Each runtime loads the shipped artefact (model.onnx; model.xml+bin for OpenVINO when shipped; model.engine for
+   TensorRT) as a private copy of exactly the bytes whose hash was checked: the artefact and every file it loads
+   are copied into a private temporary folder (0700, same layout, removed afterwards) while they are hashed, from
+   one open file descriptor each (edgeattn.bundle.model_copy), so a file swapped in the bundle after the check is
+   never what runs; a shipped extension library likewise (edgeattn.bundle.extensions). Every case runs; outputs
+   are compared with the bundled PyTorch outputs.
 7. Verdict: passed (every requested runtime ran every case and passed), failed (a row failed), not_verified
    (nothing failed, but a requested runtime could not run here).
 """
@@ -33,6 +35,7 @@ import numpy as np
 from ..bundle import (IntegrityReport, check_integrity, input_names, output_names, read_case, read_manifest)
 from ..bundle.extensions import verified_library
 from ..bundle.hashing import list_tree
+from ..bundle.model_copy import copy_model, private_model_tree
 from ..bundle.model_files import check_model_files
 from ..bundle.layout import MODEL_ENGINE, MODEL_ONNX, MODEL_XML
 from ..errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_NOT_VERIFIED, EXIT_OK, IntegrityError, InvalidOptionError
@@ -223,65 +226,69 @@ def verify_bundle(path: str | Path, runtimes: Sequence[str] | None = None, threa
             libs, lib_why = (), str(exc)
         plans.append((name, rt_precision, tol, bar, artefact, libs, lib_why))
     rows: list[Comparison] = []
-    for name, rt_precision, tol, bar, artefact, libs, lib_why in plans:
-        ok, why = runtime_class(name).available()
-        if ok and lib_why is not None:
-            ok, why = False, lib_why
-        if ok and artefact is None:
-            ok, why = False, (f"the bundle holds no {MODEL_ENGINE} yet: build it on the device (build_engine.sh or "
-                              "python -m edgeattn.tensorrt.build), then verify" if name == "tensorrt"
-                              else f"the bundle ships no artefact {name} can load")
-        if not ok:
-            for c in cases:
-                row = unavailable(name, why, rt_precision)
-                row.size = c.name
-                rows.append(row)
-            continue
-        say(f"  loading {artefact.name} in {name} ({rt_precision}) ...")
-        try:
-            rt = load_runtime(name, artefact, RuntimeOptions(threads=threads, precision=rt_precision,
-                                                            custom_ops=custom_ops and not libs, extensions=libs))
-        except Exception as exc:  # noqa: BLE001 - a runtime that cannot load the shipped file is a failed row
-            _raise_if_out_of_memory(exc, name)
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            for c in cases:
-                rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
-                                       reason=f"{name} could not load {artefact.name}: {first}"))
-            continue
-        executed = getattr(rt, "executed_precision", rt_precision)
-        if executed != rt_precision:  # OpenVINO substituted (fp16 -> bf16 here): judge what ran, say so
-            say(f"  {name}: requested {rt_precision}, executes {executed}: judged as {executed}")
-            key, rt_precision = tolerance_key(executed, name), executed
-            if key not in manifest["tolerances"]:
-                rt.close()
-                raise InvalidOptionError(f"{name} executes {executed} here (not the bundle's {precision}) and the "
-                                         f"bundle stores no tolerance for {key}; re-export it on this machine")
-            try:
-                tol, bar = _bar(manifest, key, folder)
-                _check_floors(cases, outs, tol, folder)
-            except BaseException:
-                rt.close()
-                raise
-        try:
-            for c in cases:
-                say(f"  {name}: case {c.name} ...")
-                try:
-                    got = _run(rt, c.inputs, outs)
-                except Exception as exc:  # noqa: BLE001
-                    _raise_if_out_of_memory(exc, name)
-                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-                    rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
-                                           reason=f"{name} could not run case {c.name}: {first}"))
-                    continue
-                for out in outs:
-                    row = compare(c.outputs[out], got[out], runtime=name, precision=rt_precision, task=task,
-                                  floor=_floor(c, out), tolerance=tol, task_threshold=bar)
-                    row.size = c.name if len(outs) == 1 else f"{c.name}:{out}"
+    copies: dict[Path, Path] = {}  # bundle artefact -> its private copy (runtimes may share one)
+    with private_model_tree() as scratch:  # removed when verify ends, error or not
+        for name, rt_precision, tol, bar, artefact, libs, lib_why in plans:
+            ok, why = runtime_class(name).available()
+            if ok and lib_why is not None:
+                ok, why = False, lib_why
+            if ok and artefact is None:
+                ok, why = False, (f"the bundle holds no {MODEL_ENGINE} yet: build it on the device (build_engine.sh "
+                                  "or python -m edgeattn.tensorrt.build), then verify" if name == "tensorrt"
+                                  else f"the bundle ships no artefact {name} can load")
+            if not ok:
+                for c in cases:
+                    row = unavailable(name, why, rt_precision)
+                    row.size = c.name
                     rows.append(row)
-                    if observe is not None:
-                        observe(row, c.outputs[out], got[out])
-        finally:
-            rt.close()
+                continue
+            if artefact not in copies:  # exactly the hashed bytes (else IntegrityError, exit 2): what runs
+                copies[artefact] = copy_model(folder, manifest, artefact, scratch)
+            say(f"  loading {artefact.name} in {name} ({rt_precision}) ...")
+            try:
+                rt = load_runtime(name, copies[artefact], RuntimeOptions(threads=threads, precision=rt_precision,
+                                                                custom_ops=custom_ops and not libs, extensions=libs))
+            except Exception as exc:  # noqa: BLE001 - a runtime that cannot load the shipped file is a failed row
+                _raise_if_out_of_memory(exc, name)
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                for c in cases:
+                    rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
+                                           reason=f"{name} could not load {artefact.name}: {first}"))
+                continue
+            executed = getattr(rt, "executed_precision", rt_precision)
+            if executed != rt_precision:  # OpenVINO substituted (fp16 -> bf16 here): judge what ran, say so
+                say(f"  {name}: requested {rt_precision}, executes {executed}: judged as {executed}")
+                key, rt_precision = tolerance_key(executed, name), executed
+                if key not in manifest["tolerances"]:
+                    rt.close()
+                    raise InvalidOptionError(f"{name} executes {executed} here (not the bundle's {precision}) and the "
+                                             f"bundle stores no tolerance for {key}; re-export it on this machine")
+                try:
+                    tol, bar = _bar(manifest, key, folder)
+                    _check_floors(cases, outs, tol, folder)
+                except BaseException:
+                    rt.close()
+                    raise
+            try:
+                for c in cases:
+                    say(f"  {name}: case {c.name} ...")
+                    try:
+                        got = _run(rt, c.inputs, outs)
+                    except Exception as exc:  # noqa: BLE001
+                        _raise_if_out_of_memory(exc, name)
+                        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                        rows.append(Comparison(runtime=name, status="failed", precision=rt_precision, size=c.name,
+                                               reason=f"{name} could not run case {c.name}: {first}"))
+                        continue
+                    for out in outs:
+                        row = compare(c.outputs[out], got[out], runtime=name, precision=rt_precision, task=task,
+                                      floor=_floor(c, out), tolerance=tol, task_threshold=bar)
+                        row.size = c.name if len(outs) == 1 else f"{c.name}:{out}"
+                        rows.append(row)
+                        if observe is not None:
+                            observe(row, c.outputs[out], got[out])
+            finally:
+                rt.close()
     statuses = {r.status for r in rows}
     verdict = "failed" if "failed" in statuses else "not_verified" if statuses - {"passed"} else "passed"
     return VerifyResult(bundle=folder, verdict=verdict, runtimes=chosen, rows=rows, integrity=integrity,

@@ -23,7 +23,7 @@ def test_bench_times_every_reference_case_and_writes_reports(trt_bundle, tmp_pat
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--iters", "0"], "--iters >= 1"),
+    (["--iters", "0"], "--iters must be an integer in 1..100000"),
     (["--runtime", "trtt"], "unknown runtime 'trtt'"),
 ])
 def test_bad_options_are_one_line(trt_bundle, capsys, args, match):

@@ -4,6 +4,7 @@ initializer, a Constant inside an If branch) and an OpenVINO IR's .bin are check
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import onnx
 import pytest
@@ -114,3 +115,114 @@ def test_openvino_ir_weights_must_be_hashed(ov_bundle, tmp_path):
     write_manifest(folder, manifest)
     err = one_line_error(run_verify(folder, "--runtimes", "openvino", "--quiet"))
     assert "model.xml loads model.bin, which" in err
+
+
+# --- what is verified is what runs: the runtime loads a private copy of the hashed bytes (bundle/model_copy.py) ---
+
+def _negate_largest(model: onnx.ModelProto) -> onnx.TensorProto:
+    """The model's largest float initializer, negated in place: a valid model with other outputs."""
+    from onnx import numpy_helper
+
+    init = max((t for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT),
+               key=lambda t: len(t.raw_data))
+    init.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(init), init.name))
+    return init
+
+
+def _swap_onnx(folder):
+    """Replace model.onnx in the bundle with a different valid model of the same inputs and outputs."""
+    model = onnx.load(folder / "model.onnx")
+    _negate_largest(model)
+    (folder / "model.onnx").write_bytes(model.SerializeToString())
+
+
+def _swap_external_data(folder):
+    """Negate one float tensor's bytes inside weights.data (model.onnx itself unchanged)."""
+    import numpy as np
+
+    model = onnx.load(folder / "model.onnx", load_external_data=False)
+    tensors = [t for t in external_data_helper._get_all_tensors(model)
+               if t.data_location == onnx.TensorProto.EXTERNAL and t.data_type == onnx.TensorProto.FLOAT]
+    info = {e.key: e.value for e in max(tensors, key=lambda t: int({e.key: e.value for e in t.external_data}
+                                                                    ["length"])).external_data}
+    offset, length = int(info["offset"]), int(info["length"])
+    data = bytearray((folder / "weights.data").read_bytes())
+    data[offset:offset + length] = (-np.frombuffer(bytes(data[offset:offset + length]), np.float32)).tobytes()
+    (folder / "weights.data").write_bytes(bytes(data))
+
+
+def _swap_ir_weights(folder):
+    """Negate the largest f32 constant of model.bin (model.xml unchanged)."""
+    import xml.etree.ElementTree as ET
+
+    import numpy as np
+
+    consts = [d for layer in ET.parse(folder / "model.xml").getroot().iter("layer") if layer.get("type") == "Const"
+              for d in layer.iter("data") if d.get("element_type") == "f32"]
+    big = max(consts, key=lambda d: int(d.get("size")))
+    offset, size = int(big.get("offset")), int(big.get("size"))
+    data = bytearray((folder / "model.bin").read_bytes())
+    data[offset:offset + size] = (-np.frombuffer(bytes(data[offset:offset + size]), np.float32)).tobytes()
+    (folder / "model.bin").write_bytes(bytes(data))
+
+
+@pytest.fixture
+def ov_copy(ov_bundle, copy_of):
+    return copy_of(ov_bundle)
+
+
+@pytest.fixture
+def onnx_copy(signed, copy_of):
+    return copy_of(signed)
+
+
+@pytest.mark.parametrize("bundle, runtime, swap", [
+    ("onnx_copy", "ort", _swap_onnx),
+    ("external", "ort", _swap_external_data),
+    ("ov_copy", "openvino", _swap_ir_weights),
+], ids=["model.onnx", "external-data", "ir-bin"])
+def test_a_file_swapped_after_the_check_is_not_what_runs(bundle, runtime, swap, request, monkeypatch):
+    """The swap happens when the runtime is about to load: the old verify loaded the bundle's (swapped) files and
+    FAILED; now the runtime loads the private copy of the hashed bytes, so the verdict is unchanged."""
+    import stat
+
+    import edgeattn.runtimes as runtimes
+
+    folder = request.getfixturevalue(bundle)
+    real, loaded, modes = runtimes.load_runtime, [], []
+
+    def swap_then_load(name, path, options=None):
+        swap(folder)
+        loaded.append(Path(path))
+        modes.append(stat.S_IMODE(Path(path).parent.stat().st_mode))
+        return real(name, path, options)
+
+    monkeypatch.setattr(runtimes, "load_runtime", swap_then_load)
+    assert verify_bundle(folder, runtimes=[runtime], threads=1).verdict == "passed"
+    assert loaded and all(folder not in p.parents for p in loaded)  # never the bundle's own file
+    assert modes == [0o700] * len(loaded)  # the copy's folder is private: only this user can reach it
+    assert not any(p.parent.exists() for p in loaded)  # and it is gone
+    with pytest.raises(IntegrityError, match="changed since export"):  # the swap did happen on disk
+        verify_bundle(folder, runtimes=[runtime], threads=1)
+
+
+@pytest.mark.parametrize("bundle, swap", [("onnx_copy", _swap_onnx), ("external", _swap_external_data)],
+                         ids=["model.onnx", "external-data"])
+def test_a_file_swapped_between_the_hash_check_and_the_copy_is_refused(bundle, swap, request, monkeypatch):
+    """The old verify ran the swapped file (a FAILED row, or a PASS for a quieter change); the copy is hashed as it
+    is taken, so the swap is an integrity failure (exit 2), and nothing is loaded."""
+    import edgeattn.runtimes as runtimes
+    import edgeattn.verify.bundle as vb
+
+    folder = request.getfixturevalue(bundle)
+    real = vb.check_integrity
+
+    def check_then_swap(*args, **kwargs):
+        report = real(*args, **kwargs)
+        swap(folder)
+        return report
+
+    monkeypatch.setattr(vb, "check_integrity", check_then_swap)
+    monkeypatch.setattr(runtimes, "load_runtime", lambda *a, **k: pytest.fail("a runtime was started"))
+    with pytest.raises(IntegrityError, match="changed after the integrity check"):
+        verify_bundle(folder, runtimes=["ort"], threads=1)
