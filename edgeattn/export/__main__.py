@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the random init and of the parity inputs")
     p.add_argument("--custom-ops", action="store_true", help="export criss-cross and PatchMatch attention as one "
                    "edgeattn-domain node each (runs on ort with onnxruntime-extensions, openvino, reference; "
-                   "trt only with a --trt-plugin implementing it)")
+                   "trt only with a --trt-plugin implementing it); fp32, and on openvino also fp16/bf16/"
+                   "fp16-weights; not with --precision int8)")
     trt = p.add_argument_group("TensorRT (--target trt; written into trt_recipe.json and build_engine.sh)")
     trt.add_argument("--workspace", type=int, default=1024, metavar="MIB", dest="workspace_mib",
                      help="builder workspace memory pool limit in MiB (default: 1024)")

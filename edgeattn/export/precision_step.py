@@ -49,7 +49,11 @@ def apply_export_precision(config: ExportConfig, spec: ModelSpec, size: tuple[in
         return None
     from ..precision import apply_precision, precision_config
 
+    from .native_step import conversion_library
+
     progress(f"  precision {config.precision} for {config.target}")
+    library = conversion_library(config)  # custom-op IR: its layers need this machine's compiled kernels
     return apply_precision(stage, onnx_path, target=config.target, task=spec.task,
                            input_names=[i.name for i in spec.inputs], size=size, num_classes=num_classes,
-                           config=precision_config(config), progress=progress)
+                           config=precision_config(config), progress=progress,
+                           extensions=(str(library),) if library else ())

@@ -144,6 +144,18 @@ def check_custom_ops(config: ExportConfig, runtimes: list[str]) -> None:
         )
     if config.target not in (*CUSTOM_OP_TARGETS, "trt"):
         raise InvalidOptionError(f"--custom-ops is not available for --target {config.target}; {can_run}")
+    if config.precision == "int8":
+        # INT8 calibration (method choice and the sensitivity table, for every target) runs the graph in ONNX
+        # Runtime's quantizer, whose calibrator opens its own InferenceSession: no custom-op library reaches it.
+        raise InvalidOptionError(
+            "--custom-ops cannot be combined with --precision int8: the INT8 calibration runs the graph in ONNX "
+            "Runtime's quantizer, which cannot load the edgeattn kernels. Export INT8 without --custom-ops (the "
+            "attention then quantizes as standard ops), or --custom-ops at fp32 (OpenVINO also fp16/bf16)")
+    if config.target == "trt" and config.precision != "fp32":
+        raise InvalidOptionError(
+            f"--custom-ops with --target trt exports fp32 only (the host-side {config.precision} accuracy check "
+            "runs the graph in ONNX Runtime, which has no TensorRT plugin): for a TensorRT "
+            f"{config.precision} engine, export without --custom-ops")
     bad = [r for r in runtimes if r not in CUSTOM_OP_RUNTIMES]
     if bad:
         raise InvalidOptionError(

@@ -59,7 +59,9 @@ def check_supported(target: str, precision: str) -> None:
 
 def apply_precision(stage: Path, onnx_path: Path, *, target: str, task: str, input_names: list[str],
                     size: tuple[int, int], num_classes: int, config: PrecisionConfig,
-                    progress: Callable[[str], None]) -> PrecisionOutcome:
+                    progress: Callable[[str], None], extensions: tuple[str, ...] = ()) -> PrecisionOutcome:
+    """`extensions`: OpenVINO extension libraries the staged model needs (a --custom-ops IR: the compiled
+    kernels built for this machine)."""
     p = config.precision
     check_supported(target, p)
     if p == "int8":
@@ -67,7 +69,7 @@ def apply_precision(stage: Path, onnx_path: Path, *, target: str, task: str, inp
     if target == "trt" and p == "fp16":
         return _trt_fp16(onnx_path, task, input_names, size, num_classes, config, progress)
     if target == "openvino":
-        return _openvino_float(stage, onnx_path, p, task, progress)
+        return _openvino_float(stage, onnx_path, p, task, progress, extensions)
     return PrecisionOutcome(p, {}, {})
 
 
@@ -122,11 +124,11 @@ def _trt_fp16(onnx_path, task, input_names, size, num_classes, config, progress)
                              "accuracy_note": note}, report.passed, [report.line(), note])
 
 
-def _openvino_float(stage, onnx_path, p, task, progress) -> PrecisionOutcome:
+def _openvino_float(stage, onnx_path, p, task, progress, extensions=()) -> PrecisionOutcome:
     from .openvino_fp16 import executed_precision
 
     xml = Path(stage) / "model.xml"
-    info = executed_precision(str(xml) if xml.exists() else str(onnx_path), p)
+    info = executed_precision(str(xml) if xml.exists() else str(onnx_path), p, extensions=extensions)
     progress(f"  openvino: {info.note}")
     load = {"fp16": "fp16", "bf16": "bf16", "fp16-weights": "fp32", "fp32": "fp32"}[p]
     tolerances = {}

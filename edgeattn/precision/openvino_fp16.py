@@ -32,11 +32,15 @@ class ExecutedPrecision:
         return asdict(self)
 
 
-def executed_precision(model, requested: str, device: str = "CPU") -> ExecutedPrecision:
-    """Compile `model` (openvino.Model or path) with the hint for `requested` and read back what will run."""
+def executed_precision(model, requested: str, device: str = "CPU", extensions: tuple[str, ...] = ()
+                       ) -> ExecutedPrecision:
+    """Compile `model` (openvino.Model or path) with the hint for `requested` and read back what will run;
+    `extensions`: libraries its layers need (the compiled custom-op kernels of a --custom-ops IR)."""
     import openvino as ov
 
     core = ov.Core()
+    for lib in extensions:
+        core.add_extension(lib)
     hint = OV_HINTS[requested]
     compiled = core.compile_model(model, device, {"INFERENCE_PRECISION_HINT": hint})
     raw = compiled.get_property("INFERENCE_PRECISION_HINT")

@@ -81,3 +81,39 @@ def test_cli_refusal_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "ort, openvino" in err
+
+
+@pytest.mark.native
+@pytest.mark.parametrize("model, size, precision, kwargs", [
+    ("ccnet_mobilenet", (32, 64), "fp16-weights", {}),
+    ("psal_inpaint", (48, 40), "fp16", {"n_iters": 2}),
+])
+def test_custom_op_openvino_lower_precisions_run_on_the_compiled_kernels(tmp_path, model, size, precision, kwargs):
+    """The precision step compiles the custom-op IR with this machine's kernels (it used to crash: the IR's
+    edgeattn layers need the library) and the bundle passes at its precision's bar."""
+    result = export(_cfg(tmp_path, model=model, input_size=size, precision=precision, runtimes=("openvino",),
+                         model_kwargs=kwargs), **QUIET)
+    assert result.verdict == "passed", result.parity
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    assert manifest["precision"] == precision and "extensions" in manifest
+    assert 'version="edgeattn"' in (result.folder / "model.xml").read_text()
+
+
+@pytest.mark.parametrize("target, precision, match", [
+    ("openvino", "int8", "cannot be combined with --precision int8"),
+    ("ort", "int8", "cannot be combined with --precision int8"),
+    ("trt", "fp16", "exports fp32 only"),
+])
+def test_custom_ops_refuse_precisions_whose_checks_cannot_run_the_kernels(tmp_path, target, precision, match):
+    cfg = _cfg(tmp_path, model="ccnet_mobilenet", target=target, precision=precision, runtimes=("ort",),
+               trt_plugins=("plugin.so",) if target == "trt" else ())
+    with pytest.raises(InvalidOptionError, match=match):
+        _check_custom_ops(cfg, ["ort"])
+
+
+def test_cli_custom_ops_int8_is_one_line_before_any_work(tmp_path, capsys):
+    code = main(["--model", "ccnet_mobilenet", "--target", "openvino", "--custom-ops", "--precision", "int8",
+                 "--output", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err and "int8" in err
+    assert list(tmp_path.iterdir()) == []
