@@ -30,7 +30,7 @@ from ..errors import IntegrityError, ResourceError
 from .layout import MANIFEST
 from .model_files import opened_files, refuse_unhashed
 
-__all__ = ["private_model_tree", "copy_model", "copy_hashed", "max_file_bytes"]
+__all__ = ["private_model_tree", "copy_model", "copy_hashed", "read_hashed", "max_file_bytes"]
 
 _CHUNK = 1 << 20
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -101,6 +101,39 @@ def copy_hashed(folder: Path, rel: str, record: Mapping, scratch: Path) -> Path:
                        else "grew after the integrity check")
     os.chmod(dst, 0o400)
     return dst
+
+
+def read_hashed(folder: Path, rel: str, record: Mapping, limit: int) -> bytes:
+    """The bytes of bundle file `rel`, read once from one open file descriptor and checked against `record`
+    ({sha256, bytes}) before they are returned: what the caller parses is what was hashed (the reference cases).
+    `limit`: the most bytes the caller accepts (checked against the record before reading)."""
+    folder = Path(folder)
+    expected, digest = int(record["bytes"]), str(record["sha256"])
+    if expected > limit:
+        raise _changed(folder, rel, f"is recorded as {expected} bytes, more than the {limit} this file may hold")
+    try:
+        src = os.open(folder / rel, os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK)
+    except OSError as exc:
+        raise IntegrityError(f"bundle {str(folder)!r}: cannot open {rel} ({exc.strerror}): a bundle file must be a "
+                             "regular file, not a link; re-copy or re-export the bundle") from None
+    try:
+        if not stat.S_ISREG(os.fstat(src).st_mode):
+            raise IntegrityError(f"bundle {str(folder)!r}: {rel} is not a regular file; re-copy or re-export the "
+                                 "bundle")
+        chunks, n = [], 0
+        while n <= expected:  # at most one byte past the recorded size
+            block = os.read(src, min(_CHUNK, expected + 1 - n))
+            if not block:
+                break
+            chunks.append(block)
+            n += len(block)
+    finally:
+        os.close(src)
+    data = b"".join(chunks)
+    if n != expected or hashlib.sha256(data).hexdigest() != digest:
+        raise _changed(folder, rel, "changed after the integrity check" if n <= expected
+                       else "grew after the integrity check")
+    return data
 
 
 def copy_model(folder: Path, manifest: Mapping, artefact: Path, scratch: Path) -> Path:

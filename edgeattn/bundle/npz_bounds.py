@@ -69,11 +69,14 @@ def npy_header(f: IO[bytes], stored: int, key: str, where: str) -> NpyHeader:
     return NpyHeader(dtype, tuple(int(d) for d in shape), nbytes)
 
 
-def npz_headers(path: Path, where: str) -> dict[str, NpyHeader]:
-    """{array name: header} of an .npz, read without loading any array (module docstring)."""
+def npz_headers(path: Path | IO[bytes], where: str, label: str | None = None) -> dict[str, NpyHeader]:
+    """{array name: header} of an .npz (a path, or a binary file object named `label` in messages), read without
+    loading any array (module docstring)."""
     out: dict[str, NpyHeader] = {}
+    if label is not None:
+        path = _Labelled(path, label)
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(path.file if isinstance(path, _Labelled) else path) as z:
             infos = z.infolist()
             if len(infos) > MAX_ARRAYS:
                 raise IntegrityError(f"{where}: {str(path)!r} holds {len(infos)} members, more than the "
@@ -93,6 +96,16 @@ def npz_headers(path: Path, where: str) -> dict[str, NpyHeader]:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise IntegrityError(f"{where}: {str(path)!r} is not a readable .npz file ({first})") from None
     return out
+
+
+class _Labelled:
+    """A file object that messages name by `label` (str() of it)."""
+
+    def __init__(self, file, label: str) -> None:  # noqa: ANN001
+        self.file, self.label = file, label
+
+    def __str__(self) -> str:
+        return self.label
 
 
 def check_total(total: int, max_bytes: int | None, where: str) -> None:

@@ -71,19 +71,30 @@ def write_case(folder: Path, case: ReferenceCase) -> dict:
 
 def read_npz(path: Path, expected: list[str], where: str,
              shapes: Mapping[str, Callable[[tuple[int, ...]], str | None]] | None = None,
-             max_bytes: int | None = None) -> dict[str, np.ndarray]:
+             max_bytes: int | None = None, hashed: tuple[Path, str, Mapping] | None = None) -> dict[str, np.ndarray]:
     """Every array of `path`; exactly the names in `expected`, float32, finite. Anything else: IntegrityError.
 
     Before any array is loaded the zip directory and each array's .npy header are read (`npz_headers`): the names,
     float32, each shape accepted by `shapes[name]` (a rule returning why not, or None), sizes that agree with the
     zip's, and the total within `max_bytes` and the memory available. A small file declaring a huge array fails
-    here, in milliseconds, without allocating it."""
+    here, in milliseconds, without allocating it.
+
+    `hashed` = (bundle folder, relative path, manifest record): the file is read once and its bytes checked against
+    the record before anything is parsed, so a file swapped after the bundle's integrity check is refused rather
+    than read."""
     path = Path(path)
     if path.is_symlink() or not path.is_file():
         raise IntegrityError(f"{where}: {str(path)!r} does not exist or is not a regular file")
     if path.stat().st_size == 0:
         raise IntegrityError(f"{where}: {str(path)!r} is empty (0 bytes)")
-    headers = npz_headers(path, where)
+    source: Path | io.BytesIO = path
+    if hashed is not None:
+        from .model_copy import read_hashed
+        from .._resources import available_memory
+
+        have = available_memory()
+        source = io.BytesIO(read_hashed(hashed[0], hashed[1], hashed[2], have if have is not None else 1 << 40))
+    headers = npz_headers(source, where, label=str(path))
     missing = sorted(set(expected) - set(headers))
     extra = sorted(set(headers) - set(expected))
     if missing or extra:
@@ -100,7 +111,9 @@ def read_npz(path: Path, expected: list[str], where: str,
                                  "re-export the bundle")
     check_total(sum(h.nbytes for h in headers.values()), max_bytes, f"{where}: {str(path)!r}")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        with np.load(source, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise IntegrityError(f"{where}: {str(path)!r} is not a readable .npz file ({exc})") from None
@@ -119,8 +132,14 @@ def read_case(folder: Path, entry: Mapping, input_names: list[str], output_names
     except (KeyError, TypeError, ValueError, IndexError):
         raise IntegrityError(f"{where}: batch and size must be integers ([H, W]); re-export the bundle") from None
     in_rules, out_rules = case_shape_rules(manifest, batch, size) if manifest is not None else ({}, {})
-    inputs = read_npz(Path(folder) / entry["inputs"], input_names, where, in_rules)
-    outputs = read_npz(Path(folder) / entry["outputs"], output_names, where, out_rules)
+    files = (manifest or {}).get("files") or {}
+
+    def hashed(rel: str) -> tuple[Path, str, Mapping] | None:  # with the manifest: parse only the hashed bytes
+        return (Path(folder), rel, files[rel]) if rel in files else None
+
+    inputs = read_npz(Path(folder) / entry["inputs"], input_names, where, in_rules, hashed=hashed(entry["inputs"]))
+    outputs = read_npz(Path(folder) / entry["outputs"], output_names, where, out_rules,
+                       hashed=hashed(entry["outputs"]))
     for k, a in inputs.items():
         if a.ndim != 4 or a.shape[0] != batch or tuple(a.shape[2:]) != size:
             raise IntegrityError(f"{where}: input {k!r} has shape {a.shape}, expected ({batch}, C, {size[0]}, "

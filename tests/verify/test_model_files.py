@@ -226,3 +226,35 @@ def test_a_file_swapped_between_the_hash_check_and_the_copy_is_refused(bundle, s
     monkeypatch.setattr(runtimes, "load_runtime", lambda *a, **k: pytest.fail("a runtime was started"))
     with pytest.raises(IntegrityError, match="changed after the integrity check"):
         verify_bundle(folder, runtimes=["ort"], threads=1)
+
+
+def _swap_reference_outputs(folder):
+    """Rewrite the first case's reference outputs with other, equally valid, arrays (same names, shapes, dtype)."""
+    import numpy as np
+
+    entry = read_manifest(folder)["reference"]["cases"][0]
+    path = folder / entry["outputs"]
+    with np.load(path) as data:
+        arrays = {k: data[k] + 1.0 for k in data.files}
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_a_reference_file_swapped_after_the_check_is_refused_not_read(onnx_copy, monkeypatch):
+    """References are parsed from the bytes that were hashed: a reference file swapped after the integrity check
+    (here: outputs that would turn the verdict into FAILED, or hide a wrong model) is an integrity failure, exit 2,
+    and no runtime starts. The old verify read the swapped file."""
+    import edgeattn.runtimes as runtimes
+    import edgeattn.verify.bundle as vb
+
+    real = vb.check_integrity
+
+    def check_then_swap(*args, **kwargs):
+        report = real(*args, **kwargs)
+        _swap_reference_outputs(onnx_copy)
+        return report
+
+    monkeypatch.setattr(vb, "check_integrity", check_then_swap)
+    monkeypatch.setattr(runtimes, "load_runtime", lambda *a, **k: pytest.fail("a runtime was started"))
+    with pytest.raises(IntegrityError, match="changed after the integrity check"):
+        verify_bundle(onnx_copy, runtimes=["ort"], threads=1)
