@@ -148,7 +148,7 @@ def build_plan(onnx_path: Path, recipe: TrtRecipe, cache_dir: Path, plugin_dir: 
     cache_path = cache_dir / recipe.timing_cache if recipe.timing_cache else None
     timing_cache = None
     if cache_path is not None:
-        blob = cache_path.read_bytes() if cache_path.is_file() else b""
+        blob = _read_timing_cache(cache_path)
         timing_cache = config.create_timing_cache(blob)
         config.set_timing_cache(timing_cache, ignore_mismatch=False)
 
@@ -233,3 +233,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# A TensorRT timing cache holds one entry per timed tactic: KBs to a few MB; anything past 256 MiB is not one.
+MAX_TIMING_CACHE_BYTES = 256 << 20
+
+
+def _read_timing_cache(path: Path, limit: int = MAX_TIMING_CACHE_BYTES) -> bytes:
+    """The recipe's timing cache (b"" when absent), never more than `limit` bytes."""
+    from .._bounded import FileTooLarge, read_bounded
+
+    if not path.is_file():
+        return b""
+    try:
+        return read_bounded(path, limit)
+    except FileTooLarge:
+        raise InvalidOptionError(f"timing cache {str(path)!r} holds more than {limit >> 20} MiB, more than a "
+                                 "TensorRT timing cache does: delete it (the build recreates it)") from None

@@ -33,6 +33,9 @@ __all__ = ["MAGIC", "FORMAT_VERSION", "MAX_HEADER_BYTES", "EngineFile", "pack_en
 MAGIC = b"EATRTENG"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 1 << 20
+# The largest engine file read: TensorRT plans of the models here are MBs to 100s of MB; 4 GiB is far above any
+# of them and below the memory of every Jetson it could run on (docs/limits.md).
+MAX_ENGINE_BYTES = 4 << 30
 _PREFIX = struct.Struct("<8sII")  # magic, version, header length: 16 bytes
 
 
@@ -102,10 +105,17 @@ def write_engine(path: Path, plan: bytes, metadata: dict) -> Path:
     return atomic_write_bytes(Path(path), pack_engine(plan, metadata))
 
 
-def read_engine(path: Path) -> EngineFile:
-    path = Path(path)
+def read_engine(path: Path, limit: int | None = None) -> EngineFile:
+    """The engine file at `path`, read whole but never more than `limit` bytes (MAX_ENGINE_BYTES)."""
+    from .._bounded import FileTooLarge, read_bounded
+
+    path, limit = Path(path), MAX_ENGINE_BYTES if limit is None else limit
     try:
-        blob = path.read_bytes()
+        blob = read_bounded(path, limit)
+    except FileTooLarge:
+        raise InvalidOptionError(f"engine {str(path)!r} holds more than {limit >> 20} MiB, more than any engine "
+                                 "edgeattn builds: rebuild it with build_engine.sh or python -m "
+                                 "edgeattn.tensorrt.build") from None
     except OSError as exc:
         raise InvalidOptionError(f"cannot read engine {str(path)!r} ({exc.strerror}); build it with "
                                  "build_engine.sh or python -m edgeattn.tensorrt.build") from None

@@ -65,3 +65,23 @@ def test_bad_arguments(tmp_path):
         pack_engine(PLAN, {"plan_sha256": "x"})
     with pytest.raises(InvalidOptionError, match="cannot read engine"):
         read_engine(tmp_path / "missing.engine")
+
+
+def test_an_engine_or_timing_cache_over_its_bound_is_one_line_not_read_whole(tmp_path):
+    """read_engine reads at most its bound (a file past it, or growing past it, is refused); so does the build's
+    timing-cache reader. Small bounds stand in for the real ones (4 GiB, 256 MiB: docs/limits.md)."""
+    from edgeattn.tensorrt.build import _read_timing_cache
+    from edgeattn.tensorrt.engine_file import MAX_ENGINE_BYTES
+
+    path = write_engine(tmp_path / "model.engine", PLAN, META)
+    size = path.stat().st_size
+    assert read_engine(path, limit=size).plan == PLAN
+    with pytest.raises(InvalidOptionError, match=r"holds more than .* MiB.*rebuild it"):
+        read_engine(path, limit=size - 1)
+    assert MAX_ENGINE_BYTES == 4 << 30
+    cache = tmp_path / "timing.cache"
+    assert _read_timing_cache(cache) == b""  # absent: the build starts a new one
+    cache.write_bytes(b"x" * 100)
+    assert _read_timing_cache(cache, limit=100) == b"x" * 100
+    with pytest.raises(InvalidOptionError, match="timing cache .* holds more than"):
+        _read_timing_cache(cache, limit=99)
