@@ -20,7 +20,7 @@ from typing import Any
 from .._bounded import FileTooLarge, read_bounded
 from ..errors import IntegrityError, MissingDependencyError
 
-__all__ = ["SCHEMA_FILE", "MAX_JSON_BYTES", "load_json", "check_schema", "manifest_schema"]
+__all__ = ["SCHEMA_FILE", "MAX_JSON_BYTES", "load_json", "loads_json", "check_schema", "manifest_schema"]
 
 SCHEMA_FILE = "manifest.schema.json"
 MAX_JSON_BYTES = 16 << 20  # a manifest of a bundle with thousands of files is ~1 MB (bundle/ownership.py: the same)
@@ -50,6 +50,25 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
+def _strict_loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
+
+
+def loads_json(data: bytes, what: str, where: str) -> Any:
+    """`load_json` for bytes already read (at most MAX_JSON_BYTES); `where` names them in the one-line error."""
+    if len(data) > MAX_JSON_BYTES:
+        raise IntegrityError(f"{where} is {len(data)} bytes: larger than any {what} edgeattn writes; re-export the "
+                             "bundle")
+    try:
+        return _strict_loads(data.decode("utf-8"))
+    except _Refused as exc:
+        raise IntegrityError(f"{where} is not a valid {what}: {exc}; re-export the bundle") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IntegrityError(f"{where} is not valid JSON ({exc}); re-export the bundle") from None
+    except (RecursionError, ValueError) as exc:
+        raise IntegrityError(f"{where} is not a valid {what}: {str(exc)[:200]}; re-export the bundle") from None
+
+
 def load_json(path: Path, what: str) -> Any:
     """The JSON document at `path`, strictly parsed; IntegrityError (one line) for anything else."""
     path = Path(path)
@@ -59,8 +78,7 @@ def load_json(path: Path, what: str) -> Any:
             raise IntegrityError(f"{path} is {size} bytes: larger than any {what} edgeattn writes "
                                  f"({MAX_JSON_BYTES >> 20} MiB); re-export the bundle")
         text = read_bounded(path, MAX_JSON_BYTES).decode("utf-8")  # the bound again: it may have grown since
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
-                          object_pairs_hook=_unique_keys)
+        return _strict_loads(text)
     except FileTooLarge:
         raise IntegrityError(f"{path} grew past {MAX_JSON_BYTES >> 20} MiB while it was read: larger than any {what} "
                              "edgeattn writes; re-export the bundle") from None

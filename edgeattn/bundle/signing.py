@@ -15,8 +15,12 @@ the private key unencrypted; `openssl ecparam -name prime256v1 -genkey -noout -o
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,14 +157,19 @@ def verify_signature(folder: Path, manifest: dict, public_key: Path) -> Signatur
     if sig.is_symlink() or not sig.is_file():
         raise IntegrityError(f"bundle {str(folder)!r} is not signed (no regular {SIGNATURE}): --trust accepts only "
                              "bundles exported with --sign-key by the holder of the trusted key")
-    if sig.stat().st_size > MAX_SIGNATURE_BYTES:  # one digest per file: a real one is kilobytes
-        raise IntegrityError(f"{sig} is {sig.stat().st_size} bytes, far more than a signature of a bundle; do not "
-                             "use this bundle (re-copy or re-sign it)")
+    try:  # read once, bounded: model-signing reads this private copy, and the statement is parsed from these bytes
+        sig_bytes = read_bounded(sig, MAX_SIGNATURE_BYTES)  # one digest per file: a real one is kilobytes
+    except FileTooLarge:
+        raise IntegrityError(f"{sig} holds more than {MAX_SIGNATURE_BYTES >> 20} MiB, far more than a signature of a "
+                             "bundle; do not use this bundle (re-copy or re-sign it)") from None
     device = sorted(manifest.get("device_files") or {})
     config = ms.verifying.Config().use_elliptic_key_verifier(public_key=Path(public_key))
     config.set_hashing_config(_hashing(ms, [*UNSIGNED, *device]))
     try:
-        config.verify(folder, sig)
+        with tempfile.TemporaryDirectory(prefix="edgeattn-sig-") as private:  # mkdtemp: mode 0700
+            copy = Path(private) / SIGNATURE
+            copy.write_bytes(sig_bytes)
+            config.verify(folder, copy)
     except Exception as exc:  # noqa: BLE001 - a corrupt bundle.sig surfaces as JSON, protobuf or crypto errors
         text = " ".join(str(exc).split())
         if text.startswith("Key mismatch"):
@@ -171,6 +180,49 @@ def verify_signature(folder: Path, manifest: dict, public_key: Path) -> Signatur
             why = f"{SIGNATURE} is not a valid signature by that key ({type(exc).__name__}: {text[:160]})"
         raise IntegrityError(f"bundle {str(folder)!r} failed the signature check: {why}; do not use it "
                              "(re-copy the bundle as it was signed, or re-export and re-sign it)") from None
+    _check_judged_manifest_is_the_signed_one(folder, manifest, sig_bytes)
     unsigned = {rel: sha256_file(folder / rel) for rel in [DEVICE_RECORDS, *device] if (folder / rel).is_file()}
     signed = len(manifest["files"]) + 1
     return SignatureReport(key=key_fingerprint(key), signed=signed, unsigned=unsigned)
+
+
+def _signed_digests(sig_bytes: bytes) -> dict[str, str]:
+    """{file: sha256} of the in-toto statement inside bundle.sig (model-signing 1.x: a Sigstore bundle whose DSSE
+    payload lists `predicate.resources` [{name, algorithm, digest}]); only called after the signature verified."""
+    try:
+        envelope = json.loads(sig_bytes)["dsseEnvelope"]
+        statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
+        return {str(r["name"]): str(r["digest"]) for r in statement["predicate"]["resources"]
+                if r.get("algorithm") == "sha256"}
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise IntegrityError(f"{SIGNATURE} verified but its signed statement could not be read ({type(exc).__name__}); "
+                             "this model-signing format is not one edgeattn knows: re-sign with edgeattn") from None
+
+
+def _check_judged_manifest_is_the_signed_one(folder: Path, manifest: dict, sig_bytes: bytes) -> None:
+    """What verify judges with is the manifest it read before the signature check; model-signing hashed the one on
+    disk during it. Bind the two: manifest.json is read once more, its digest must be the signed one, and its
+    content the manifest already read (device records, merged from device_files.json, aside); every file's hash
+    in it must be the signed digest. A manifest swapped around the check is an integrity failure."""
+    from .schema import MAX_JSON_BYTES, loads_json
+
+    signed = _signed_digests(sig_bytes)
+    try:
+        data = read_bounded(folder / MANIFEST, MAX_JSON_BYTES)
+    except (FileTooLarge, OSError):
+        data = b""
+    changed = IntegrityError(f"bundle {str(folder)!r} failed the signature check: {MANIFEST} changed while the "
+                             "bundle was being checked; do not use it (re-copy the bundle as it was signed)")
+    if hashlib.sha256(data).hexdigest() != signed.get(MANIFEST):
+        raise changed
+    on_disk = loads_json(data, "bundle manifest", str(folder / MANIFEST))
+
+    def own(m: dict) -> dict:
+        return {k: v for k, v in m.items() if k != "device_files"}
+
+    if not isinstance(on_disk, dict) or own(on_disk) != own(manifest):
+        raise changed
+    wrong = [rel for rel, rec in manifest["files"].items() if signed.get(rel) != rec.get("sha256")]
+    if wrong:
+        raise IntegrityError(f"bundle {str(folder)!r} failed the signature check: {MANIFEST} records {wrong[0]!r} with "
+                             "another hash than the signed one; do not use it")

@@ -184,3 +184,31 @@ def test_bad_sign_key_is_refused_before_any_work(key, expected, keys, tmp_path, 
     err = capsys.readouterr().err
     assert code == 2 and expected in err and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()  # refused before the output folder was touched
+
+
+@pytest.mark.parametrize("edit", ["stricter-tolerance", "file-hash"])
+def test_a_manifest_swapped_around_the_signature_check_is_refused(edit, copy, keys, monkeypatch):
+    """verify judges with the manifest it read before the signature check, while model-signing hashes the one on
+    disk during it: a manifest.json swapped back and forth around the check (here: verify is handed a forged one,
+    the genuine signed one stays on disk) used to PASS with --trust; the two are now bound, so it is exit 2."""
+    from edgeattn.errors import IntegrityError
+
+    import edgeattn.verify.bundle as vb
+
+    real = vb.read_manifest
+
+    def forged(folder):
+        m = real(folder)
+        if edit == "stricter-tolerance":
+            key = next(iter(m["tolerances"]))
+            m["tolerances"][key] = {**m["tolerances"][key], "max_abs": m["tolerances"][key]["max_abs"] / 2}
+        else:
+            rel = next(iter(m["files"]))
+            m["files"][rel] = {**m["files"][rel], "sha256": "0" * 64}
+        return m
+
+    monkeypatch.setattr(vb, "read_manifest", forged)
+    with pytest.raises(IntegrityError, match="manifest.json changed while the bundle was being checked"):
+        verify_bundle(copy, runtimes=["ort"], trust=keys["good"][1], threads=1)
+    monkeypatch.setattr(vb, "read_manifest", real)
+    assert verify_bundle(copy, runtimes=["ort"], trust=keys["good"][1], threads=1).verdict == "passed"
