@@ -4,7 +4,10 @@ real export CLI (seconds), so that verify and serve export run on real files wit
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 FACTORY = textwrap.dedent('''
     import torch
@@ -40,3 +43,18 @@ def export_tiny(folder: Path, *extra: str) -> Path:
                "--dynamic", "--output", str(out), *extra])
     assert rc == 0, f"tiny export failed with {rc}"
     return out / NAME
+
+
+def cli_status(fn: Callable[[list[str]], int], argv: list[str]) -> int:
+    """A CLI main's exit status, argparse's refusals (SystemExit, status 2) included."""
+    try:
+        return fn(argv)
+    except SystemExit as exc:
+        return int(exc.code)
+
+
+def one_cli_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The captured stderr, asserted to be one `tool: error: ...` line and no traceback."""
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and "\n" not in err and ": error: " in err, err
+    return err

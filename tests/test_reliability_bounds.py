@@ -21,7 +21,9 @@ from edgeattn.bundle import finalize, read_manifest
 from edgeattn.cli import check_threads, max_threads, run_cli
 from edgeattn.errors import IntegrityError, InvalidOptionError
 
+from .reliability_bundle import cli_status as _status
 from .reliability_bundle import export_tiny
+from .reliability_bundle import one_cli_line as _one_line
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -29,19 +31,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return export_tiny(tmp_path_factory.mktemp("tiny"))
-
-
-def _status(fn: Callable[[list[str]], int], argv: list[str]) -> int:
-    try:
-        return fn(argv)
-    except SystemExit as exc:  # argparse's refusals: one line, status 2
-        return int(exc.code)
-
-
-def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err and "\n" not in err and ": error: " in err, err
-    return err
 
 
 def _clis(tiny: Path, out: Path) -> list[tuple[str, Callable[[list[str]], int], list[str]]]:

@@ -13,7 +13,9 @@ import pytest
 from edgeattn.cli import check_range, float_arg, int_arg
 from edgeattn.errors import InvalidOptionError
 
+from .reliability_bundle import cli_status as _status
 from .reliability_bundle import export_tiny
+from .reliability_bundle import one_cli_line as _one_line
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -21,19 +23,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return export_tiny(tmp_path_factory.mktemp("tiny"))
-
-
-def _status(fn: Callable[[list[str]], int], argv: list[str]) -> int:
-    try:
-        return fn(argv)
-    except SystemExit as exc:  # argparse's refusals: one line, status 2
-        return int(exc.code)
-
-
-def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err and "\n" not in err and ": error: " in err, err
-    return err
 
 
 @pytest.mark.parametrize("text", ["-1", "0", "1001", str(10**30), "9" * 5000, "1.5", "1e3", "", "lots"])

@@ -23,7 +23,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from ..errors import IntegrityError, ResourceError
@@ -59,6 +59,34 @@ def _changed(folder: Path, rel: str, detail: str) -> IntegrityError:
                           f"differs from {MANIFEST}); it was not loaded. Re-copy or re-export the bundle")
 
 
+def _read_checked(folder: Path, rel: str, expected: int, digest: str, sink: Callable[[bytes], object]) -> None:
+    """Hand bundle file `rel` to `sink` block by block, from one open file descriptor (no link, no FIFO), at most one
+    byte past the recorded size however large the file grew; IntegrityError unless the bytes were exactly
+    `expected` long with SHA-256 `digest`."""
+    try:
+        src = os.open(folder / rel, os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK)
+    except OSError as exc:
+        raise IntegrityError(f"bundle {str(folder)!r}: cannot open {rel} ({exc.strerror}): a bundle file must be a "
+                             "regular file, not a link; re-copy or re-export the bundle") from None
+    h, n = hashlib.sha256(), 0
+    try:
+        if not stat.S_ISREG(os.fstat(src).st_mode):
+            raise IntegrityError(f"bundle {str(folder)!r}: {rel} is not a regular file; re-copy or re-export the "
+                                 "bundle")
+        while n <= expected:
+            block = os.read(src, min(_CHUNK, expected + 1 - n))
+            if not block:
+                break
+            h.update(block)
+            sink(block)
+            n += len(block)
+    finally:
+        os.close(src)
+    if n != expected or h.hexdigest() != digest:
+        raise _changed(folder, rel, "changed after the integrity check" if n <= expected
+                       else "grew after the integrity check")
+
+
 def copy_hashed(folder: Path, rel: str, record: Mapping, scratch: Path) -> Path:
     """Copy bundle file `rel` to the same relative path under `scratch`, from one open file descriptor, hashing the
     bytes as they are written; IntegrityError unless they are exactly `record` ({sha256, bytes}). Returns the copy."""
@@ -75,30 +103,12 @@ def copy_hashed(folder: Path, rel: str, record: Mapping, scratch: Path) -> Path:
         return dst
     dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        src = os.open(folder / rel, os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK)
-    except OSError as exc:
-        raise IntegrityError(f"bundle {str(folder)!r}: cannot open {rel} ({exc.strerror}): a bundle file must be a "
-                             "regular file, not a link; re-copy or re-export the bundle") from None
-    try:
-        if not stat.S_ISREG(os.fstat(src).st_mode):
-            raise IntegrityError(f"bundle {str(folder)!r}: {rel} is not a regular file; re-copy or re-export the "
-                                 "bundle")
         out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
-        h, n = hashlib.sha256(), 0
         with os.fdopen(out, "wb") as f:
-            while n <= expected:  # at most one byte past the recorded size, however large the file grew
-                block = os.read(src, min(_CHUNK, expected + 1 - n))
-                if not block:
-                    break
-                h.update(block)
-                f.write(block)
-                n += len(block)
-    finally:
-        os.close(src)
-    if n != expected or h.hexdigest() != digest:
+            _read_checked(folder, rel, expected, digest, f.write)
+    except BaseException:
         dst.unlink(missing_ok=True)
-        raise _changed(folder, rel, "changed after the integrity check" if n <= expected
-                       else "grew after the integrity check")
+        raise
     os.chmod(dst, 0o400)
     return dst
 
@@ -111,29 +121,9 @@ def read_hashed(folder: Path, rel: str, record: Mapping, limit: int) -> bytes:
     expected, digest = int(record["bytes"]), str(record["sha256"])
     if expected > limit:
         raise _changed(folder, rel, f"is recorded as {expected} bytes, more than the {limit} this file may hold")
-    try:
-        src = os.open(folder / rel, os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK)
-    except OSError as exc:
-        raise IntegrityError(f"bundle {str(folder)!r}: cannot open {rel} ({exc.strerror}): a bundle file must be a "
-                             "regular file, not a link; re-copy or re-export the bundle") from None
-    try:
-        if not stat.S_ISREG(os.fstat(src).st_mode):
-            raise IntegrityError(f"bundle {str(folder)!r}: {rel} is not a regular file; re-copy or re-export the "
-                                 "bundle")
-        chunks, n = [], 0
-        while n <= expected:  # at most one byte past the recorded size
-            block = os.read(src, min(_CHUNK, expected + 1 - n))
-            if not block:
-                break
-            chunks.append(block)
-            n += len(block)
-    finally:
-        os.close(src)
-    data = b"".join(chunks)
-    if n != expected or hashlib.sha256(data).hexdigest() != digest:
-        raise _changed(folder, rel, "changed after the integrity check" if n <= expected
-                       else "grew after the integrity check")
-    return data
+    chunks: list[bytes] = []
+    _read_checked(folder, rel, expected, digest, chunks.append)
+    return b"".join(chunks)
 
 
 def copy_model(folder: Path, manifest: Mapping, artefact: Path, scratch: Path) -> Path:
